@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Layout mirrors the architecture: C bridges at the bottom, then system wrappers, crypto,
+/// wire codec, configuration, key lifecycle, the server engine and the client, and thin
+/// executables on top. Each layer depends only on the ones below it.
+let package = Package(
+    name: "swift-secmod",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "taler-exchange-secmod-eddsa", targets: ["taler-exchange-secmod-eddsa"]),
+        .executable(name: "secmod", targets: ["secmod"]),
+        .executable(name: "secmod-bench", targets: ["secmod-bench"]),
+        .library(name: "SecmodClient", targets: ["SecmodClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+    ],
+    targets: [
+        // C bridges. Nothing above SecmodCrypto and SecmodSystem imports these.
+        .systemLibrary(name: "CSodium", pkgConfig: "libsodium",
+                       providers: [.apt(["libsodium-dev"])]),
+        .systemLibrary(name: "CGcrypt", pkgConfig: "libgcrypt",
+                       providers: [.apt(["libgcrypt20-dev"])]),
+        .target(name: "CSecmodShim"),
+
+        .target(name: "SecmodSystem", dependencies: ["CSecmodShim"]),
+        .target(name: "SecmodCrypto", dependencies: ["CSodium", "CGcrypt", "CSecmodShim", "SecmodSystem"]),
+        .target(name: "SecmodWire", dependencies: ["SecmodSystem"]),
+        .target(name: "SecmodConfig", dependencies: ["SecmodSystem"]),
+        .target(name: "SecmodKeys", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire"]),
+        .target(name: "SecmodServer", dependencies: [
+            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "SecmodClient", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire"]),
+
+        .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: [
+            "SecmodServer",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "secmod", dependencies: [
+            "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodWire",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "secmod-bench", dependencies: [
+            "SecmodClient", "SecmodCrypto", "SecmodSystem", "SecmodWire",
+        ]),
+
+        .testTarget(name: "SecmodUnitTests", dependencies: [
+            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
+        ]),
+        .testTarget(name: "SecmodHelperTests", dependencies: [
+            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodClient",
+            "taler-exchange-secmod-eddsa", "secmod",
+        ]),
+    ],
+    swiftLanguageModes: [.v6]
+)

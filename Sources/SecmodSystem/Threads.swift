@@ -1,0 +1,44 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSecmodShim
+
+/// Starts a detached-by-default OS thread running `body`.
+///
+/// The body travels through `Unmanaged` because `pthread_create` takes a C function with no
+/// captures. Returns the thread so that callers who must wait for it can `join` it.
+public struct OSThread: Sendable {
+    private let handle: pthread_t
+
+    private final class Box: @unchecked Sendable {
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
+    }
+
+    public static func start(name: String, _ body: @escaping @Sendable () -> Void) throws(SecmodError) -> OSThread {
+        let threadName = String(name.prefix(15))
+        let box = Unmanaged.passRetained(Box({
+            _ = threadName.withCString { secmod_set_thread_name($0) }
+            body()
+        }))
+        var handle = pthread_t()
+        let rc = pthread_create(&handle, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box.toOpaque())
+        if rc != 0 {
+            box.release()
+            throw Errno(rc).error("starting thread \(name)")
+        }
+        return OSThread(handle: handle)
+    }
+
+    public func join() { pthread_join(handle, nil) }
+
+    /// The number of CPUs this process may run on: the default worker count.
+    public static var availableProcessors: Int {
+        let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
+        return n > 0 ? n : 1
+    }
+}

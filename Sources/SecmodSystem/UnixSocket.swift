@@ -1,0 +1,120 @@
+import CSecmodShim
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One datagram as received: its true length (which may exceed the buffer), the sender
+/// and, when `SO_PASSCRED` is set, the sender's kernel-attested credentials.
+public struct ReceivedDatagram: Sendable {
+    public var bytes: [UInt8]
+    public let trueLength: Int
+    public let sender: UnixAddress
+    public let credentials: PeerCredentials?
+    public var isTruncated: Bool { trueLength > bytes.count }
+}
+
+/// Outcome of a non-blocking send.
+public enum SendResult: Sendable, Equatable {
+    case sent
+    /// The kernel buffer or the peer's queue is full: try again on POLLOUT.
+    case wouldBlock
+}
+
+/// An AF_UNIX socket (datagram or stream), owned and closed once.
+public struct UnixSocket: ~Copyable, @unchecked Sendable {
+    public let descriptor: FileDescriptor
+    public var rawValue: Int32 { descriptor.rawValue }
+
+    public enum Kind: Sendable { case datagram, stream }
+
+    public init(_ kind: Kind, nonBlocking: Bool = false) throws(SecmodError) {
+        var type = (kind == .datagram ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)) | Int32(SOCK_CLOEXEC.rawValue)
+        if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
+        let fd = socket(AF_UNIX, type, 0)
+        if fd < 0 { throw Errno.current.error("socket(AF_UNIX)") }
+        descriptor = FileDescriptor(adopting: fd)
+    }
+
+    public init(adopting fd: consuming FileDescriptor) { descriptor = fd }
+
+    public func bind(to address: UnixAddress) throws(Errno) {
+        var raw = address.raw
+        if secmod_bind(rawValue, &raw) != 0 { throw Errno.current }
+    }
+
+    public func connect(to address: UnixAddress) throws(Errno) {
+        var raw = address.raw
+        if retryingInterrupts({ secmod_connect(rawValue, &raw) }) != 0 { throw Errno.current }
+    }
+
+    /// Dissolves the association made by `connect`.
+    public func disconnect() throws(Errno) {
+        if secmod_disconnect(rawValue) != 0 { throw Errno.current }
+    }
+
+    public func localAddress() throws(Errno) -> UnixAddress {
+        var raw = secmod_unix_address()
+        if secmod_getsockname(rawValue, &raw) != 0 { throw Errno.current }
+        return UnixAddress(raw)
+    }
+
+    /// Asks the kernel to attach the sender's credentials to every datagram received.
+    /// On an unbound socket this also autobinds it to an abstract address.
+    public func setPassCredentials() throws(Errno) {
+        if secmod_set_int_option(rawValue, SOL_SOCKET, SO_PASSCRED, 1) != 0 { throw Errno.current }
+    }
+
+    /// Raises the send buffer; the kernel caps the request at `net.core.wmem_max`.
+    public func setSendBufferSize(_ bytes: Int) throws(Errno) {
+        if secmod_set_int_option(rawValue, SOL_SOCKET, SO_SNDBUF, Int32(clamping: bytes)) != 0 { throw Errno.current }
+    }
+
+    public func sendBufferSize() throws(Errno) -> Int {
+        var value: Int32 = 0
+        if secmod_get_int_option(rawValue, SOL_SOCKET, SO_SNDBUF, &value) != 0 { throw Errno.current }
+        return Int(value)
+    }
+
+    /// Sends one datagram, to `address` or to the connected peer. Never raises SIGPIPE.
+    public func send(_ bytes: [UInt8], to address: UnixAddress? = nil, blocking: Bool = true) throws(Errno) -> SendResult {
+        let flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
+        let n: Int
+        if let address {
+            var raw = address.raw
+            n = bytes.withUnsafeBytes { buf in retryingInterrupts { secmod_sendto(rawValue, buf.baseAddress, buf.count, &raw, flags) } }
+        } else {
+            n = bytes.withUnsafeBytes { buf in retryingInterrupts { secmod_sendto(rawValue, buf.baseAddress, buf.count, nil, flags) } }
+        }
+        if n >= 0 { return .sent }
+        let e = Errno.current
+        if e == .again { return .wouldBlock }
+        throw e
+    }
+
+    /// Receives one datagram into a buffer of `capacity` bytes, reporting its true length.
+    /// Returns nil when a non-blocking receive finds nothing.
+    public func receive(capacity: Int, blocking: Bool = true) throws(Errno) -> ReceivedDatagram? {
+        var buffer = [UInt8](repeating: 0, count: capacity)
+        var sender = secmod_unix_address()
+        var creds = secmod_credentials()
+        let flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
+        let n = buffer.withUnsafeMutableBytes { buf in
+            retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress, buf.count, &sender, &creds, flags) }
+        }
+        if n < 0 {
+            let e = Errno.current
+            if e == .again { return nil }
+            throw e
+        }
+        buffer.removeLast(capacity - min(n, capacity))
+        return ReceivedDatagram(bytes: buffer, trueLength: n, sender: UnixAddress(sender),
+                                credentials: PeerCredentials(creds))
+    }
+
+    /// The credentials of a connected peer (`SO_PEERCRED`).
+    public func peerCredentials() throws(Errno) -> PeerCredentials? {
+        var creds = secmod_credentials()
+        if secmod_peer_credentials(rawValue, &creds) != 0 { throw Errno.current }
+        return PeerCredentials(creds)
+    }
+}
