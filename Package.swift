@@ -36,10 +36,7 @@ let package = Package(
         ]),
         .target(name: "SecmodClient", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire"]),
 
-        .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: [
-            "SecmodServer",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "secmod", dependencies: [
             "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

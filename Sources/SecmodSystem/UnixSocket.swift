@@ -111,10 +111,35 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
                                 credentials: PeerCredentials(creds))
     }
 
+    /// Receives one datagram into a reusable buffer (no allocation on the hot path). Returns
+    /// nil when a non-blocking receive finds nothing; `length` may exceed the buffer.
+    public func receive(into buffer: inout [UInt8], blocking: Bool = false) throws(Errno)
+        -> (length: Int, sender: UnixAddress, credentials: PeerCredentials?)? {
+        var sender = secmod_unix_address()
+        var creds = secmod_credentials()
+        let flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
+        let n = buffer.withUnsafeMutableBytes { buf in
+            retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress, buf.count, &sender, &creds, flags) }
+        }
+        if n < 0 {
+            let e = Errno.current
+            if e == .again { return nil }
+            throw e
+        }
+        return (n, UnixAddress(sender), PeerCredentials(creds))
+    }
+
     /// The credentials of a connected peer (`SO_PEERCRED`).
     public func peerCredentials() throws(Errno) -> PeerCredentials? {
         var creds = secmod_credentials()
         if secmod_peer_credentials(rawValue, &creds) != 0 { throw Errno.current }
         return PeerCredentials(creds)
     }
+}
+
+/// A socket held by reference, for state that outlives one call (the helper's main socket,
+/// a client's session). The descriptor closes when the last reference goes.
+public final class SocketHandle: @unchecked Sendable {
+    public let socket: UnixSocket
+    public init(_ socket: consuming UnixSocket) { self.socket = socket }
 }

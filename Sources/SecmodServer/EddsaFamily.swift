@@ -1,0 +1,84 @@
+import SecmodConfig
+import SecmodCrypto
+import SecmodKeys
+import SecmodSystem
+import SecmodWire
+
+/// The EdDSA helper's keys: the exchange's online signing keys (wire spec §5, §7.1, §9.5).
+public struct EddsaFamily: KeyFamily {
+    public typealias Material = Ed25519PrivateKey
+
+    public static let section = "taler-exchange-secmod-eddsa"
+
+    public let name = "eddsa"
+    public let groups: [KeyGroup]
+    public let messageTypes = FamilyMessageTypes(
+        initialize: EddsaMessageType.initialize, synced: EddsaMessageType.synced,
+        signFailure: EddsaMessageType.signFailure,
+        helperToClient: [EddsaMessageType.purge, EddsaMessageType.avail, EddsaMessageType.signature,
+                         EddsaMessageType.signFailure, EddsaMessageType.synced])
+    public let maximumKeyFileSize = Ed25519PrivateKey.seedByteCount
+
+    /// Reads `DURATION` and the shared options of `[taler-exchange-secmod-eddsa]`.
+    public init(configuration: Configuration, settings: HelperSettings) throws(SecmodError) {
+        let s = Self.section
+        let duration = try configuration.require(configuration.time(section: s, option: "DURATION"), section: s, option: "DURATION")
+        let schedule = try settings.schedule(duration: RelativeTime(microseconds: duration), section: s, option: "DURATION")
+        groups = [KeyGroup(name: "", schedule: schedule, directory: KeyDirectory(path: settings.keyDirectory))]
+    }
+
+    public static let extraOptions: Set<String> = ["duration"]
+
+    public func isPlausibleKeyFileSize(_ size: Int64) -> Bool { size == Int64(Ed25519PrivateKey.seedByteCount) }
+
+    public func generate(group: Int, store: (borrowing SecureBytes) throws(SecmodError) -> Void) throws(SecmodError) -> Ed25519PrivateKey {
+        let seed = Ed25519PrivateKey.generateSeed()
+        try store(seed)
+        return try Ed25519PrivateKey(seed: seed)
+    }
+
+    public func load(group: Int, fileContents: borrowing SecureBytes) throws(SecmodError) -> Ed25519PrivateKey {
+        try Ed25519PrivateKey(seed: fileContents)
+    }
+
+    public func announce(_ key: Ed25519PrivateKey, group: Int, anchor: Timestamp, duration: RelativeTime,
+                         securityModule: Ed25519PrivateKey) -> KeyAnnouncement {
+        let signed = SignaturePurpose.signingKeyAnnouncement(exchangePublicKey: key.publicKey, anchor: anchor, duration: duration)
+        let avail = EddsaKeyAvailable(anchor: anchor, duration: duration, securityModulePublicKey: securityModule.publicKey,
+                                      securityModuleSignature: securityModule.sign(signed), exchangePublicKey: key.publicKey)
+        return KeyAnnouncement(id: key.publicKey, avail: avail.encode(),
+                               purge: EddsaKeyMessage.encode(type: EddsaMessageType.purge, publicKey: key.publicKey))
+    }
+
+    public func handle(request: [UInt8], header: MessageHeader, keys: KeyRegistry<Ed25519PrivateKey>, now: UInt64) -> RequestOutcome {
+        switch header.type {
+        case EddsaMessageType.sign:
+            guard let range = try? EddsaSignRequest.purposeRange(request) else {
+                return failure(.genericParameterMalformed)
+            }
+            // The oldest key valid now (§9.5); revoked keys are no longer in the registry.
+            let schedule = groups[0].schedule
+            guard let key = keys.ordered.first(where: { schedule.isValid(anchor: $0.anchor, now: now) }) else {
+                return failure(.keysMissing)
+            }
+            let material = key.material
+            return .reply([.sign {
+                EddsaSignature(publicKey: material.publicKey, signature: material.sign(request, range: range)).encode()
+            }], trailer: nil)
+        case EddsaMessageType.revoke:
+            guard let publicKey = try? EddsaKeyMessage.decodePublicKey(request) else {
+                return failure(.genericParameterMalformed)
+            }
+            return .revoke(id: publicKey)
+        default:
+            if messageTypes.helperToClient.contains(header.type) {
+                return .drop(reason: "dropped a helper-to-client message (type \(header.type)) sent by a client")
+            }
+            return .drop(reason: "dropped a message of unknown type \(header.type)")
+        }
+    }
+
+    private func failure(_ code: TalerErrorCode) -> RequestOutcome {
+        .reply([.immediate(SignFailure.encode(type: EddsaMessageType.signFailure, code: code))], trailer: nil)
+    }
+}

@@ -1,0 +1,204 @@
+import Logging
+import SecmodCrypto
+import SecmodKeys
+import SecmodSystem
+import SecmodWire
+
+/// The key lifecycle on the loop: loading at start, the schedule, revocation, and the
+/// results of the maintenance thread.
+extension HelperEngine {
+    func loadSecurityModuleKey() throws(SecmodError) -> Ed25519PrivateKey {
+        let (key, created) = try SecurityModuleKey.loadOrCreate(path: settings.securityModuleKeyPath)
+        let pub = CrockfordBase32.encode(key.publicKey)
+        if created {
+            logger.notice("created security module key \(settings.securityModuleKeyPath); public key \(pub)")
+        } else {
+            logger.info("security module public key \(pub)")
+        }
+        return key
+    }
+
+    /// Loads every key file, announces nothing yet. Files it cannot use are logged and left
+    /// on disk: a key is never deleted because this version failed to read it.
+    func loadKeys() throws(SecmodError) {
+        let now = Clock.wallMicroseconds()
+        for (index, group) in family.groups.enumerated() {
+            for entry in try group.directory.scan(plausibleSize: family.isPlausibleKeyFileSize) {
+                switch entry {
+                case let .skipped(name, reason):
+                    logger.warning("skipping \(group.directory.path)/\(name): \(reason)")
+                case let .key(anchor, path):
+                    if group.schedule.isExpired(anchor: anchor, now: now) {
+                        logger.info("deleting expired key \(path)")
+                        try? group.directory.remove(anchor: anchor)
+                        continue
+                    }
+                    do throws(SecmodError) {
+                        let contents = try group.directory.read(path: path, maximumSize: family.maximumKeyFileSize)
+                        let material = try family.load(group: index, fileContents: contents)
+                        if !serve(material, group: index, anchor: anchor) {
+                            logger.warning("skipping \(path): the same key is already loaded from another file")
+                        }
+                    } catch {
+                        logger.error("skipping unreadable key file \(path): \(error)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// Adds a key to the registry; false if its id is already served.
+    @discardableResult
+    func serve(_ material: Family.Material, group: Int, anchor: Timestamp) -> Bool {
+        let duration = family.groups[group].schedule.duration
+        let announcement = family.announce(material, group: group, anchor: anchor, duration: duration,
+                                           securityModule: securityModuleKey)
+        let key = ServedKey(group: group, anchor: anchor, duration: duration, material: material, announcement: announcement)
+        return registry.insert(key)
+    }
+
+    /// Creates the socket file at UNIXPATH with mode 0620, after making sure no live helper
+    /// already serves it.
+    func openListener() throws(SecmodError) {
+        let address = try UnixAddress(path: settings.unixPath)
+        let directory = settings.unixPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
+        if !directory.isEmpty { try FileSystem.createDirectories(directory, mode: 0o750) }
+        if FileSystem.exists(settings.unixPath) {
+            let st: FileStatus
+            do throws(Errno) { st = try FileSystem.status(settings.unixPath, followLinks: false) } catch {
+                throw error.error("stat \(settings.unixPath)")
+            }
+            guard st.isSocket else {
+                throw SecmodError(.permission, "\(settings.unixPath) exists and is not a socket; refusing to remove it")
+            }
+            let probe = try UnixSocket(.datagram)
+            var alive = false
+            do throws(Errno) { try probe.connect(to: address); alive = true } catch {
+                // ECONNREFUSED: nobody is bound to it, the file is stale.
+            }
+            if alive { throw SecmodError(.alreadyRunning, "another helper is serving \(settings.unixPath)") }
+            do throws(Errno) { try FileSystem.remove(settings.unixPath) } catch {
+                throw error.error("removing stale socket \(settings.unixPath)")
+            }
+        }
+        let socket = try UnixSocket(.datagram, nonBlocking: true)
+        do throws(Errno) {
+            // fchmod before bind sets the mode the socket file is created with, so there is
+            // no moment when it is more open than 0620; chmod after bind makes sure.
+            try socket.descriptor.setMode(0o620)
+            try socket.bind(to: address)
+            try FileSystem.changeMode(settings.unixPath, 0o620)
+            try socket.setPassCredentials()
+        } catch {
+            throw error.error("binding \(settings.unixPath)")
+        }
+        listener = SocketHandle(socket)
+    }
+
+    /// The next wall-clock µs at which the schedule must run.
+    func nextScheduleAction(now: UInt64) -> UInt64 {
+        var next = retryAt ?? UInt64.max
+        for (index, group) in family.groups.enumerated() {
+            let anchors = registry.anchors(group: index)
+            let tail = (anchors + pendingAnchors[index]).max()
+            next = min(next, group.schedule.nextAction(anchors: anchors, tail: tail))
+        }
+        return next
+    }
+
+    /// Expires old keys (PURGE, then delete the file) and asks for the keys the lookahead
+    /// needs. Runs at start and whenever the timer says so.
+    func maintainKeys(now: UInt64) {
+        if let at = retryAt, at <= now {
+            retryAt = nil
+            for (group, anchor) in replacementsToRetry {
+                pendingAnchors[group].insert(anchor)
+                maintainer.submit(.create(group: group, anchor: anchor))
+            }
+            replacementsToRetry.removeAll()
+        }
+        for (index, group) in family.groups.enumerated() {
+            for key in registry.ordered where key.group == index && group.schedule.isExpired(anchor: key.anchor, now: now) {
+                registry.remove(key)
+                broadcast(key.announcement.purge)
+                maintainer.submit(.remove(group: index, anchor: key.anchor))
+                logger.info("key \(describe(key.anchor, group: index)) expired")
+            }
+            let tail = (registry.anchors(group: index) + pendingAnchors[index]).max()
+            for anchor in group.schedule.anchorsToCreate(after: tail, now: now) {
+                pendingAnchors[index].insert(anchor)
+                maintainer.submit(.create(group: index, anchor: anchor))
+                if !ready { initialCreationsOutstanding += 1 }
+            }
+        }
+    }
+
+    func handleMaintenance(_ result: KeyMaintainer<Family>.Result) {
+        let now = Clock.wallMicroseconds()
+        switch result {
+        case let .created(group, anchor, material, replacing):
+            pendingAnchors[group].remove(anchor)
+            defer { noteInitialCreationFinished() }
+            if family.groups[group].schedule.isExpired(anchor: anchor, now: now) {
+                maintainer.submit(.remove(group: group, anchor: anchor))
+                return
+            }
+            guard serve(material, group: group, anchor: anchor), let key = registry.ordered.last(where: { $0.group == group && $0.anchor == anchor }) else {
+                logger.error("new key \(describe(anchor, group: group)) collides with a served key; not announced")
+                return
+            }
+            logger.info("\(replacing ? "replacement " : "")key \(describe(anchor, group: group)) created")
+            if ready { broadcast(key.announcement.avail) }
+        case let .failed(job, error):
+            switch job {
+            case let .create(group, anchor):
+                pendingAnchors[group].remove(anchor)
+                noteInitialCreationFinished()
+                logger.error("creating key \(describe(anchor, group: group)) failed, will retry in 10 s: \(error)")
+            case let .replace(group, anchor):
+                pendingAnchors[group].remove(anchor)
+                replacementsToRetry.append((group, anchor))
+                logger.error("replacing revoked key \(describe(anchor, group: group)) failed; its file was removed; will retry in 10 s: \(error)")
+            case let .remove(group, anchor):
+                logger.error("deleting expired key \(describe(anchor, group: group)) failed, will retry at next start: \(error)")
+                return
+            }
+            retryAt = min(retryAt ?? .max, now + 10_000_000)
+        case .removed:
+            break
+        }
+    }
+
+    private func noteInitialCreationFinished() {
+        guard !ready else { return }
+        initialCreationsOutstanding -= 1
+        if initialCreationsOutstanding <= 0 { becomeReady() }
+    }
+
+    /// The first schedule run is done: answer every INIT that has been waiting.
+    func becomeReady() {
+        ready = true
+        logger.notice("\(registry.count) keys ready")
+        for session in Array(sessions.values) where !session.dumped { sendKeyDump(session) }
+    }
+
+    /// REVOKE: the key stops signing at once and is purged from every client; its
+    /// successor, with the same anchor, atomically replaces its file and is announced.
+    /// Unknown or already revoked keys are ignored, as in Taler.
+    func revoke(id: [UInt8], by session: Session) {
+        guard let key = registry.key(id: id) else {
+            logger.info("session \(session.id) asked to revoke a key that is not served; ignored")
+            return
+        }
+        registry.remove(key)
+        broadcast(key.announcement.purge)
+        pendingAnchors[key.group].insert(key.anchor)
+        maintainer.submit(.replace(group: key.group, anchor: key.anchor))
+        logger.warning("key \(describe(key.anchor, group: key.group)) revoked by session \(session.id) (\(session.credentials.map(\.description) ?? "unknown caller"))")
+    }
+
+    func describe(_ anchor: Timestamp, group: Int) -> String {
+        let name = family.groups[group].name
+        return name.isEmpty ? "\(anchor.seconds)" : "\(name)/\(anchor.seconds)"
+    }
+}

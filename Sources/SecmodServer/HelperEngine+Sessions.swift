@@ -1,0 +1,225 @@
+import Logging
+import SecmodSystem
+import SecmodWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Sessions: the handshake on the main socket, requests on session sockets, ordered
+/// replies and non-blocking sends.
+extension HelperEngine {
+    /// Reads INITs from the main socket and opens a session for each sender.
+    func acceptHandshakes() {
+        guard let listener else { return }
+        for _ in 0..<64 {
+            let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
+            do throws(Errno) { received = try listener.socket.receive(into: &receiveBuffer) } catch {
+                dropLog.warning(logger, reason: "main socket receive failed", error.description)
+                return
+            }
+            guard let (length, sender, credentials) = received else { return }
+            let header = MessageHeader.peek(receiveBuffer)
+            guard length == MessageHeader.byteCount, let header, header.size == length,
+                  header.type == family.messageTypes.initialize else {
+                dropLog.warning(logger, reason: "dropped datagram on the main socket",
+                                "\(length) bytes from \(sender); the main socket accepts only a 4-byte INIT")
+                continue
+            }
+            guard !sender.isUnnamed else {
+                dropLog.warning(logger, reason: "dropped INIT from an unnamed socket",
+                                "the client must set SO_PASSCRED (or bind) so that replies can reach it")
+                continue
+            }
+            openSession(for: sender, credentials: credentials)
+        }
+    }
+
+    private func openSession(for client: UnixAddress, credentials: PeerCredentials?) {
+        if let old = sessionByClient[client], let session = sessions[old] {
+            closeSession(session, reason: "client handshook again")
+        }
+        if sessions.count >= settings.maxSessions,
+           let idlest = sessions.values.min(by: { $0.lastActivity < $1.lastActivity }) {
+            closeSession(idlest, reason: "MAX_SESSIONS (\(settings.maxSessions)) reached; closing the longest idle session")
+        }
+        let socket: UnixSocket
+        do throws(SecmodError) {
+            socket = try makeSessionSocket(connectedTo: client)
+        } catch {
+            dropLog.warning(logger, reason: "could not open a session", "for \(client): \(error)")
+            return
+        }
+        let session = Session(id: nextSessionID, socket: socket, client: client, credentials: credentials,
+                              now: Clock.monotonicMicroseconds())
+        nextSessionID += 1
+        sessions[session.id] = session
+        sessionByClient[client] = session.id
+        logger.info("session \(session.id) opened for \(client) (\(credentials.map(\.description) ?? "no credentials"))")
+        if ready { sendKeyDump(session) }
+    }
+
+    private func makeSessionSocket(connectedTo client: UnixAddress) throws(SecmodError) -> UnixSocket {
+        let socket = try UnixSocket(.datagram, nonBlocking: true)
+        do throws(Errno) {
+            try socket.setPassCredentials()
+            try socket.setSendBufferSize(settings.sessionSendBuffer)
+            try socket.connect(to: client)
+        } catch {
+            throw error.error("session socket for \(client)")
+        }
+        return socket
+    }
+
+    /// Every announced key, in dump order, then SYNCED (wire spec §8.1).
+    func sendKeyDump(_ session: Session) {
+        for key in registry.ordered where !session.closed { send(key.announcement.avail, to: session) }
+        send(MessageHeader.bare(type: family.messageTypes.synced), to: session)
+        session.dumped = true
+    }
+
+    /// Sends to every session that has had its dump (pushes of AVAIL and PURGE).
+    func broadcast(_ message: [UInt8]) {
+        for session in Array(sessions.values) where session.dumped && !session.closed {
+            send(message, to: session)
+        }
+    }
+
+    /// Reads and dispatches the datagrams waiting on a session socket.
+    func readRequests(_ session: Session) {
+        let now = Clock.wallMicroseconds()
+        for _ in 0..<64 {
+            let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
+            do throws(Errno) { received = try session.socket.receive(into: &receiveBuffer) } catch {
+                let gone = error == .connectionRefused || error.rawValue == ECONNRESET
+                closeSession(session, reason: gone ? "client went away" : "receive failed: \(error)")
+                return
+            }
+            guard let (length, sender, _) = received else { return }
+            session.lastActivity = Clock.monotonicMicroseconds()
+            guard sender == session.client else { continue }  // cannot happen on a connected socket
+            guard length <= MessageHeader.maximumMessageSize else {
+                dropLog.warning(logger, reason: "dropped oversize datagram", "\(length) bytes on session \(session.id)")
+                continue
+            }
+            guard let header = MessageHeader.peek(receiveBuffer), header.size == length, length >= MessageHeader.byteCount else {
+                dropLog.warning(logger, reason: "dropped datagram whose header disagrees with its length",
+                                "\(length) bytes on session \(session.id)")
+                continue
+            }
+            if header.type == family.messageTypes.initialize {
+                dropLog.warning(logger, reason: "dropped INIT on a session", "session \(session.id); INIT goes to the main socket")
+                continue
+            }
+            let request = Array(receiveBuffer[0..<length])
+            dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session)
+        }
+    }
+
+    private func dispatch(_ outcome: RequestOutcome, from session: Session) {
+        switch outcome {
+        case let .drop(reason):
+            dropLog.warning(logger, reason: reason, "session \(session.id)")
+        case let .revoke(id):
+            revoke(id: id, by: session)
+        case let .reply(items, trailer):
+            let sequence = session.nextSequence
+            session.nextSequence += 1
+            var parts = [[UInt8]?](repeating: nil, count: items.count)
+            var missing = 0
+            let mailbox = self.mailbox
+            for (index, item) in items.enumerated() {
+                switch item {
+                case let .immediate(bytes):
+                    parts[index] = bytes
+                case let .sign(work):
+                    missing += 1
+                    let slot = ReplySlot(session: session.id, sequence: sequence, index: index)
+                    workers.submit { mailbox.post(.signed(slot, work())) }
+                }
+            }
+            session.pending.append(PendingReply(parts: parts, missing: missing, trailer: trailer))
+            if missing == 0 { sendCompletedReplies(session) }
+        }
+    }
+
+    /// A worker's result: file it in its slot, then send whatever is complete at the front.
+    func deliver(_ reply: [UInt8], to slot: ReplySlot) {
+        guard let session = sessions[slot.session] else { return }  // the client went away meanwhile
+        let offset = Int(slot.sequence &- session.firstPendingSequence)
+        guard offset >= 0, offset < session.pending.count else { return }
+        session.pending[offset].parts[slot.index] = reply
+        session.pending[offset].missing -= 1
+        if offset == 0 { sendCompletedReplies(session) }
+    }
+
+    /// Replies leave in request order: a finished request waits behind an unfinished one.
+    private func sendCompletedReplies(_ session: Session) {
+        while let head = session.pending.first, head.missing == 0, !session.closed {
+            _ = session.pending.popFirst()
+            session.firstPendingSequence += 1
+            for part in head.parts { send(part!, to: session) }
+            if let trailer = head.trailer { send(trailer, to: session) }
+        }
+    }
+
+    /// Sends now if the kernel takes it, else queues it behind what is already waiting.
+    func send(_ message: [UInt8], to session: Session) {
+        if session.outbox.isEmpty {
+            do throws(Errno) {
+                if try session.socket.send(message, blocking: false) == .sent { return }
+            } catch {
+                closeSession(session, reason: error == .connectionRefused ? "client went away" : "send failed: \(error)")
+                return
+            }
+        }
+        session.outbox.append(message)
+        session.outboxBytes += message.count
+        if session.blockedSince == nil { session.blockedSince = Clock.monotonicMicroseconds() }
+        if session.outbox.count > settings.sessionOutboxMessages || session.outboxBytes > settings.sessionOutboxBytes {
+            closeSession(session, reason: "outbox full (\(session.outbox.count) messages, \(session.outboxBytes) bytes): the client does not read")
+        }
+    }
+
+    /// POLLOUT: send queued messages until the kernel pushes back again.
+    func flushOutbox(_ session: Session) {
+        while let message = session.outbox.first {
+            do throws(Errno) {
+                if try session.socket.send(message, blocking: false) == .wouldBlock { return }
+            } catch {
+                closeSession(session, reason: error == .connectionRefused ? "client went away" : "send failed: \(error)")
+                return
+            }
+            _ = session.outbox.popFirst()
+            session.outboxBytes -= message.count
+        }
+        session.blockedSince = nil
+    }
+
+    func closeSession(_ session: Session, reason: String?) {
+        guard !session.closed else { return }
+        session.closed = true
+        sessions[session.id] = nil
+        if sessionByClient[session.client] == session.id { sessionByClient[session.client] = nil }
+        if let reason { logger.info("session \(session.id) closed: \(reason)") }
+        // The socket closes when the last reference to the session goes.
+    }
+
+    /// Every SESSION_CHECK_INTERVAL: a session whose client socket is gone answers a fresh
+    /// connect() with ECONNREFUSED (the kernel never tells an idle datagram socket). Sessions
+    /// blocked longer than SESSION_BLOCKED_TIMEOUT are closed whenever they are seen.
+    func checkSessionsIfDue() {
+        let now = Clock.monotonicMicroseconds()
+        for session in Array(sessions.values) {
+            if let since = session.blockedSince, now - since > settings.sessionBlockedTimeout {
+                closeSession(session, reason: "blocked for more than SESSION_BLOCKED_TIMEOUT: the client does not read")
+            }
+        }
+        guard now - lastSessionCheck >= settings.sessionCheckInterval else { return }
+        lastSessionCheck = now
+        for session in Array(sessions.values) {
+            do throws(Errno) { try session.socket.connect(to: session.client) } catch {
+                closeSession(session, reason: "liveness check: \(error)")
+            }
+        }
+    }
+}

@@ -1,0 +1,162 @@
+import Logging
+import SecmodCrypto
+import SecmodKeys
+import SecmodSystem
+import SecmodWire
+
+/// The engine every helper runs: one event-loop thread that owns all state, a worker pool
+/// that signs, and a maintenance thread that creates and deletes key files.
+///
+/// The loop polls the main socket (INIT only), every session socket, the mailbox eventfd
+/// and the signalfd; the poll timeout is the key-schedule timer. Nothing on the loop
+/// blocks: sends that would block go to the session's outbox, signing goes to workers and
+/// disk writes go to the maintainer.
+public final class HelperEngine<Family: KeyFamily> {
+    enum Completion: Sendable {
+        case signed(ReplySlot, [UInt8])
+        case maintenance(KeyMaintainer<Family>.Result)
+    }
+
+    let family: Family
+    let settings: HelperSettings
+    let logger: Logger
+    let programName: String
+
+    let signals: TerminationSignals
+    let mailbox: Mailbox<Completion>
+    var workers: WorkerPool!
+    var maintainer: KeyMaintainer<Family>!
+    var securityModuleKey: Ed25519PrivateKey!
+
+    let registry = KeyRegistry<Family.Material>()
+    /// Anchors being created or replaced, per group: part of the schedule's tail.
+    var pendingAnchors: [Set<Timestamp>]
+    /// Revoked keys whose replacement failed, to be created again at the same anchor.
+    var replacementsToRetry: [(group: Int, anchor: Timestamp)] = []
+    /// Wall-clock µs at which to run the schedule again after a failure.
+    var retryAt: UInt64?
+    /// Creations the first schedule run asked for that have not finished yet.
+    var initialCreationsOutstanding = 0
+    /// True once the first schedule run's keys exist: INITs are answered from then on.
+    var ready = false
+
+    var listener: SocketHandle?
+    var sessions: [UInt64: Session] = [:]
+    var sessionByClient: [UnixAddress: UInt64] = [:]
+    var nextSessionID: UInt64 = 1
+    var lastSessionCheck: UInt64 = 0
+    var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
+    var dropLog = RateLimitedLog()
+    var stopping = false
+
+    /// Blocks SIGTERM and SIGINT before any thread exists, so only the loop sees them.
+    public init(family: Family, settings: HelperSettings, logger: Logger, programName: String) throws(SecmodError) {
+        self.family = family
+        self.settings = settings
+        self.logger = logger
+        self.programName = programName
+        signals = try TerminationSignals()
+        mailbox = try Mailbox()
+        pendingAnchors = Array(repeating: [], count: family.groups.count)
+    }
+
+    /// Starts everything and serves until SIGTERM or SIGINT. Returns the exit status.
+    public func run() throws(SecmodError) -> Int32 {
+        securityModuleKey = try loadSecurityModuleKey()
+        try loadKeys()
+        let mailbox = self.mailbox
+        workers = try WorkerPool(count: settings.workers, name: programName)
+        maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
+        try maintainer.start(name: programName)
+        try openListener()
+        logger.notice("listening on \(settings.unixPath) (dgram, mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
+
+        maintainKeys(now: Clock.wallMicroseconds())
+        if initialCreationsOutstanding == 0 { becomeReady() }
+        lastSessionCheck = Clock.monotonicMicroseconds()
+        try loop()
+        shutdown()
+        return 0
+    }
+
+    private func loop() throws(SecmodError) {
+        var polls = PollSet()
+        var polled: [Session] = []
+        while !stopping {
+            let now = Clock.wallMicroseconds()
+            if now >= nextScheduleAction(now: now) { maintainKeys(now: now) }
+            checkSessionsIfDue()
+
+            polls.removeAll()
+            polled.removeAll(keepingCapacity: true)
+            polls.add(signals.rawValue, .readable)
+            polls.add(mailbox.counter.rawValue, .readable)
+            polls.add(listener!.socket.rawValue, .readable)
+            for session in sessions.values {
+                polls.add(session.socket.rawValue, session.outbox.isEmpty ? .readable : [.readable, .writable])
+                polled.append(session)
+            }
+            do throws(Errno) {
+                _ = try polls.wait(timeoutMilliseconds: pollTimeout(now: now))
+            } catch {
+                throw error.error("poll")
+            }
+
+            if !polls.events(at: 0).isEmpty, let signo = signals.next() {
+                logger.notice("received signal \(signo), shutting down")
+                stopping = true
+                break
+            }
+            if !polls.events(at: 1).isEmpty { processMailbox() }
+            if !polls.events(at: 2).isEmpty { acceptHandshakes() }
+            for (i, session) in polled.enumerated() where !session.closed {
+                let events = polls.events(at: 3 + i)
+                if events.isEmpty { continue }
+                if events.contains(.writable) { flushOutbox(session) }
+                if !session.closed, !events.intersection([.readable, .error, .hangUp]).isEmpty { readRequests(session) }
+            }
+        }
+    }
+
+    /// The poll timeout: until the next schedule action or session check, at most 5 s so
+    /// that a wall-clock jump is noticed soon.
+    private func pollTimeout(now: UInt64) -> Int32 {
+        let next = nextScheduleAction(now: now)
+        var wait = next > now ? next - now : 0
+        let mono = Clock.monotonicMicroseconds()
+        let check = lastSessionCheck &+ settings.sessionCheckInterval
+        wait = min(wait, check > mono ? check - mono : 0, 5_000_000)
+        if sessions.values.contains(where: { $0.blockedSince != nil }) { wait = min(wait, 1_000_000) }
+        return Int32((wait + 999) / 1000)
+    }
+
+    func processMailbox() {
+        for completion in mailbox.takeAll() {
+            switch completion {
+            case let .signed(slot, reply): deliver(reply, to: slot)
+            case let .maintenance(result): handleMaintenance(result)
+            }
+        }
+    }
+
+    /// SIGTERM: stop taking requests, let the signatures in flight finish and go out
+    /// (for at most 5 s), remove the socket file.
+    private func shutdown() {
+        if listener != nil {
+            listener = nil
+            _ = try? FileSystem.remove(settings.unixPath)
+        }
+        let deadline = Clock.monotonicMicroseconds() + 5_000_000
+        while sessions.values.contains(where: { !$0.pending.isEmpty }), Clock.monotonicMicroseconds() < deadline {
+            var polls = PollSet()
+            polls.add(mailbox.counter.rawValue, .readable)
+            _ = try? polls.wait(timeoutMilliseconds: 100)
+            processMailbox()
+        }
+        for session in Array(sessions.values) { flushOutbox(session) }
+        workers.shutdown()
+        maintainer.shutdown()
+        for session in Array(sessions.values) { closeSession(session, reason: nil) }
+        logger.notice("stopped")
+    }
+}

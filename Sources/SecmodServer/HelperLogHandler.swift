@@ -1,0 +1,70 @@
+import Logging
+import SecmodSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Log lines in GNUnet's spirit, one `write(2)` each so that lines from several threads never
+/// interleave: `2026-11-22T15:04:05.123Z taler-exchange-secmod-eddsa-4711 WARNING message`.
+public struct HelperLogHandler: LogHandler {
+    public var logLevel: Logger.Level
+    public var metadata: Logger.Metadata = [:]
+    private let program: String
+    private let descriptor: Int32
+
+    public init(program: String, level: Logger.Level, descriptor: Int32) {
+        self.program = program
+        self.logLevel = level
+        self.descriptor = descriptor
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var line = Self.timestamp() + " \(program)-\(getpid()) \(Self.name(of: event.level)) \(event.message)"
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        if !merged.isEmpty { line += " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ") }
+        line += "\n"
+        var bytes = Array(line.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress, $0.count) }
+    }
+
+    /// GNUnet's level names, so `-L WARNING` reads the same as for Taler's helpers.
+    public static func level(named name: String) -> Logger.Level? {
+        switch name.uppercased() {
+        case "ERROR": .error
+        case "WARNING": .warning
+        case "MESSAGE": .notice
+        case "INFO": .info
+        case "DEBUG": .debug
+        case "NONE": .critical
+        default: nil
+        }
+    }
+
+    static func name(of level: Logger.Level) -> String {
+        switch level {
+        case .trace, .debug: "DEBUG"
+        case .info: "INFO"
+        case .notice: "MESSAGE"
+        case .warning: "WARNING"
+        case .error, .critical: "ERROR"
+        }
+    }
+
+    static func timestamp() -> String {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        var t = tm()
+        var seconds = ts.tv_sec
+        gmtime_r(&seconds, &t)
+        func pad(_ v: Int32, _ width: Int) -> String {
+            let s = String(v)
+            return String(repeating: "0", count: max(0, width - s.count)) + s
+        }
+        return "\(pad(t.tm_year + 1900, 4))-\(pad(t.tm_mon + 1, 2))-\(pad(t.tm_mday, 2))T\(pad(t.tm_hour, 2)):\(pad(t.tm_min, 2)):\(pad(t.tm_sec, 2)).\(pad(Int32(ts.tv_nsec / 1_000_000), 3))Z"
+    }
+}

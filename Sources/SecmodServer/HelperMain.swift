@@ -1,0 +1,78 @@
+import Logging
+import SecmodConfig
+import SecmodCrypto
+import SecmodSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The shared `main` of the helper executables: options, configuration, logging, engine.
+/// Exit statuses follow GNUnet's: 0 done, 1 failure, 2 bad arguments, 4 no permission,
+/// 6 not configured.
+public enum HelperMain {
+    public static let version = "0.1.0"
+
+    public static func run<Family: KeyFamily>(
+        program: String, summary: String, section: String, extraOptions: Set<String>,
+        makeFamily: (Configuration, HelperSettings) throws(SecmodError) -> Family
+    ) -> Int32 {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let options: HelperCommandLine
+        do throws(SecmodError) { options = try HelperCommandLine(arguments: arguments) } catch {
+            printError("\(program): \(error)")
+            return 2
+        }
+        if options.help { printOut(HelperCommandLine.usage(program: program, summary: summary)); return 0 }
+        if options.version { printOut("\(program) (swift-secmod) \(version)\n"); return 0 }
+
+        var level = Logger.Level.notice
+        if let name = options.logLevel {
+            guard let parsed = HelperLogHandler.level(named: name) else {
+                printError("\(program): unknown log level '\(name)'; use ERROR, WARNING, MESSAGE, INFO or DEBUG")
+                return 2
+            }
+            level = parsed
+        }
+        var logDescriptor: Int32 = 2
+        if let file = options.logFile {
+            logDescriptor = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
+            if logDescriptor < 0 {
+                printError("\(program): cannot open log file \(file): \(Errno.current)")
+                return 1
+            }
+        }
+        let descriptor = logDescriptor
+        let logger = Logger(label: program) { _ in HelperLogHandler(program: program, level: level, descriptor: descriptor) }
+
+        // Files the helper creates are private unless it says otherwise (key files 0400,
+        // directories 0700, the socket 0620 set explicitly).
+        FileSystem.setUmask(0o077)
+        do throws(SecmodError) {
+            try Gcrypt.initialize()
+            let configuration = try TalerConfiguration.load(file: options.configFile)
+            let settings = try HelperSettings(configuration: configuration, section: section, extraOptions: extraOptions,
+                                              workersOverride: options.workers)
+            let family = try makeFamily(configuration, settings)
+            let engine = try HelperEngine(family: family, settings: settings, logger: logger, programName: program)
+            return try engine.run()
+        } catch {
+            logger.error("\(error)")
+            switch error.code {
+            case .configMissing: return 6
+            case .permission: return 4
+            case .configValue, .configSyntax, .usage: return 6
+            default: return 1
+            }
+        }
+    }
+
+    static func printOut(_ text: String) {
+        var bytes = Array(text.utf8)
+        _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
+    }
+
+    static func printError(_ text: String) {
+        var bytes = Array((text + "\n").utf8)
+        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
+    }
+}

@@ -1,0 +1,76 @@
+import SecmodConfig
+import SecmodKeys
+import SecmodSystem
+import SecmodWire
+
+/// Options every helper reads from its own section (wire spec §9.1, dgram-transport.md).
+public struct HelperSettings: Sendable {
+    public enum SocketType: String, Sendable { case dgram, stream }
+
+    public let section: String
+    public let unixPath: String
+    public let keyDirectory: String
+    public let securityModuleKeyPath: String
+    public let overlap: RelativeTime
+    public let lookahead: RelativeTime
+    public let socketType: SocketType
+    public let workers: Int
+    public let sessionOutboxMessages: Int
+    public let sessionOutboxBytes: Int
+    public let sessionBlockedTimeout: UInt64
+    public let sessionSendBuffer: Int
+    public let sessionCheckInterval: UInt64
+    public let maxSessions: Int
+
+    /// Options of Taler's helpers that we accept and do not use: a Taler configuration must
+    /// load unchanged.
+    static let tolerated: Set<String> = ["client_dir", "anchor_round"]
+    static let known: Set<String> = [
+        "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
+        "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf",
+        "session_check_interval", "max_sessions",
+    ]
+
+    /// Reads and checks the section. `extraOptions` are the family's own options.
+    public init(configuration c: Configuration, section: String, extraOptions: Set<String> = [], workersOverride: Int? = nil) throws(SecmodError) {
+        self.section = section
+        for option in c.optionNames(in: section) {
+            let lower = option.lowercased()
+            guard Self.known.contains(lower) || Self.tolerated.contains(lower) || extraOptions.contains(lower) else {
+                let at = c.location(section: section, option: option).map { "\($0): " } ?? ""
+                throw SecmodError(.configValue, "\(at)[\(section)] \(option): unknown option (a typo would otherwise be ignored silently)")
+            }
+        }
+        unixPath = try c.require(c.filename(section: section, option: "UNIXPATH"), section: section, option: "UNIXPATH")
+        keyDirectory = try c.require(c.filename(section: section, option: "KEY_DIR"), section: section, option: "KEY_DIR")
+        securityModuleKeyPath = try c.require(c.filename(section: section, option: "SM_PRIV_KEY"), section: section, option: "SM_PRIV_KEY")
+        overlap = RelativeTime(microseconds: try c.require(c.time(section: section, option: "OVERLAP_DURATION"), section: section, option: "OVERLAP_DURATION"))
+        lookahead = RelativeTime(microseconds: try c.require(c.time(section: section, option: "LOOKAHEAD_SIGN"), section: section, option: "LOOKAHEAD_SIGN"))
+        let type = try c.choice(section: section, option: "SOCKET_TYPE", among: ["dgram", "stream"]) ?? "dgram"
+        socketType = SocketType(rawValue: type)!
+        if socketType == .stream {
+            throw SecmodError(.configValue, "[\(section)] SOCKET_TYPE = stream is not supported yet; use dgram")
+        }
+        let configuredWorkers = try c.number(section: section, option: "WORKERS") ?? 0
+        let workerCount = workersOverride.map(UInt64.init) ?? configuredWorkers
+        workers = workerCount == 0 ? OSThread.availableProcessors : Int(min(workerCount, 1024))
+        sessionOutboxMessages = Int(try c.number(section: section, option: "SESSION_OUTBOX_MESSAGES") ?? 8192)
+        sessionOutboxBytes = Int(try c.size(section: section, option: "SESSION_OUTBOX_BYTES") ?? 8 << 20)
+        sessionBlockedTimeout = try c.time(section: section, option: "SESSION_BLOCKED_TIMEOUT") ?? 10_000_000
+        sessionSendBuffer = Int(try c.size(section: section, option: "SESSION_SNDBUF") ?? 4 << 20)
+        sessionCheckInterval = try c.time(section: section, option: "SESSION_CHECK_INTERVAL") ?? 30_000_000
+        maxSessions = Int(try c.number(section: section, option: "MAX_SESSIONS") ?? 4096)
+        guard maxSessions >= 1, sessionOutboxMessages >= 1, sessionOutboxBytes >= 65536 else {
+            throw SecmodError(.configValue, "[\(section)] MAX_SESSIONS and SESSION_OUTBOX_MESSAGES must be at least 1, SESSION_OUTBOX_BYTES at least 64 KiB")
+        }
+        _ = try UnixAddress(path: unixPath)  // refuses paths that do not fit sun_path
+    }
+
+    /// Checks that `OVERLAP_DURATION` is shorter than a key duration from `[section] option`.
+    public func schedule(duration: RelativeTime, section durationSection: String, option: String) throws(SecmodError) -> KeySchedule {
+        guard overlap < duration else {
+            throw SecmodError(.configValue, "[\(self.section)] OVERLAP_DURATION must be shorter than [\(durationSection)] \(option)")
+        }
+        return KeySchedule(duration: duration, overlap: overlap, lookahead: lookahead)
+    }
+}

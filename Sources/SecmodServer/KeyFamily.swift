@@ -1,0 +1,97 @@
+import SecmodCrypto
+import SecmodKeys
+import SecmodSystem
+import SecmodWire
+
+/// What distinguishes one helper from another: how its keys are made, stored, announced
+/// and used. The engine (event loop, sessions, workers, schedule) is the same for all; the
+/// EdDSA and RSA helpers each supply one `KeyFamily`, and a Clause-Schnorr family fits the
+/// same slot.
+public protocol KeyFamily: Sendable {
+    /// The private key in memory, shared read-only with worker threads.
+    associatedtype Material: AnyObject & Sendable
+
+    /// For logs: "eddsa", "rsa".
+    var name: String { get }
+    var messageTypes: FamilyMessageTypes { get }
+    /// The independently scheduled key chains (one for EdDSA, one per denomination for RSA).
+    var groups: [KeyGroup] { get }
+
+    /// The largest key file this family writes or reads.
+    var maximumKeyFileSize: Int { get }
+    func isPlausibleKeyFileSize(_ size: Int64) -> Bool
+
+    /// Creates a key. `store` persists its file contents and must succeed before the key is
+    /// returned, so that no key is ever announced before it is on disk. Runs off the event loop.
+    func generate(group: Int, store: (borrowing SecureBytes) throws(SecmodError) -> Void) throws(SecmodError) -> Material
+
+    /// Rebuilds a key from its file.
+    func load(group: Int, fileContents: borrowing SecureBytes) throws(SecmodError) -> Material
+
+    /// The key's identity on the wire and its cached AVAIL and PURGE messages.
+    func announce(_ material: Material, group: Int, anchor: Timestamp, duration: RelativeTime,
+                  securityModule: Ed25519PrivateKey) -> KeyAnnouncement
+
+    /// Interprets one request from a session. Runs on the event loop, so it only validates
+    /// and looks keys up; signing goes into the returned work items.
+    func handle(request: [UInt8], header: MessageHeader, keys: KeyRegistry<Material>, now: UInt64) -> RequestOutcome
+}
+
+/// The message types the engine itself must know.
+public struct FamilyMessageTypes: Sendable {
+    public let initialize: UInt16
+    public let synced: UInt16
+    public let signFailure: UInt16
+    /// Types that only a helper sends; receiving one is a client bug.
+    public let helperToClient: Set<UInt16>
+
+    public init(initialize: UInt16, synced: UInt16, signFailure: UInt16, helperToClient: Set<UInt16>) {
+        self.initialize = initialize
+        self.synced = synced
+        self.signFailure = signFailure
+        self.helperToClient = helperToClient
+    }
+}
+
+/// One chain of keys: its name (the `[coin_*]` section for RSA, empty for EdDSA), its
+/// schedule and where its files live.
+public struct KeyGroup: Sendable {
+    public let name: String
+    public let schedule: KeySchedule
+    public let directory: KeyDirectory
+
+    public init(name: String, schedule: KeySchedule, directory: KeyDirectory) {
+        self.name = name
+        self.schedule = schedule
+        self.directory = directory
+    }
+}
+
+public struct KeyAnnouncement: Sendable {
+    /// How requests name the key: the public key (EdDSA) or `h_rsa` (RSA).
+    public let id: [UInt8]
+    public let avail: [UInt8]
+    public let purge: [UInt8]
+
+    public init(id: [UInt8], avail: [UInt8], purge: [UInt8]) {
+        self.id = id
+        self.avail = avail
+        self.purge = purge
+    }
+}
+
+/// One reply slot of a request: ready now, or computed by a worker.
+public enum WorkItem: Sendable {
+    case immediate([UInt8])
+    case sign(@Sendable () -> [UInt8])
+}
+
+/// What the engine does with a request.
+public enum RequestOutcome: Sendable {
+    /// Replies, in order, one per item, then `trailer` if any (a batch that broke part-way).
+    case reply([WorkItem], trailer: [UInt8]?)
+    /// Revoke the key with this id. No reply.
+    case revoke(id: [UInt8])
+    /// Drop without a reply; logged at a limited rate under `reason`.
+    case drop(reason: String)
+}

@@ -1,0 +1,92 @@
+import SecmodCrypto
+import SecmodKeys
+import SecmodSystem
+import SecmodWire
+
+/// Creates, replaces and deletes key files on a thread of its own, so that neither RSA key
+/// generation (seconds for 4096 bits) nor fsync ever stalls signing on the event loop.
+/// Jobs run in the order submitted; each reports back through the loop's mailbox.
+final class KeyMaintainer<Family: KeyFamily>: @unchecked Sendable {
+    enum Job: Sendable {
+        /// A new key at `anchor`; never overwrites a file.
+        case create(group: Int, anchor: Timestamp)
+        /// The successor of a revoked key, atomically replacing its file.
+        case replace(group: Int, anchor: Timestamp)
+        /// Delete an expired key's file.
+        case remove(group: Int, anchor: Timestamp)
+    }
+
+    enum Result: Sendable {
+        case created(group: Int, anchor: Timestamp, material: Family.Material, replacing: Bool)
+        /// Creation failed; for a replacement, the revoked key's file was removed instead.
+        case failed(job: Job, error: SecmodError)
+        case removed(group: Int, anchor: Timestamp)
+    }
+
+    private let family: Family
+    private let queue = Locked<FIFO<Job?>>(FIFO())
+    private let semaphore = CountingSemaphore()
+    private let deliver: @Sendable (Result) -> Void
+    private var thread: OSThread?
+
+    init(family: Family, deliver: @escaping @Sendable (Result) -> Void) {
+        self.family = family
+        self.deliver = deliver
+    }
+
+    func start(name: String) throws(SecmodError) {
+        thread = try OSThread.start(name: "\(name)-keys") { [self] in run() }
+    }
+
+    func submit(_ job: Job) {
+        queue.withLock { $0.append(job) }
+        semaphore.post()
+    }
+
+    /// Finishes the job in progress and stops; queued jobs are dropped (the schedule
+    /// recomputes them at the next start).
+    func shutdown() {
+        queue.withLock { q in q.removeAll(); q.append(nil) }
+        semaphore.post()
+        thread?.join()
+    }
+
+    private func run() {
+        while true {
+            semaphore.wait()
+            guard let job = queue.withLock({ $0.popFirst() }) ?? nil else { return }
+            deliver(perform(job))
+        }
+    }
+
+    private func perform(_ job: Job) -> Result {
+        switch job {
+        case let .create(group, anchor), let .replace(group, anchor):
+            let replacing = if case .replace = job { true } else { false }
+            let directory = family.groups[group].directory
+            do throws(SecmodError) {
+                let material = try family.generate(group: group) { (contents) throws(SecmodError) in
+                    if replacing {
+                        try directory.storeReplacement(anchor: anchor, contents: contents)
+                    } else {
+                        try directory.storeNew(anchor: anchor, contents: contents)
+                    }
+                }
+                return .created(group: group, anchor: anchor, material: material, replacing: replacing)
+            } catch {
+                if replacing {
+                    // The revoked key must not come back after a restart: remove its file.
+                    try? directory.remove(anchor: anchor)
+                }
+                return .failed(job: job, error: error)
+            }
+        case let .remove(group, anchor):
+            do throws(SecmodError) {
+                try family.groups[group].directory.remove(anchor: anchor)
+                return .removed(group: group, anchor: anchor)
+            } catch {
+                return .failed(job: job, error: error)
+            }
+        }
+    }
+}

@@ -1,0 +1,54 @@
+import SecmodKeys
+import SecmodWire
+
+/// A key the helper currently serves and announces.
+public final class ServedKey<Material: AnyObject & Sendable> {
+    public let group: Int
+    public let anchor: Timestamp
+    public let duration: RelativeTime
+    public let material: Material
+    public let announcement: KeyAnnouncement
+
+    init(group: Int, anchor: Timestamp, duration: RelativeTime, material: Material, announcement: KeyAnnouncement) {
+        self.group = group
+        self.anchor = anchor
+        self.duration = duration
+        self.material = material
+        self.announcement = announcement
+    }
+
+    public var id: [UInt8] { announcement.id }
+}
+
+/// The served keys, ordered by group and anchor (the order of the initial dump, §8.1), and
+/// indexed by wire identity. Owned by the event loop thread; workers only ever see a key's
+/// `material`, which keeps a revoked or expired key alive until its last signature is done.
+public final class KeyRegistry<Material: AnyObject & Sendable> {
+    public private(set) var ordered: [ServedKey<Material>] = []
+    private var byID: [[UInt8]: ServedKey<Material>] = [:]
+
+    public init() {}
+
+    public func key(id: [UInt8]) -> ServedKey<Material>? { byID[id] }
+
+    /// Inserts in dump order. Returns false (and inserts nothing) if the id is already served.
+    @discardableResult
+    func insert(_ key: ServedKey<Material>) -> Bool {
+        guard byID[key.id] == nil else { return false }
+        byID[key.id] = key
+        let i = ordered.firstIndex { ($0.group, $0.anchor.microseconds) > (key.group, key.anchor.microseconds) } ?? ordered.count
+        ordered.insert(key, at: i)
+        return true
+    }
+
+    func remove(_ key: ServedKey<Material>) {
+        byID[key.id] = nil
+        ordered.removeAll { $0 === key }
+    }
+
+    func anchors(group: Int) -> [Timestamp] {
+        ordered.filter { $0.group == group }.map(\.anchor)
+    }
+
+    public var count: Int { ordered.count }
+}
