@@ -49,7 +49,7 @@ let package = Package(
             "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
         ]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
-            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodClient",
+            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodKeys", "SecmodClient",
             "taler-exchange-secmod-eddsa", "secmod",
         ]),
     ],

@@ -1,0 +1,34 @@
+import ArgumentParser
+
+/// The operator's and offline signer's tool.
+@main
+struct Secmod: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "secmod",
+        abstract: "Talk to the swift-secmod helpers: list keys, sign, verify, revoke.",
+        subcommands: [Keys.self, Sign.self, Verify.self, Revoke.self]
+    )
+}
+
+/// Which helper a command talks to.
+enum HelperKind: String, ExpressibleByArgument, CaseIterable, Sendable {
+    case eddsa
+
+    var section: String {
+        switch self {
+        case .eddsa: "taler-exchange-secmod-eddsa"
+        }
+    }
+}
+
+/// Options shared by the commands that reach a helper.
+struct HelperOptions: ParsableArguments {
+    @Option(name: .long, help: "Which helper: eddsa.")
+    var helper: HelperKind = .eddsa
+
+    @Option(name: [.customShort("c"), .long], help: "Configuration file (as given to the helper).")
+    var config: String?
+
+    @Option(name: .long, help: "Give up after this many seconds (default: wait as long as it takes).")
+    var timeout: Double?
+}

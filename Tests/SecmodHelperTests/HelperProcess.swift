@@ -1,0 +1,164 @@
+import Foundation
+import SecmodClient
+import SecmodSystem
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real helper process on a private directory: its own keys, socket and log file.
+/// Tests talk to it only through sockets and files, as the exchange would.
+final class HelperProcess {
+    let root: String
+    let configPath: String
+    let logPath: String
+    private(set) var process: Process?
+    private let extraConfig: String
+
+    /// The built executables sit next to the test bundle in `.build/<config>/`.
+    static let binDirectory: String = {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        // On Linux the test runner is `<bin>/swift-secmodPackageTests.xctest` itself.
+        if dir.lastPathComponent.hasSuffix(".xctest") { dir = dir.deletingLastPathComponent() }
+        return dir.path
+    }()
+
+    static func binary(_ name: String) -> String { binDirectory + "/" + name }
+
+    init(config extra: String = "", duration: String = "1 minute", overlap: String = "1 s", lookahead: String = "5 minutes") throws {
+        root = FileManager.default.temporaryDirectory.path + "/secmod-test-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
+        try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
+        configPath = root + "/helper.conf"
+        logPath = root + "/helper.log"
+        extraConfig = extra
+        let text = """
+            [PATHS]
+            TALER_TEST_HOME = \(root)/home/
+            TALER_RUNTIME_DIR = \(root)/run/
+            [taler-exchange-secmod-eddsa]
+            DURATION = \(duration)
+            OVERLAP_DURATION = \(overlap)
+            LOOKAHEAD_SIGN = \(lookahead)
+            SESSION_CHECK_INTERVAL = 1 s
+            \(extra)
+            """
+        try text.write(toFile: configPath, atomically: true, encoding: .utf8)
+    }
+
+    deinit {
+        if let process, process.isRunning { process.terminate(); process.waitUntilExit() }
+        try? FileManager.default.removeItem(atPath: root)
+    }
+
+    var socketPath: String { root + "/run/exchange-secmod-eddsa/server.sock" }
+    var keyDirectory: String { root + "/home/taler/exchange-secmod-eddsa/keys" }
+    var securityModuleKeyPath: String { root + "/home/taler/exchange-secmod-eddsa/secmod-private-key" }
+
+    /// Starts the helper and waits until its socket answers a handshake.
+    func start(arguments: [String] = [], waitForKeys: Bool = true) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary("taler-exchange-secmod-eddsa"))
+        p.arguments = ["-c", configPath, "-L", "INFO", "-l", logPath] + arguments
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        process = p
+        guard waitForKeys else { return }
+        let deadline = Date().addingTimeInterval(20)
+        while Date() < deadline {
+            if !p.isRunning { throw HelperTestError("helper exited with \(p.terminationStatus): \(log)") }
+            if FileManager.default.fileExists(atPath: socketPath) {
+                let probe = EddsaHelperClient(socketPath: socketPath)
+                if (try? probe.connect(timeout: 2)) != nil, !probe.keys.isEmpty { return }
+            }
+            usleep(20_000)
+        }
+        throw HelperTestError("helper did not come up: \(log)")
+    }
+
+    /// Sends SIGTERM and returns the exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard let p = process else { return -1 }
+        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        p.waitUntilExit()
+        process = nil
+        return p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus
+    }
+
+    /// Runs the helper to completion (for start-up errors) and returns its status.
+    func runExpectingExit(arguments: [String] = [], timeout: Double = 20) throws -> Int32 {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.binary("taler-exchange-secmod-eddsa"))
+        p.arguments = ["-c", configPath, "-l", logPath] + arguments
+        try p.run()
+        let deadline = Date().addingTimeInterval(timeout)
+        while p.isRunning && Date() < deadline { usleep(10_000) }
+        if p.isRunning { p.terminate(); p.waitUntilExit(); throw HelperTestError("helper kept running") }
+        return p.terminationStatus
+    }
+
+    var pid: Int32 { process?.processIdentifier ?? -1 }
+    var isRunning: Bool { process?.isRunning ?? false }
+    var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    func client() throws -> EddsaHelperClient {
+        let c = EddsaHelperClient(socketPath: socketPath)
+        try c.connect(timeout: 10)
+        return c
+    }
+
+    /// Waits until the log contains `text`.
+    func waitForLog(_ text: String, seconds: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if log.contains(text) { return true }
+            usleep(20_000)
+        }
+        return false
+    }
+}
+
+struct HelperTestError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
+}
+
+/// A deliberately low-level client: speaks raw datagrams so tests can send what no
+/// well-behaved client would, and see every byte the helper sends.
+final class RawClient {
+    let handle: SocketHandle
+    var session: UnixAddress?
+
+    init() throws {
+        let s = try UnixSocket(.datagram)
+        try s.setPassCredentials()
+        handle = SocketHandle(s)
+    }
+
+    /// INIT, then connect to the session and collect the dump through SYNCED.
+    func handshake(socketPath: String, syncedType: UInt16 = 19) throws -> [[UInt8]] {
+        _ = try handle.socket.send([0, 4, 0, 14], to: UnixAddress(path: socketPath))
+        var messages: [[UInt8]] = []
+        while true {
+            guard let d = try receive(seconds: 10) else { throw HelperTestError("no dump") }
+            if session == nil {
+                try handle.socket.connect(to: d.sender)
+                session = d.sender
+            }
+            messages.append(d.bytes)
+            if d.bytes == [0, 4, 0, UInt8(syncedType)] { return messages }
+        }
+    }
+
+    func send(_ bytes: [UInt8]) throws { _ = try handle.socket.send(bytes) }
+
+    func send(_ bytes: [UInt8], to path: String) throws { _ = try handle.socket.send(bytes, to: UnixAddress(path: path)) }
+
+    func receive(seconds: Double) throws -> ReceivedDatagram? {
+        var polls = PollSet()
+        polls.add(handle.socket.rawValue, .readable)
+        guard try polls.wait(timeoutMilliseconds: Int32(seconds * 1000)) > 0 else { return nil }
+        return try handle.socket.receive(capacity: 70000, blocking: false)
+    }
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages swift-secmod builds and tests against, if any are missing.
+# Sourced by demo.sh and test.sh; safe to run again.
+set -euo pipefail
+
+SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev)
+
+secmod_install_deps() {
+    local missing=()
+    for p in "${SECMOD_DEBIAN_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        echo "installing Debian packages: ${missing[*]}" >&2
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+    fi
+    command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
+    command -v swift >/dev/null || { echo "swift 6.1 or later is needed on PATH" >&2; exit 1; }
+}
