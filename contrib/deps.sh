@@ -3,11 +3,14 @@
 # Sourced by demo.sh and test.sh; safe to run again.
 set -euo pipefail
 
+# libgnunet-dev is for the tests only: libgnunetutil is the independent referee.
 SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev)
+SECMOD_TEST_PACKAGES=(libgnunet-dev gcc)
 
 secmod_install_deps() {
-    local missing=()
-    for p in "${SECMOD_DEBIAN_PACKAGES[@]}"; do
+    local missing=() wanted=("${SECMOD_DEBIAN_PACKAGES[@]}")
+    [ "${1:-}" = "--with-tests" ] && wanted+=("${SECMOD_TEST_PACKAGES[@]}")
+    for p in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
     done
     if [ ${#missing[@]} -gt 0 ]; then

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source contrib/deps.sh
-secmod_install_deps
+secmod_install_deps --with-tests
 export SWIFT_BACKTRACE=enable=no
 swift build --build-tests
 swift test --skip-build "$@"

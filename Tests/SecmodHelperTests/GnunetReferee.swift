@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// Builds and runs Tests/Interop/gnunet-check.c against libgnunetutil (Debian's
+/// libgnunet-dev, which contrib/test.sh installs). A missing library fails the test: a
+/// cross-check that silently skips is no cross-check.
+enum GnunetReferee {
+    static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Interop/gnunet-check.c").path
+
+    static let binary: Result<String, HelperTestError> = {
+        let out = FileManager.default.temporaryDirectory.path + "/secmod-gnunet-check-\(getpid())"
+        let flags = run("/bin/sh", ["-c", "pkg-config --cflags --libs gnunetutil"])
+        guard flags.status == 0 else {
+            return .failure(HelperTestError("pkg-config gnunetutil failed; install libgnunet-dev (contrib/test.sh does)"))
+        }
+        let cc = run("/bin/sh", ["-c", "cc -o '\(out)' '\(source)' \(flags.output)"])
+        guard cc.status == 0 else { return .failure(HelperTestError("compiling gnunet-check.c failed: \(cc.output)")) }
+        return .success(out)
+    }()
+
+    static func check(_ arguments: [String]) throws -> (status: Int32, output: String) {
+        run(try binary.get(), arguments)
+    }
+
+    static func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: executable)
+        p.arguments = arguments
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        do { try p.run() } catch { return (127, "\(error)") }
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return (p.terminationStatus, String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
+
+func hexString(_ bytes: [UInt8]) -> String {
+    bytes.map { String($0, radix: 16).count == 1 ? "0" + String($0, radix: 16) : String($0, radix: 16) }.joined()
+}
