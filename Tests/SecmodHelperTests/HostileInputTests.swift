@@ -207,3 +207,22 @@ import Glibc
         #expect(try helper.runExpectingExit(arguments: ["-w", "many"]) == 2)
     }
 }
+
+/// Replies to one client leave in the order of its requests, even though two workers sign
+/// them and may finish out of order.
+@Suite(.serialized) struct ReplyOrderTests {
+    @Test func pipelinedRequestsAreAnsweredInOrder() throws {
+        let helper = try HelperProcess(config: "WORKERS = 4")
+        try helper.start()
+        let raw = try RawClient()
+        _ = try raw.handshake(socketPath: helper.socketPath)
+        let purposes = (0..<200).map { i in EddsaSignRequest.purposeBytes(purpose: 0, body: randomBytes(i * 37 % 500)) }
+        for p in purposes { try raw.send(EddsaSignRequest.encode(purposeBytes: p)) }
+        for (i, p) in purposes.enumerated() {
+            let reply = try #require(try raw.receive(seconds: 5), "reply \(i) missing")
+            let sig = try EddsaSignature.decode(reply.bytes)
+            #expect(Ed25519.verify(signature: sig.signature, message: p, publicKey: sig.publicKey), "reply \(i) out of order")
+        }
+        #expect(helper.stop() == 0)
+    }
+}
