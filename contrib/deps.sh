@@ -4,7 +4,7 @@
 set -euo pipefail
 
 # libgnunet-dev is for the tests only: libgnunetutil is the independent referee.
-SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev)
+SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev)
 SECMOD_TEST_PACKAGES=(libgnunet-dev gcc)
 
 secmod_install_deps() {

@@ -11,6 +11,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 
 int secmod_eventfd(unsigned int initial, int nonblocking) {
     return eventfd(initial, EFD_CLOEXEC | (nonblocking ? EFD_NONBLOCK : 0));
@@ -143,4 +144,8 @@ uint64_t secmod_random_u64(void) {
     uint64_t value = 0;
     while (getrandom(&value, sizeof value, 0) != (ssize_t)sizeof value) {}
     return value;
+}
+
+int secmod_set_thread_nice(int nice) {
+    return setpriority(PRIO_PROCESS, (id_t) gettid(), nice);
 }

@@ -35,7 +35,11 @@ final class KeyMaintainer<Family: KeyFamily>: @unchecked Sendable {
     }
 
     func start(name: String) throws(SecmodError) {
-        thread = try OSThread.start(name: "\(name)-keys") { [self] in run() }
+        thread = try OSThread.start(name: "\(name)-keys") { [self] in
+            // Generation must not take the CPU from signing (RSA-4096 takes seconds).
+            OSThread.lowerCurrentPriority(by: 10)
+            run()
+        }
     }
 
     func submit(_ job: Job) {

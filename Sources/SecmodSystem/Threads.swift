@@ -42,3 +42,11 @@ public struct OSThread: Sendable {
         return n > 0 ? n : 1
     }
 }
+
+extension OSThread {
+    /// Lowers the calling thread's CPU priority, so that background work such as RSA key
+    /// generation yields to signing. Best effort: failure changes nothing else.
+    public static func lowerCurrentPriority(by nice: Int32) {
+        _ = secmod_set_thread_nice(nice)
+    }
+}

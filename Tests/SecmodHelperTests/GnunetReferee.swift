@@ -1,26 +1,45 @@
 import Foundation
+import SecmodSystem
 import Testing
 
-/// Builds and runs Tests/Interop/gnunet-check.c against libgnunetutil (Debian's
+/// Builds and runs the C checkers in Tests/Interop/ against libgnunetutil (Debian's
 /// libgnunet-dev, which contrib/test.sh installs). A missing library fails the test: a
 /// cross-check that silently skips is no cross-check.
 enum GnunetReferee {
-    static let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Interop/gnunet-check.c").path
+    static let interop = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Interop").path
 
-    static let binary: Result<String, HelperTestError> = {
-        let out = FileManager.default.temporaryDirectory.path + "/secmod-gnunet-check-\(getpid())"
+    private static let built = Locked<[String: Result<String, HelperTestError>]>([:])
+
+    /// Compiles `Tests/Interop/<tool>.c` once per test run.
+    static func binary(_ tool: String) -> Result<String, HelperTestError> {
+        built.withLock { cache in
+            if let done = cache[tool] { return done }
+            let result = compile(tool)
+            cache[tool] = result
+            return result
+        }
+    }
+
+    private static func compile(_ tool: String) -> Result<String, HelperTestError> {
+        let out = FileManager.default.temporaryDirectory.path + "/secmod-\(tool)-\(getpid())"
         let flags = run("/bin/sh", ["-c", "pkg-config --cflags --libs gnunetutil"])
         guard flags.status == 0 else {
             return .failure(HelperTestError("pkg-config gnunetutil failed; install libgnunet-dev (contrib/test.sh does)"))
         }
-        let cc = run("/bin/sh", ["-c", "cc -o '\(out)' '\(source)' \(flags.output)"])
-        guard cc.status == 0 else { return .failure(HelperTestError("compiling gnunet-check.c failed: \(cc.output)")) }
+        let cc = run("/bin/sh", ["-c", "cc -o '\(out)' '\(interop)/\(tool).c' \(flags.output)"])
+        guard cc.status == 0 else { return .failure(HelperTestError("compiling \(tool).c failed: \(cc.output)")) }
         return .success(out)
-    }()
+    }
 
+    /// Runs the EdDSA and base32 checker, gnunet-check.c.
     static func check(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        run(try binary.get(), arguments)
+        run(try binary("gnunet-check").get(), arguments)
+    }
+
+    /// Runs another checker in Tests/Interop/.
+    static func check(tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+        run(try binary(tool).get(), arguments)
     }
 
     static func run(_ executable: String, _ arguments: [String]) -> (status: Int32, output: String) {

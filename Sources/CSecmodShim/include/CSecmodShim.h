@@ -32,6 +32,8 @@ int secmod_ignore_sigpipe(void);
 
 int secmod_set_dumpable(int dumpable);
 int secmod_set_thread_name(const char *name);
+/* Lowers the calling thread's CPU priority (Linux nice values are per thread). */
+int secmod_set_thread_nice(int nice);
 uint64_t secmod_random_u64(void);
 int secmod_get_dumpable(void);
 

@@ -1,0 +1,3 @@
+#include <gmp.h>
+#include <nettle/rsa.h>
+#include <nettle/yarrow.h>
