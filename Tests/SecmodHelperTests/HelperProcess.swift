@@ -26,23 +26,56 @@ final class HelperProcess {
 
     static func binary(_ name: String) -> String { binDirectory + "/" + name }
 
-    init(config extra: String = "", duration: String = "1 minute", overlap: String = "1 s", lookahead: String = "5 minutes") throws {
+    /// Which helper a test runs, and how its configuration and files are named.
+    enum Kind {
+        case eddsa
+        /// Denominations: section name, DURATION_WITHDRAW and RSA_KEYSIZE.
+        case rsa(denominations: [(section: String, duration: String, bits: Int)])
+
+        var program: String {
+            switch self {
+            case .eddsa: "taler-exchange-secmod-eddsa"
+            case .rsa: "taler-exchange-secmod-rsa"
+            }
+        }
+
+        var directoryName: String {
+            switch self {
+            case .eddsa: "exchange-secmod-eddsa"
+            case .rsa: "exchange-secmod-rsa"
+            }
+        }
+    }
+
+    let kind: Kind
+
+    init(_ kind: Kind = .eddsa, config extra: String = "", duration: String = "1 minute", overlap: String = "1 s",
+         lookahead: String = "5 minutes") throws {
+        self.kind = kind
         root = FileManager.default.temporaryDirectory.path + "/secmod-test-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
         configPath = root + "/helper.conf"
         logPath = root + "/helper.log"
         extraConfig = extra
-        let text = """
+        var text = """
             [PATHS]
             TALER_TEST_HOME = \(root)/home/
             TALER_RUNTIME_DIR = \(root)/run/
-            [taler-exchange-secmod-eddsa]
-            DURATION = \(duration)
+            [\(kind.program)]
             OVERLAP_DURATION = \(overlap)
             LOOKAHEAD_SIGN = \(lookahead)
             SESSION_CHECK_INTERVAL = 1 s
             \(extra)
+
             """
+        switch kind {
+        case .eddsa:
+            text += "[taler-exchange-secmod-eddsa]\nDURATION = \(duration)\n"
+        case let .rsa(denominations):
+            for d in denominations {
+                text += "[\(d.section)]\nCIPHER = RSA\nDURATION_WITHDRAW = \(d.duration)\nRSA_KEYSIZE = \(d.bits)\n"
+            }
+        }
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
     }
 
@@ -51,14 +84,14 @@ final class HelperProcess {
         try? FileManager.default.removeItem(atPath: root)
     }
 
-    var socketPath: String { root + "/run/exchange-secmod-eddsa/server.sock" }
-    var keyDirectory: String { root + "/home/taler/exchange-secmod-eddsa/keys" }
-    var securityModuleKeyPath: String { root + "/home/taler/exchange-secmod-eddsa/secmod-private-key" }
+    var socketPath: String { root + "/run/\(kind.directoryName)/server.sock" }
+    var keyDirectory: String { root + "/home/taler/\(kind.directoryName)/keys" }
+    var securityModuleKeyPath: String { root + "/home/taler/\(kind.directoryName)/secmod-private-key" }
 
     /// Starts the helper and waits until its socket answers a handshake.
     func start(arguments: [String] = [], waitForKeys: Bool = true) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary("taler-exchange-secmod-eddsa"))
+        p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
         p.arguments = ["-c", configPath, "-L", "INFO", "-l", logPath] + arguments
         p.standardOutput = FileHandle.nullDevice
         try p.run()
@@ -67,10 +100,7 @@ final class HelperProcess {
         let deadline = Date().addingTimeInterval(20)
         while Date() < deadline {
             if !p.isRunning { throw HelperTestError("helper exited with \(p.terminationStatus): \(log)") }
-            if FileManager.default.fileExists(atPath: socketPath) {
-                let probe = EddsaHelperClient(socketPath: socketPath)
-                if (try? probe.connect(timeout: 2)) != nil, !probe.keys.isEmpty { return }
-            }
+            if FileManager.default.fileExists(atPath: socketPath), hasKeys() { return }
             usleep(20_000)
         }
         throw HelperTestError("helper did not come up: \(log)")
@@ -89,7 +119,7 @@ final class HelperProcess {
     /// Runs the helper to completion (for start-up errors) and returns its status.
     func runExpectingExit(arguments: [String] = [], timeout: Double = 20) throws -> Int32 {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary("taler-exchange-secmod-eddsa"))
+        p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
         p.arguments = ["-c", configPath, "-l", logPath] + arguments
         try p.run()
         let deadline = Date().addingTimeInterval(timeout)
@@ -101,6 +131,24 @@ final class HelperProcess {
     var pid: Int32 { process?.processIdentifier ?? -1 }
     var isRunning: Bool { process?.isRunning ?? false }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
+
+    /// True once a client gets a non-empty key set.
+    private func hasKeys() -> Bool {
+        switch kind {
+        case .eddsa:
+            let probe = EddsaHelperClient(socketPath: socketPath)
+            return (try? probe.connect(timeout: 2)) != nil && !probe.keys.isEmpty
+        case .rsa:
+            let probe = RsaHelperClient(socketPath: socketPath)
+            return (try? probe.connect(timeout: 2)) != nil && !probe.keys.isEmpty
+        }
+    }
+
+    func rsaClient() throws -> RsaHelperClient {
+        let c = RsaHelperClient(socketPath: socketPath)
+        try c.connect(timeout: 30)
+        return c
+    }
 
     func client() throws -> EddsaHelperClient {
         let c = EddsaHelperClient(socketPath: socketPath)
@@ -137,8 +185,8 @@ final class RawClient {
     }
 
     /// INIT, then connect to the session and collect the dump through SYNCED.
-    func handshake(socketPath: String, syncedType: UInt16 = 19) throws -> [[UInt8]] {
-        _ = try handle.socket.send([0, 4, 0, 14], to: UnixAddress(path: socketPath))
+    func handshake(socketPath: String, initType: UInt16 = 14, syncedType: UInt16 = 19) throws -> [[UInt8]] {
+        _ = try handle.socket.send([0, 4, 0, UInt8(initType)], to: UnixAddress(path: socketPath))
         var messages: [[UInt8]] = []
         while true {
             guard let d = try receive(seconds: 10) else { throw HelperTestError("no dump") }
