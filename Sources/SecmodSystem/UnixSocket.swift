@@ -95,20 +95,9 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
     /// Returns nil when a non-blocking receive finds nothing.
     public func receive(capacity: Int, blocking: Bool = true) throws(Errno) -> ReceivedDatagram? {
         var buffer = [UInt8](repeating: 0, count: capacity)
-        var sender = secmod_unix_address()
-        var creds = secmod_credentials()
-        let flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
-        let n = buffer.withUnsafeMutableBytes { buf in
-            retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress, buf.count, &sender, &creds, flags) }
-        }
-        if n < 0 {
-            let e = Errno.current
-            if e == .again { return nil }
-            throw e
-        }
-        buffer.removeLast(capacity - min(n, capacity))
-        return ReceivedDatagram(bytes: buffer, trueLength: n, sender: UnixAddress(sender),
-                                credentials: PeerCredentials(creds))
+        guard let (length, sender, credentials) = try receive(into: &buffer, blocking: blocking) else { return nil }
+        buffer.removeLast(capacity - min(length, capacity))
+        return ReceivedDatagram(bytes: buffer, trueLength: length, sender: sender, credentials: credentials)
     }
 
     /// Receives one datagram into a reusable buffer (no allocation on the hot path). Returns
