@@ -1,7 +1,10 @@
 /// A queue with O(1) append and removal at the front, and indexed access from the front:
-/// session outboxes and the per-session reply order.
+/// the worker queue, session outboxes and the per-session reply order.
+///
+/// A removed element is released at once, not when the storage is next compacted: the
+/// worker queue holds closures that keep session sockets open.
 struct FIFO<Element>: Sendable where Element: Sendable {
-    private var storage: [Element] = []
+    private var storage: [Element?] = []
     private var head = 0
 
     init() {}
@@ -15,8 +18,12 @@ struct FIFO<Element>: Sendable where Element: Sendable {
     mutating func popFirst() -> Element? {
         guard !isEmpty else { return nil }
         let e = storage[head]
+        storage[head] = nil
         head += 1
-        if head > 64 && head * 2 > storage.count {
+        if head == storage.count {
+            storage.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 64 && head * 2 > storage.count {
             storage.removeFirst(head)
             head = 0
         }
@@ -25,7 +32,7 @@ struct FIFO<Element>: Sendable where Element: Sendable {
 
     /// The element `offset` places from the front.
     subscript(offset: Int) -> Element {
-        get { storage[head + offset] }
+        get { storage[head + offset]! }
         set { storage[head + offset] = newValue }
     }
 

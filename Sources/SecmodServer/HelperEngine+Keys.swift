@@ -95,8 +95,16 @@ extension HelperEngine {
         listener = SocketHandle(socket)
     }
 
-    /// The next wall-clock µs at which the schedule must run.
+    /// The next wall-clock µs at which the schedule must run. Cached: it changes only
+    /// when keys come or go, and the loop asks every turn.
     func nextScheduleAction(now: UInt64) -> UInt64 {
+        if let cached = cachedNextAction { return cached }
+        let next = computeNextScheduleAction()
+        cachedNextAction = next
+        return next
+    }
+
+    private func computeNextScheduleAction() -> UInt64 {
         var next = retryAt ?? UInt64.max
         for (index, group) in family.groups.enumerated() {
             let anchors = registry.anchors(group: index)
@@ -109,6 +117,7 @@ extension HelperEngine {
     /// Expires old keys (PURGE, then delete the file) and asks for the keys the lookahead
     /// needs. Runs at start and whenever the timer says so.
     func maintainKeys(now: UInt64) {
+        cachedNextAction = nil
         if let at = retryAt, at <= now {
             retryAt = nil
             for (group, anchor) in replacementsToRetry {
@@ -134,6 +143,7 @@ extension HelperEngine {
     }
 
     func handleMaintenance(_ result: KeyMaintainer<Family>.Result) {
+        cachedNextAction = nil
         let now = Clock.wallMicroseconds()
         switch result {
         case let .created(group, anchor, material, replacing):
@@ -190,6 +200,7 @@ extension HelperEngine {
             logger.info("session \(session.id) asked to revoke a key that is not served; ignored")
             return
         }
+        cachedNextAction = nil
         registry.remove(key)
         broadcast(key.announcement.purge)
         pendingAnchors[key.group].insert(key.anchor)

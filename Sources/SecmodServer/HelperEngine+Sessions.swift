@@ -42,14 +42,15 @@ extension HelperEngine {
            let idlest = sessions.values.min(by: { $0.lastActivity < $1.lastActivity }) {
             closeSession(idlest, reason: "MAX_SESSIONS (\(settings.maxSessions)) reached; closing the longest idle session")
         }
-        let socket: UnixSocket
+        let socket: SocketHandle
         do throws(SecmodError) {
-            socket = try makeSessionSocket(connectedTo: client)
+            socket = SocketHandle(try makeSessionSocket(connectedTo: client))
         } catch {
             dropLog.warning(logger, reason: "could not open a session", "for \(client): \(error)")
             return
         }
-        let session = Session(id: nextSessionID, socket: socket, client: client, credentials: credentials,
+        let channel = ReplyChannel(socket: socket, maxMessages: settings.sessionOutboxMessages, maxBytes: settings.sessionOutboxBytes)
+        let session = Session(id: nextSessionID, channel: channel, client: client, credentials: credentials,
                               now: Clock.monotonicMicroseconds())
         nextSessionID += 1
         sessions[session.id] = session
@@ -84,35 +85,35 @@ extension HelperEngine {
         }
     }
 
-    /// Reads and dispatches the datagrams waiting on a session socket.
+    /// Reads and dispatches one datagram. One per session per turn: a blocking client has
+    /// one request outstanding, so reading on to EAGAIN would cost a syscall per request,
+    /// and a client that pipelines gets no more than its share of the loop.
     func readRequests(_ session: Session) {
         let now = Clock.wallMicroseconds()
-        for _ in 0..<64 {
-            let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
-            do throws(Errno) { received = try session.socket.receive(into: &receiveBuffer) } catch {
-                let gone = error == .connectionRefused || error.rawValue == ECONNRESET
-                closeSession(session, reason: gone ? "client went away" : "receive failed: \(error)")
-                return
-            }
-            guard let (length, sender, _) = received else { return }
-            session.lastActivity = Clock.monotonicMicroseconds()
-            guard sender == session.client else { continue }  // cannot happen on a connected socket
-            guard length <= MessageHeader.maximumMessageSize else {
-                dropLog.warning(logger, reason: "dropped oversize datagram", "\(length) bytes on session \(session.id)")
-                continue
-            }
-            guard let header = MessageHeader.peek(receiveBuffer), header.size == length, length >= MessageHeader.byteCount else {
-                dropLog.warning(logger, reason: "dropped datagram whose header disagrees with its length",
-                                "\(length) bytes on session \(session.id)")
-                continue
-            }
-            if header.type == family.messageTypes.initialize {
-                dropLog.warning(logger, reason: "dropped INIT on a session", "session \(session.id); INIT goes to the main socket")
-                continue
-            }
-            let request = Array(receiveBuffer[0..<length])
-            dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session)
+        let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
+        do throws(Errno) { received = try session.socket.receive(into: &receiveBuffer) } catch {
+            let gone = error == .connectionRefused || error.rawValue == ECONNRESET
+            closeSession(session, reason: gone ? "client went away" : "receive failed: \(error)")
+            return
         }
+        guard let (length, sender, _) = received else { return }
+        session.lastActivity = Clock.monotonicMicroseconds()
+        guard sender == session.client else { return }  // cannot happen on a connected socket
+        guard length <= MessageHeader.maximumMessageSize else {
+            dropLog.warning(logger, reason: "dropped oversize datagram", "\(length) bytes on session \(session.id)")
+            return
+        }
+        guard let header = MessageHeader.peek(receiveBuffer), header.size == length, length >= MessageHeader.byteCount else {
+            dropLog.warning(logger, reason: "dropped datagram whose header disagrees with its length",
+                            "\(length) bytes on session \(session.id)")
+            return
+        }
+        if header.type == family.messageTypes.initialize {
+            dropLog.warning(logger, reason: "dropped INIT on a session", "session \(session.id); INIT goes to the main socket")
+            return
+        }
+        let request = Array(receiveBuffer[0..<length])
+        dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session)
     }
 
     private func dispatch(_ outcome: RequestOutcome, from session: Session) {
@@ -122,77 +123,44 @@ extension HelperEngine {
         case let .revoke(id):
             revoke(id: id, by: session)
         case let .reply(items, trailer):
-            let sequence = session.nextSequence
-            session.nextSequence += 1
             var parts = [[UInt8]?](repeating: nil, count: items.count)
-            var missing = 0
-            let mailbox = self.mailbox
+            var work: [(Int, @Sendable () -> [UInt8])] = []
             for (index, item) in items.enumerated() {
                 switch item {
-                case let .immediate(bytes):
-                    parts[index] = bytes
-                case let .sign(work):
-                    missing += 1
-                    let slot = ReplySlot(session: session.id, sequence: sequence, index: index)
-                    workers.submit { mailbox.post(.signed(slot, work())) }
+                case let .immediate(bytes): parts[index] = bytes
+                case let .sign(job): work.append((index, job))
                 }
             }
-            session.pending.append(PendingReply(parts: parts, missing: missing, trailer: trailer))
-            if missing == 0 { sendCompletedReplies(session) }
+            let channel = session.channel
+            let sequence = channel.open(PendingReply(parts: parts, missing: work.count, trailer: trailer))
+            let mailbox = self.mailbox
+            let id = session.id
+            for (index, job) in work {
+                workers.submit {
+                    if channel.complete(sequence: sequence, index: index, reply: job()) == .loop {
+                        mailbox.post(.attention(id))
+                    }
+                }
+            }
+            if work.isEmpty { checkChannel(session) }
         }
     }
 
-    /// A worker's result: file it in its slot, then send whatever is complete at the front.
-    func deliver(_ reply: [UInt8], to slot: ReplySlot) {
-        guard let session = sessions[slot.session] else { return }  // the client went away meanwhile
-        let offset = Int(slot.sequence &- session.firstPendingSequence)
-        guard offset >= 0, offset < session.pending.count else { return }
-        session.pending[offset].parts[slot.index] = reply
-        session.pending[offset].missing -= 1
-        if offset == 0 { sendCompletedReplies(session) }
-    }
-
-    /// Replies leave in request order: a finished request waits behind an unfinished one.
-    private func sendCompletedReplies(_ session: Session) {
-        while let head = session.pending.first, head.missing == 0, !session.closed {
-            _ = session.pending.popFirst()
-            session.firstPendingSequence += 1
-            for part in head.parts { send(part!, to: session) }
-            if let trailer = head.trailer { send(trailer, to: session) }
-        }
-    }
-
-    /// Sends now if the kernel takes it, else queues it behind what is already waiting.
+    /// Sends to one session through its channel (pushes and the dump).
     func send(_ message: [UInt8], to session: Session) {
-        if session.outbox.isEmpty {
-            do throws(Errno) {
-                if try session.socket.send(message, blocking: false) == .sent { return }
-            } catch {
-                closeSession(session, reason: error == .connectionRefused ? "client went away" : "send failed: \(error)")
-                return
-            }
-        }
-        session.outbox.append(message)
-        session.outboxBytes += message.count
-        if session.blockedSince == nil { session.blockedSince = Clock.monotonicMicroseconds() }
-        if session.outbox.count > settings.sessionOutboxMessages || session.outboxBytes > settings.sessionOutboxBytes {
-            closeSession(session, reason: "outbox full (\(session.outbox.count) messages, \(session.outboxBytes) bytes): the client does not read")
-        }
+        session.channel.push(message)
+        checkChannel(session)
     }
 
-    /// POLLOUT: send queued messages until the kernel pushes back again.
+    /// POLLOUT: the kernel takes messages again.
     func flushOutbox(_ session: Session) {
-        while let message = session.outbox.first {
-            do throws(Errno) {
-                if try session.socket.send(message, blocking: false) == .wouldBlock { return }
-            } catch {
-                closeSession(session, reason: error == .connectionRefused ? "client went away" : "send failed: \(error)")
-                return
-            }
-            _ = session.outbox.popFirst()
-            session.outboxBytes -= message.count
-        }
-        session.blockedSince = nil
+        session.channel.flushOutbox()
+        checkChannel(session)
+    }
+
+    /// Closes the session if its channel failed (client gone, outbox overflow).
+    func checkChannel(_ session: Session) {
+        if let failure = session.channel.status.failure { closeSession(session, reason: failure) }
     }
 
     func closeSession(_ session: Session, reason: String?) {
@@ -200,8 +168,9 @@ extension HelperEngine {
         session.closed = true
         sessions[session.id] = nil
         if sessionByClient[session.client] == session.id { sessionByClient[session.client] = nil }
+        session.channel.close()
         if let reason { logger.info("session \(session.id) closed: \(reason)") }
-        // The socket closes when the last reference to the session goes.
+        // The socket closes when the last reference to it goes (a worker may still hold one).
     }
 
     /// Every SESSION_CHECK_INTERVAL: a session whose client socket is gone answers a fresh
@@ -210,7 +179,8 @@ extension HelperEngine {
     func checkSessionsIfDue() {
         let now = Clock.monotonicMicroseconds()
         for session in Array(sessions.values) {
-            if let since = session.blockedSince, now - since > settings.sessionBlockedTimeout {
+            // A worker may have set blockedSince after `now` was read: compare before subtracting.
+            if let since = session.channel.status.blockedSince, now > since, now - since > settings.sessionBlockedTimeout {
                 closeSession(session, reason: "blocked for more than SESSION_BLOCKED_TIMEOUT: the client does not read")
             }
         }

@@ -13,7 +13,8 @@ import SecmodWire
 /// disk writes go to the maintainer.
 public final class HelperEngine<Family: KeyFamily> {
     enum Completion: Sendable {
-        case signed(ReplySlot, [UInt8])
+        /// A worker could not finish a session's replies alone (blocked or failed).
+        case attention(UInt64)
         case maintenance(KeyMaintainer<Family>.Result)
     }
 
@@ -48,6 +49,8 @@ public final class HelperEngine<Family: KeyFamily> {
     var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
     var dropLog = RateLimitedLog()
     var stopping = false
+    /// The schedule's next action, recomputed only when keys or pending work change.
+    var cachedNextAction: UInt64?
 
     /// Blocks SIGTERM and SIGINT before any thread exists, so only the loop sees them.
     public init(family: Family, settings: HelperSettings, logger: Logger, programName: String) throws(SecmodError) {
@@ -92,12 +95,15 @@ public final class HelperEngine<Family: KeyFamily> {
             polls.add(signals.rawValue, .readable)
             polls.add(mailbox.counter.rawValue, .readable)
             polls.add(listener!.socket.rawValue, .readable)
+            var anyBlocked = false
             for session in sessions.values {
-                polls.add(session.socket.rawValue, session.outbox.isEmpty ? .readable : [.readable, .writable])
+                let status = session.channel.status
+                anyBlocked = anyBlocked || status.wantsWrite
+                polls.add(session.socket.rawValue, status.wantsWrite ? [.readable, .writable] : .readable)
                 polled.append(session)
             }
             do throws(Errno) {
-                _ = try polls.wait(timeoutMilliseconds: pollTimeout(now: now))
+                _ = try polls.wait(timeoutMilliseconds: pollTimeout(now: now, anyBlocked: anyBlocked))
             } catch {
                 throw error.error("poll")
             }
@@ -120,20 +126,20 @@ public final class HelperEngine<Family: KeyFamily> {
 
     /// The poll timeout: until the next schedule action or session check, at most 5 s so
     /// that a wall-clock jump is noticed soon.
-    private func pollTimeout(now: UInt64) -> Int32 {
+    private func pollTimeout(now: UInt64, anyBlocked: Bool) -> Int32 {
         let next = nextScheduleAction(now: now)
         var wait = next > now ? next - now : 0
         let mono = Clock.monotonicMicroseconds()
         let check = lastSessionCheck &+ settings.sessionCheckInterval
         wait = min(wait, check > mono ? check - mono : 0, 5_000_000)
-        if sessions.values.contains(where: { $0.blockedSince != nil }) { wait = min(wait, 1_000_000) }
+        if anyBlocked { wait = min(wait, 1_000_000) }
         return Int32((wait + 999) / 1000)
     }
 
     func processMailbox() {
         for completion in mailbox.takeAll() {
             switch completion {
-            case let .signed(slot, reply): deliver(reply, to: slot)
+            case let .attention(id): if let session = sessions[id] { checkChannel(session) }
             case let .maintenance(result): handleMaintenance(result)
             }
         }
@@ -147,7 +153,7 @@ public final class HelperEngine<Family: KeyFamily> {
             _ = try? FileSystem.remove(settings.unixPath)
         }
         let deadline = Clock.monotonicMicroseconds() + 5_000_000
-        while sessions.values.contains(where: { !$0.pending.isEmpty }), Clock.monotonicMicroseconds() < deadline {
+        while sessions.values.contains(where: { $0.channel.status.hasPending }), Clock.monotonicMicroseconds() < deadline {
             var polls = PollSet()
             polls.add(mailbox.counter.rawValue, .readable)
             _ = try? polls.wait(timeoutMilliseconds: 100)

@@ -201,6 +201,9 @@ final class RawClient {
 
     func send(_ bytes: [UInt8]) throws { _ = try handle.socket.send(bytes) }
 
+    /// Sends without waiting for buffer space; false when the kernel would block.
+    func sendNow(_ bytes: [UInt8]) throws -> Bool { try handle.socket.send(bytes, blocking: false) == .sent }
+
     func send(_ bytes: [UInt8], to path: String) throws { _ = try handle.socket.send(bytes, to: UnixAddress(path: path)) }
 
     func receive(seconds: Double) throws -> ReceivedDatagram? {

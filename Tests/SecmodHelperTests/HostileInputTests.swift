@@ -96,20 +96,37 @@ import Glibc
         try helper.start()
         let stalled = try RawClient()
         _ = try stalled.handshake(socketPath: helper.socketPath)
-        let good = try helper.client()
+        let good: EddsaHelperClient
+        do { good = try helper.client() } catch {
+            Issue.record("second client failed: \(error); helper running: \(helper.isRunning); log:\n\(helper.log)")
+            return
+        }
         let sign = EddsaSignRequest.encode(purposeBytes: Self.okPurpose)
         // The stalled client floods requests and never reads a reply, while a good client
         // keeps signing; every one of its signatures must come back promptly.
         var slowest = 0.0
         for round in 0..<40 {
-            for _ in 0..<50 { try? stalled.send(sign) }
+            for _ in 0..<50 { _ = try? stalled.sendNow(sign) }
             let start = Date()
-            _ = try good.sign(purposeBytes: Self.okPurpose, timeout: 5)
+            do { _ = try good.sign(purposeBytes: Self.okPurpose, timeout: 5) } catch {
+                Issue.record("round \(round): \(error); helper running: \(helper.isRunning); log:\n\(helper.log)")
+                return
+            }
             slowest = max(slowest, Date().timeIntervalSince(start))
             if round % 10 == 0 { usleep(50_000) }
         }
         #expect(slowest < 2.0, "a stalled client delayed another one by \(slowest) s")
         #expect(helper.waitForLog("the client does not read"))
+        // The dropped session's socket is really closed: the stalled client is told so.
+        // (ECONNREFUSED once, ENOTCONN after the kernel has disconnected the client.)
+        let closedErrors = [Errno.connectionRefused, Errno(ENOTCONN)]
+        var outcome: Errno?
+        let deadline = Date().addingTimeInterval(5)
+        while outcome.map(closedErrors.contains) != true && Date() < deadline {
+            do { _ = try stalled.sendNow(sign) } catch let e as Errno { outcome = e }
+            usleep(10_000)
+        }
+        #expect(outcome.map(closedErrors.contains) == true, "the dropped session's socket stayed open: \(String(describing: outcome))")
         #expect(helper.isRunning)
         #expect(helper.stop() == 0)
     }

@@ -1,0 +1,138 @@
+import SecmodSystem
+
+/// Everything that leaves a session, in order: replies in request order, and pushes
+/// between whole replies. Shared by the event loop and the workers under one lock.
+///
+/// A worker that finishes the oldest outstanding request of a session sends its reply
+/// itself, when the kernel takes it. That saves the hop back through the eventfd and a
+/// wake-up of the loop per request, which on this machine costs more than an Ed25519
+/// signature. The loop is involved only when it must be: a reply waits behind the kernel
+/// buffer (it then polls for POLLOUT), or the session failed or overflowed.
+final class ReplyChannel: @unchecked Sendable {
+    let socket: SocketHandle
+    private let state: Locked<State>
+    private let maxMessages: Int
+    private let maxBytes: Int
+
+    struct State {
+        /// Requests whose replies are not all sent, in request order.
+        var pending = FIFO<PendingReply>()
+        /// Sequence number of `pending.first`.
+        var firstPendingSequence: UInt64 = 0
+        var nextSequence: UInt64 = 0
+        /// Messages the kernel would not take yet, oldest first.
+        var outbox = FIFO<[UInt8]>()
+        var outboxBytes = 0
+        /// Monotonic µs since when the outbox has been non-empty.
+        var blockedSince: UInt64?
+        /// Set once: why the session must close (the loop closes it).
+        var failure: String?
+        var closed = false
+    }
+
+    /// What the loop must do after a worker's completion.
+    enum Attention: Sendable, Equatable {
+        case none
+        /// The outbox became non-empty or the session failed: the loop must look.
+        case loop
+    }
+
+    init(socket: SocketHandle, maxMessages: Int, maxBytes: Int) {
+        self.socket = socket
+        self.maxMessages = maxMessages
+        self.maxBytes = maxBytes
+        state = Locked(State())
+    }
+
+    /// Reserves the reply slots of a new request; returns its sequence number.
+    func open(_ reply: PendingReply) -> UInt64 {
+        state.withLock { s in
+            let sequence = s.nextSequence
+            s.nextSequence += 1
+            s.pending.append(reply)
+            if reply.missing == 0 { flushCompleted(&s) }
+            return sequence
+        }
+    }
+
+    /// Files a signature in its slot and sends whatever is complete at the front.
+    func complete(sequence: UInt64, index: Int, reply: [UInt8]) -> Attention {
+        state.withLock { s in
+            guard !s.closed, s.failure == nil else { return .none }
+            let offset = Int(sequence &- s.firstPendingSequence)
+            guard offset >= 0, offset < s.pending.count else { return .none }
+            s.pending[offset].parts[index] = reply
+            s.pending[offset].missing -= 1
+            let wasBlocked = !s.outbox.isEmpty
+            if offset == 0 { flushCompleted(&s) }
+            return (s.failure != nil || (!wasBlocked && !s.outbox.isEmpty)) ? .loop : .none
+        }
+    }
+
+    /// A push (AVAIL, PURGE, the dump): goes out between whole replies.
+    func push(_ message: [UInt8]) {
+        state.withLock { s in
+            guard !s.closed, s.failure == nil else { return }
+            send(message, &s)
+        }
+    }
+
+    /// POLLOUT: sends queued messages until the kernel pushes back again.
+    func flushOutbox() {
+        state.withLock { s in
+            guard !s.closed else { return }
+            while let message = s.outbox.first {
+                guard trySend(message, &s) else { return }
+                _ = s.outbox.popFirst()
+                s.outboxBytes -= message.count
+            }
+            s.blockedSince = nil
+        }
+    }
+
+    /// What the loop needs each turn: whether to poll for POLLOUT, since when the session
+    /// is blocked, and why it must close, if it must.
+    var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool) {
+        state.withLock { s in (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty) }
+    }
+
+    func close() {
+        state.withLock { s in
+            s.closed = true
+            s.pending.removeAll()
+            s.outbox.removeAll()
+        }
+    }
+
+    private func flushCompleted(_ s: inout State) {
+        while let head = s.pending.first, head.missing == 0, s.failure == nil {
+            _ = s.pending.popFirst()
+            s.firstPendingSequence += 1
+            for part in head.parts { send(part!, &s) }
+            if let trailer = head.trailer { send(trailer, &s) }
+        }
+    }
+
+    /// Sends now if nothing waits and the kernel takes it; else queues behind the outbox.
+    private func send(_ message: [UInt8], _ s: inout State) {
+        if s.outbox.isEmpty, trySend(message, &s) { return }
+        guard s.failure == nil else { return }
+        s.outbox.append(message)
+        s.outboxBytes += message.count
+        if s.blockedSince == nil { s.blockedSince = Clock.monotonicMicroseconds() }
+        if s.outbox.count > maxMessages || s.outboxBytes > maxBytes {
+            s.failure = "outbox full (\(s.outbox.count) messages, \(s.outboxBytes) bytes): the client does not read"
+        }
+    }
+
+    /// True if the kernel took the message; false if it would block or the send failed
+    /// (then `failure` says why).
+    private func trySend(_ message: [UInt8], _ s: inout State) -> Bool {
+        do throws(Errno) {
+            return try socket.socket.send(message, blocking: false) == .sent
+        } catch {
+            s.failure = error == .connectionRefused ? "client went away" : "send failed: \(error)"
+            return false
+        }
+    }
+}
