@@ -9,6 +9,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "taler-exchange-secmod-eddsa", targets: ["taler-exchange-secmod-eddsa"]),
+        .executable(name: "taler-exchange-secmod-rsa", targets: ["taler-exchange-secmod-rsa"]),
         .executable(name: "secmod", targets: ["secmod"]),
         .executable(name: "secmod-bench", targets: ["secmod-bench"]),
         .library(name: "SecmodClient", targets: ["SecmodClient"]),
@@ -41,12 +42,15 @@ let package = Package(
         .target(name: "SecmodClient", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire"]),
 
         .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodServer", "SecmodSystem"]),
+        .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "secmod", dependencies: [
             "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
+        // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.
         .executableTarget(name: "secmod-bench", dependencies: [
             "SecmodClient", "SecmodCrypto", "SecmodSystem", "SecmodWire",
+            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa",
         ]),
 
         .testTarget(name: "SecmodUnitTests", dependencies: [
@@ -54,7 +58,7 @@ let package = Package(
         ]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodKeys", "SecmodClient",
-            "taler-exchange-secmod-eddsa", "secmod",
+            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
         ]),
     ],
     swiftLanguageModes: [.v6]

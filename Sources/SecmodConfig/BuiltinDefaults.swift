@@ -43,5 +43,36 @@ SESSION_CHECK_INTERVAL = 30 s
 MAX_SESSIONS = 4096
 
 """#),
+        ("taler-exchange-secmod-rsa.conf", #"""
+# Defaults of taler-exchange-secmod-rsa. Taler's own options keep Taler's defaults, so a
+# Taler configuration resolves to the same files; RSA_ENGINE, SOCKET_TYPE, WORKERS and the
+# SESSION_* options are swift-secmod's. Denominations are the [coin_*] sections with
+# CIPHER = RSA, each with DURATION_WITHDRAW and RSA_KEYSIZE.
+[taler-exchange-secmod-rsa]
+# How long consecutive denomination keys overlap.
+OVERLAP_DURATION = 5 m
+# How far into the future denomination keys are created.
+LOOKAHEAD_SIGN = 1 year
+KEY_DIR = ${TALER_DATA_HOME}/exchange-secmod-rsa/keys
+UNIXPATH = $TALER_RUNTIME_DIR/exchange-secmod-rsa/server.sock
+SM_PRIV_KEY = ${TALER_DATA_HOME}/exchange-secmod-rsa/secmod-private-key
+# Unused: the DGRAM-era client directory of Taler. Clients need none here.
+CLIENT_DIR = $TALER_RUNTIME_DIR/exchange-secmod-rsa/clients
+# The RSA private-key engine: openssl (default, fastest; constant-time, blinded),
+# nettle (rsa_compute_root_tr over GMP) or gcrypt (libgcrypt, as Taler's C helper).
+# Every engine rejects m >= n and verifies each signature before releasing it.
+RSA_ENGINE = openssl
+# dgram (default; dgram-transport.md) or stream (Taler 0.9.2 clients).
+SOCKET_TYPE = dgram
+# Signing threads; 0 means one per CPU.
+WORKERS = 0
+SESSION_OUTBOX_MESSAGES = 8192
+SESSION_OUTBOX_BYTES = 8 MiB
+SESSION_BLOCKED_TIMEOUT = 10 s
+SESSION_SNDBUF = 4 MiB
+SESSION_CHECK_INTERVAL = 30 s
+MAX_SESSIONS = 4096
+
+"""#),
     ]
 }

@@ -1,0 +1,150 @@
+import SecmodConfig
+import SecmodCrypto
+import SecmodKeys
+import SecmodSystem
+import SecmodWire
+
+/// The RSA helper's keys: denomination keys that blind-sign coins (wire spec §4, §7.2, §9).
+/// One key chain per `[coin_*]` section with `CIPHER = RSA`.
+public struct RsaFamily: KeyFamily {
+    public typealias Material = RsaPrivateKey
+
+    public static let section = "taler-exchange-secmod-rsa"
+    public static let extraOptions: Set<String> = ["rsa_engine"]
+
+    public let name = "rsa"
+    public let groups: [KeyGroup]
+    /// Per group: the section name with its NUL, hashed once for every announcement.
+    private let sectionHashes: [[UInt8]]
+    private let keySizes: [Int]
+    public let engine: RsaEngineKind
+    public let messageTypes = FamilyMessageTypes(
+        initialize: RsaMessageType.initialize, synced: RsaMessageType.synced, signFailure: RsaMessageType.signFailure,
+        helperToClient: [RsaMessageType.purge, RsaMessageType.avail, RsaMessageType.signature,
+                         RsaMessageType.signFailure, RsaMessageType.batchFailure, RsaMessageType.synced])
+    /// A 8192-bit key file is about 5 KiB; Taler accepts up to 16 KiB.
+    public let maximumKeyFileSize = 16 * 1024
+
+    public init(configuration c: Configuration, settings: HelperSettings) throws(SecmodError) {
+        let engineName = try c.choice(section: Self.section, option: "RSA_ENGINE",
+                                      among: RsaEngineKind.allCases.map(\.rawValue)) ?? RsaEngineKind.openssl.rawValue
+        engine = RsaEngineKind(rawValue: engineName)!
+        var groups: [KeyGroup] = []
+        var hashes: [[UInt8]] = []
+        var sizes: [Int] = []
+        for section in try Self.denominationSections(c) {
+            let duration = try c.require(c.time(section: section, option: "DURATION_WITHDRAW"), section: section, option: "DURATION_WITHDRAW")
+            let bits = try c.require(c.number(section: section, option: "RSA_KEYSIZE"), section: section, option: "RSA_KEYSIZE")
+            guard (1024...8192).contains(bits) else {
+                let at = c.location(section: section, option: "RSA_KEYSIZE").map { "\($0): " } ?? ""
+                throw SecmodError(.configValue, "\(at)[\(section)] RSA_KEYSIZE: \(bits) is not between 1024 and 8192")
+            }
+            let schedule = try settings.schedule(duration: RelativeTime(microseconds: duration), section: section, option: "DURATION_WITHDRAW")
+            groups.append(KeyGroup(name: section, schedule: schedule,
+                                   directory: KeyDirectory(path: settings.keyDirectory + "/" + section)))
+            hashes.append(SHA512.hash(Array(section.utf8) + [0]))
+            sizes.append(Int(bits))
+        }
+        self.groups = groups
+        sectionHashes = hashes
+        keySizes = sizes
+    }
+
+    /// The `[coin_*]` / `[coin-*]` sections whose `CIPHER` is exactly `RSA` (Taler compares
+    /// case-sensitively). A denomination section without a known cipher is an error: Taler
+    /// skips it with a log line, which leaves a denomination without keys unnoticed.
+    static func denominationSections(_ c: Configuration) throws(SecmodError) -> [String] {
+        var result: [String] = []
+        for section in c.sectionNames {
+            let lower = section.lowercased()
+            guard lower.hasPrefix("coin_") || lower.hasPrefix("coin-") else { continue }
+            guard let cipher = try c.string(section: section, option: "CIPHER") else {
+                throw SecmodError(.configMissing, "[\(section)] has no CIPHER; set CIPHER = RSA or CIPHER = CS")
+            }
+            switch cipher {
+            case "RSA": result.append(section)
+            case "CS": continue
+            default:
+                let at = c.location(section: section, option: "CIPHER").map { "\($0): " } ?? ""
+                throw SecmodError(.configValue, "\(at)[\(section)] CIPHER: '\(cipher)' is neither RSA nor CS (case matters)")
+            }
+        }
+        return result
+    }
+
+    public func isPlausibleKeyFileSize(_ size: Int64) -> Bool { size > 0 && size <= Int64(maximumKeyFileSize) }
+
+    public func generate(group: Int, store: (borrowing SecureBytes) throws(SecmodError) -> Void) throws(SecmodError) -> RsaPrivateKey {
+        let key = try RsaPrivateKey.generate(bits: keySizes[group], engine: engine)
+        try store(key.keyFile())
+        return key
+    }
+
+    public func load(group: Int, fileContents: borrowing SecureBytes) throws(SecmodError) -> RsaPrivateKey {
+        try RsaPrivateKey(keyFile: fileContents, engine: engine)
+    }
+
+    public func announce(_ key: RsaPrivateKey, group: Int, anchor: Timestamp, duration: RelativeTime,
+                         securityModule: Ed25519PrivateKey) -> KeyAnnouncement {
+        let encoded = key.publicKey.encoded()
+        let hash = key.publicKey.hash
+        let signed = SignaturePurpose.denominationKeyAnnouncement(
+            purpose: SignaturePurpose.smRsaDenominationKey, denominationHash: hash,
+            sectionNameHash: sectionHashes[group], anchor: anchor, duration: duration)
+        let avail = RsaKeyAvailable(anchor: anchor, durationWithdraw: duration,
+                                    securityModulePublicKey: securityModule.publicKey,
+                                    securityModuleSignature: securityModule.sign(signed),
+                                    publicKey: encoded, section: groups[group].name)
+        return KeyAnnouncement(id: hash, avail: avail.encode(), purge: RsaKeyMessage.encode(type: RsaMessageType.purge, hash: hash))
+    }
+
+    public func handle(request: [UInt8], header: MessageHeader, keys: KeyRegistry<RsaPrivateKey>, now: UInt64) -> RequestOutcome {
+        switch header.type {
+        case RsaMessageType.sign:
+            guard let parsed = try? RsaSignRequest.parse(request, range: 0..<request.count), !parsed.message.isEmpty else {
+                return .reply([failure(.genericParameterMalformed)], trailer: nil)
+            }
+            return .reply([item(for: parsed, in: request, keys: keys, now: now)], trailer: nil)
+        case RsaMessageType.batchSign:
+            guard let walk = try? RsaBatchSignRequest.walk(request) else {
+                return .reply([failure(.genericParameterMalformed)], trailer: nil)
+            }
+            let items = walk.requests.map { parsed in
+                parsed.map { item(for: $0, in: request, keys: keys, now: now) } ?? failure(.genericParameterMalformed)
+            }
+            let trailer = walk.brokePartWay
+                ? SignFailure.encode(type: RsaMessageType.batchFailure, code: .genericInternalInvariantFailure) : nil
+            return .reply(items, trailer: trailer)
+        case RsaMessageType.revoke:
+            guard let hash = try? RsaKeyMessage.decodeHash(request) else {
+                return .reply([failure(.genericParameterMalformed)], trailer: nil)
+            }
+            return .revoke(id: hash)
+        default:
+            if messageTypes.helperToClient.contains(header.type) {
+                return .drop(reason: "dropped a helper-to-client message (type \(header.type)) sent by a client")
+            }
+            return .drop(reason: "dropped a message of unknown type \(header.type)")
+        }
+    }
+
+    /// One signature: refused at once for an unknown (1005) or future (1702) key, else
+    /// computed by a worker; m ≥ n and failed self-checks answer 60.
+    private func item(for parsed: RsaSignRequest.Parsed, in request: [UInt8], keys: KeyRegistry<RsaPrivateKey>, now: UInt64) -> WorkItem {
+        guard let key = keys.key(id: parsed.hash) else { return failure(.denominationKeyUnknown) }
+        guard key.anchor.microseconds <= now else { return failure(.denominationHelperTooEarly) }
+        let material = key.material
+        let range = parsed.message
+        return .sign {
+            do throws(SecmodError) {
+                return RsaSignature.encode(try material.sign(blindedMessage: Array(request[range])))
+            } catch {
+                return SignFailure.encode(type: RsaMessageType.signFailure, code: .genericInternalInvariantFailure)
+            }
+        }
+    }
+
+    private func failure(_ code: TalerErrorCode) -> WorkItem {
+        .immediate(SignFailure.encode(type: RsaMessageType.signFailure, code: code))
+    }
+}
