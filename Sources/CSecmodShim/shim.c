@@ -149,3 +149,8 @@ uint64_t secmod_random_u64(void) {
 int secmod_set_thread_nice(int nice) {
     return setpriority(PRIO_PROCESS, (id_t) gettid(), nice);
 }
+
+int secmod_set_receive_timeout(int fd, int milliseconds) {
+    struct timeval tv = { .tv_sec = milliseconds / 1000, .tv_usec = (milliseconds % 1000) * 1000 };
+    return setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}

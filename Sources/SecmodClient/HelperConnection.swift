@@ -72,7 +72,10 @@ final class HelperConnection {
                 // Only the helper's uid may open our session: until we connect, anyone who
                 // can find our abstract address could send to it.
                 guard let credentials, credentials.uid == owner, !sender.isUnnamed else { continue }
-                do throws(Errno) { try fresh.connect(to: sender) } catch {
+                do throws(Errno) {
+                    try fresh.connect(to: sender)
+                    try fresh.setReceiveTimeout(milliseconds: Int(Self.livenessInterval))
+                } catch {
                     throw SecmodError(.unavailable, "connecting to helper session: \(error)", errno: error.rawValue)
                 }
                 handle = SocketHandle(fresh)
@@ -98,30 +101,42 @@ final class HelperConnection {
     func receive(deadline: Deadline?, nonBlocking: Bool = false) throws(SecmodError) -> [UInt8]? {
         guard let handle, let session else { throw SecmodError(.unavailable, "not connected") }
         while true {
+            // Without a deadline, a blocking receive that times out after the liveness
+            // interval saves a poll(2) per message; with one, poll bounds the wait.
+            var blocking = false
             if !nonBlocking {
-                if let deadline, deadline.hasPassed { return nil }
-                let cap = deadline?.remainingMilliseconds(cap: Self.livenessInterval) ?? Self.livenessInterval
-                if try !wait(handle.socket, milliseconds: cap) {
-                    // Quiet: is the helper's session socket still there?
-                    do throws(Errno) { try handle.socket.connect(to: session) } catch {
-                        close()
-                        throw SecmodError(.unavailable, "helper session is gone: \(error)", errno: error.rawValue)
+                if let deadline {
+                    if deadline.hasPassed { return nil }
+                    let cap = deadline.remainingMilliseconds(cap: Self.livenessInterval)
+                    if try !wait(handle.socket, milliseconds: cap) {
+                        try checkSessionAlive(handle, session)
+                        continue
                     }
-                    continue
+                } else {
+                    blocking = true
                 }
             }
             let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
-            do throws(Errno) { received = try handle.socket.receive(into: &buffer) } catch {
+            do throws(Errno) { received = try handle.socket.receive(into: &buffer, blocking: blocking) } catch {
                 close()
                 throw SecmodError(.unavailable, "helper session is gone: \(error)", errno: error.rawValue)
             }
             guard let (length, sender, _) = received else {
                 if nonBlocking { return nil }
+                if blocking { try checkSessionAlive(handle, session) }  // quiet for a whole interval
                 continue
             }
             guard sender == session else { continue }  // queued before we connected
             guard length <= MessageHeader.maximumMessageSize else { continue }
             return Array(buffer[0..<length])
+        }
+    }
+
+    /// A quiet session may be gone (the helper restarted): a fresh connect() says so.
+    private func checkSessionAlive(_ handle: SocketHandle, _ session: UnixAddress) throws(SecmodError) {
+        do throws(Errno) { try handle.socket.connect(to: session) } catch {
+            close()
+            throw SecmodError(.unavailable, "helper session is gone: \(error)", errno: error.rawValue)
         }
     }
 

@@ -178,6 +178,8 @@ extension HelperEngine {
     /// blocked longer than SESSION_BLOCKED_TIMEOUT are closed whenever they are seen.
     func checkSessionsIfDue() {
         let now = Clock.monotonicMicroseconds()
+        guard now &- lastBlockedCheck >= 100_000 else { return }  // every turn would cost a lock per session
+        lastBlockedCheck = now
         for session in Array(sessions.values) {
             // A worker may have set blockedSince after `now` was read: compare before subtracting.
             if let since = session.channel.status.blockedSince, now > since, now - since > settings.sessionBlockedTimeout {

@@ -46,6 +46,7 @@ public final class HelperEngine<Family: KeyFamily> {
     var sessionByClient: [UnixAddress: UInt64] = [:]
     var nextSessionID: UInt64 = 1
     var lastSessionCheck: UInt64 = 0
+    var lastBlockedCheck: UInt64 = 0
     var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
     var dropLog = RateLimitedLog()
     var stopping = false

@@ -69,6 +69,12 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         if secmod_set_int_option(rawValue, SOL_SOCKET, SO_SNDBUF, Int32(clamping: bytes)) != 0 { throw Errno.current }
     }
 
+    /// Makes blocking receives give up with EAGAIN after `milliseconds`, so a blocking
+    /// client can wait without a poll(2) per message and still look up every so often.
+    public func setReceiveTimeout(milliseconds: Int) throws(Errno) {
+        if secmod_set_receive_timeout(rawValue, Int32(milliseconds)) != 0 { throw Errno.current }
+    }
+
     public func sendBufferSize() throws(Errno) -> Int {
         var value: Int32 = 0
         if secmod_get_int_option(rawValue, SOL_SOCKET, SO_SNDBUF, &value) != 0 { throw Errno.current }

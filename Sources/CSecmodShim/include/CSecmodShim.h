@@ -52,5 +52,6 @@ ssize_t secmod_recvmsg(int fd, void *buffer, size_t capacity, secmod_unix_addres
 int secmod_peer_credentials(int fd, secmod_credentials *credentials);
 int secmod_set_int_option(int fd, int level, int option, int value);
 int secmod_get_int_option(int fd, int level, int option, int *value);
+int secmod_set_receive_timeout(int fd, int milliseconds);
 
 #endif

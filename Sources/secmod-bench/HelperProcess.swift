@@ -1,0 +1,144 @@
+import SecmodSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real helper executable started for the benchmark, in its own temporary directory, and
+/// stopped with SIGTERM as systemd would stop it.
+///
+/// The helper is the installed binary, not an in-process engine: the figures must include
+/// its process boundary, its sockets and its thread hand-offs exactly as an exchange sees them.
+final class HelperProcess {
+    let executable: String
+    let pid: pid_t
+    let directory: TemporaryDirectory
+    let socketPath: String
+    let logPath: String
+    private var exited: Int32?
+
+    /// Starts `program` (found next to this executable) with `config` written into a fresh
+    /// temporary directory. `TALER_TEST_HOME` and `TMPDIR` point there, so every default
+    /// path (keys, security-module key) lands inside it.
+    init(program: String, section: String, config: String, workers: Int?) throws(SecmodError) {
+        executable = try Self.siblingExecutable(program)
+        directory = try TemporaryDirectory()
+        let dir = directory.path
+        socketPath = dir + "/helper.sock"
+        logPath = dir + "/helper.log"
+        let configPath = dir + "/bench.conf"
+        let text = "[\(section)]\nUNIXPATH = \(socketPath)\n" + config
+        do throws(Errno) {
+            let fd = try FileDescriptor.open(configPath, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
+            try fd.writeAll(Array(text.utf8))
+        } catch {
+            try? directory.remove()
+            throw error.error("writing \(configPath)")
+        }
+        var arguments = [executable, "-c", configPath, "-L", "INFO", "-l", logPath]
+        if let workers { arguments += ["-w", String(workers)] }
+        let environment = Self.environment(overriding: ["TALER_TEST_HOME": dir + "/", "TMPDIR": dir])
+        do throws(SecmodError) {
+            pid = try Self.spawn(executable, arguments: arguments, environment: environment)
+        } catch {
+            try? directory.remove()
+            throw error
+        }
+    }
+
+    /// Waits until the socket exists and a client completes the handshake (keys created,
+    /// SYNCED received). Fails early if the helper exits.
+    func waitUntilServing(timeoutSeconds: Double, probe: (String) throws(SecmodError) -> Void) throws(SecmodError) {
+        let deadline = Clock.monotonicMicroseconds() + UInt64(timeoutSeconds * 1e6)
+        while !FileSystem.exists(socketPath) {
+            if let status = poll() { throw SecmodError(.unavailable, "\(executable) exited with \(Self.describe(status)) before serving; log:\n\(log())") }
+            if Clock.monotonicMicroseconds() > deadline { throw SecmodError(.timeout, "\(socketPath) did not appear; log:\n\(log())") }
+            Clock.sleep(microseconds: 10_000)
+        }
+        try probe(socketPath)
+    }
+
+    /// SIGTERM, then waits up to 10 s (SIGKILL after that). Returns the raw wait status.
+    func stop() -> Int32 {
+        if let exited { return exited }
+        kill(pid, SIGTERM)
+        let deadline = Clock.monotonicMicroseconds() + 10_000_000
+        while Clock.monotonicMicroseconds() < deadline {
+            if let status = poll() { return status }
+            Clock.sleep(microseconds: 5_000)
+        }
+        kill(pid, SIGKILL)
+        var status: Int32 = 0
+        waitpid(pid, &status, 0)
+        exited = status
+        return status
+    }
+
+    /// The wait status if the helper has exited, without blocking.
+    private func poll() -> Int32? {
+        if let exited { return exited }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
+        exited = status
+        return status
+    }
+
+    func log() -> String { ProcFS.read(logPath) ?? "(no log)" }
+
+    /// "exit 0", "exit 1" or "signal 9": WIFEXITED and friends are macros Swift cannot call.
+    static func describe(_ status: Int32) -> String {
+        status & 0x7f == 0 ? "exit \((status >> 8) & 0xff)" : "signal \(status & 0x7f)"
+    }
+
+    static func exitedCleanly(_ status: Int32) -> Bool { status == 0 }
+
+    /// `program` in the directory of /proc/self/exe: `swift build` puts all products together.
+    static func siblingExecutable(_ program: String) throws(SecmodError) -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = buffer.withUnsafeMutableBufferPointer { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
+        guard n > 0 else { throw Errno.current.error("readlink /proc/self/exe") }
+        let own = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let path = own.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/" + program
+        guard access(path, X_OK) == 0 else {
+            throw SecmodError(.unavailable, "\(path) not found; build it first (swift build -c release --product \(program))")
+        }
+        return path
+    }
+
+    /// This process's environment (from /proc/self/environ: the C `environ` global is not
+    /// concurrency-safe in Swift 6) with `overrides` replacing or adding variables.
+    static func environment(overriding overrides: [String: String]) -> [String] {
+        var result: [String] = []
+        if let text = ProcFS.read("/proc/self/environ") {
+            for entry in text.split(separator: "\0") {
+                let name = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
+                if overrides[name] == nil { result.append(String(entry)) }
+            }
+        }
+        for (name, value) in overrides.sorted(by: { $0.key < $1.key }) { result.append("\(name)=\(value)") }
+        return result
+    }
+
+    private static func spawn(_ path: String, arguments: [String], environment: [String]) throws(SecmodError) -> pid_t {
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            for p in argv { free(p) }
+            for p in envp { free(p) }
+        }
+        // Start the helper with default signal dispositions: the bench ignores SIGPIPE.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        sigaddset(&defaults, SIGPIPE)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let rc = argv.withUnsafeBufferPointer { a in
+            envp.withUnsafeBufferPointer { e in posix_spawn(&pid, path, nil, &attributes, a.baseAddress!, e.baseAddress!) }
+        }
+        guard rc == 0 else { throw Errno(rc).error("starting \(path)") }
+        return pid
+    }
+}
