@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Builds the helpers in release, runs taler-exchange-secmod-eddsa on a demo configuration
-# in a temporary directory, lists its keys, signs a message, verifies the signature,
-# revokes a key, and stops the helper cleanly.
+# Builds the helpers in release and runs both on a demo configuration in a temporary
+# directory: lists their keys, signs, verifies, revokes, and stops them cleanly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source contrib/deps.sh
@@ -9,51 +8,82 @@ secmod_install_deps
 
 echo "== building (release)"
 swift build -c release --product taler-exchange-secmod-eddsa >/dev/null
+swift build -c release --product taler-exchange-secmod-rsa >/dev/null
 swift build -c release --product secmod >/dev/null
 bin="$(swift build -c release --show-bin-path)"
+secmod="$bin/secmod"
 
 demo="$(mktemp -d /tmp/secmod-demo.XXXXXX)"
 export TALER_TEST_HOME="$demo/home/" TMPDIR="$demo/run"
 mkdir -p "$TMPDIR"
-helper_pid=""
+pids=()
 cleanup() {
-    [ -n "$helper_pid" ] && kill "$helper_pid" 2>/dev/null || true
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     rm -rf "$demo"
 }
 trap cleanup EXIT
 
-echo "== starting taler-exchange-secmod-eddsa -c etc/demo.conf (files under $demo)"
-"$bin/taler-exchange-secmod-eddsa" -c etc/demo.conf -L MESSAGE -l "$demo/helper.log" &
-helper_pid=$!
-for _ in $(seq 100); do
-    "$bin/secmod" keys -c etc/demo.conf --timeout 1 >/dev/null 2>&1 && break
-    sleep 0.1
+for helper in eddsa rsa; do
+    echo "== starting taler-exchange-secmod-$helper -c etc/demo.conf (files under $demo)"
+    "$bin/taler-exchange-secmod-$helper" -c etc/demo.conf -L MESSAGE -l "$demo/$helper.log" &
+    pids+=($!)
+done
+for helper in eddsa rsa; do
+    for _ in $(seq 300); do
+        "$secmod" keys --helper $helper -c etc/demo.conf --timeout 1 >/dev/null 2>&1 && break
+        sleep 0.1
+    done
 done
 
-echo "== secmod keys"
-"$bin/secmod" keys -c etc/demo.conf
+field() { awk -v f="$1" '$1==f {print $2}' "$2"; }
 
-echo "== secmod sign --purpose 0 <<< 'Hello, Taler'"
-printf 'Hello, Taler' | "$bin/secmod" sign -c etc/demo.conf --purpose 0 | tee "$demo/sig"
-pub=$(awk '$1=="public_key"{print $2}' "$demo/sig")
-sig=$(awk '$1=="signature"{print $2}' "$demo/sig")
-
+echo
+echo "== EdDSA: secmod keys --helper eddsa"
+"$secmod" keys --helper eddsa -c etc/demo.conf
+echo "== secmod sign --helper eddsa --purpose 0  <<< 'Hello, Taler'"
+printf 'Hello, Taler' | "$secmod" sign --helper eddsa -c etc/demo.conf --purpose 0 | tee "$demo/eddsa.sig"
+pub=$(field public_key "$demo/eddsa.sig"); sig=$(field signature "$demo/eddsa.sig")
 echo "== secmod verify"
-printf 'Hello, Taler' | "$bin/secmod" verify --purpose 0 --public-key "$pub" --signature "$sig"
-if printf 'Hello, Tal3r' | "$bin/secmod" verify --purpose 0 --public-key "$pub" --signature "$sig" 2>/dev/null; then
+printf 'Hello, Taler' | "$secmod" verify --purpose 0 --public-key "$pub" --signature "$sig"
+if printf 'Hello, Tal3r' | "$secmod" verify --purpose 0 --public-key "$pub" --signature "$sig" 2>/dev/null; then
     echo "a tampered message verified: demo FAILED" >&2; exit 1
 fi
 echo "(a tampered message is rejected)"
+echo "== secmod revoke --helper eddsa (the key that signed): PURGE, then a successor"
+"$secmod" revoke --helper eddsa -c etc/demo.conf --key "$pub"
+printf 'Hello, Taler' | "$secmod" sign --helper eddsa -c etc/demo.conf --purpose 0 | head -2 | tail -1
 
-echo "== secmod revoke (the key that signed)"
-"$bin/secmod" revoke -c etc/demo.conf --public-key "$pub"
-printf 'Hello, Taler' | "$bin/secmod" sign -c etc/demo.conf --purpose 0 | head -1
+echo
+echo "== RSA: secmod keys --helper rsa"
+"$secmod" keys --helper rsa -c etc/demo.conf
+echo "== secmod sign --helper rsa  <<< 'Hello, Taler'  (the input is the blinded envelope, an integer below n)"
+printf 'Hello, Taler' | "$secmod" sign --helper rsa -c etc/demo.conf | tee "$demo/rsa.sig" | grep -v public_key
+pub=$(field public_key "$demo/rsa.sig"); sig=$(field signature "$demo/rsa.sig"); hash=$(field h_rsa "$demo/rsa.sig")
+echo "== secmod verify --helper rsa (s^e mod n = m)"
+printf 'Hello, Taler' | "$secmod" verify --helper rsa --public-key "$pub" --signature "$sig"
+if printf 'Hello, Tal3r' | "$secmod" verify --helper rsa --public-key "$pub" --signature "$sig" 2>/dev/null; then
+    echo "a tampered envelope verified: demo FAILED" >&2; exit 1
+fi
+echo "(a tampered envelope is rejected)"
+echo "== secmod revoke --helper rsa (the key that signed)"
+"$secmod" revoke --helper rsa -c etc/demo.conf --key "$hash"
+if printf 'Hello, Taler' | "$secmod" sign --helper rsa -c etc/demo.conf --key "$hash" 2>&1; then
+    echo "a revoked key signed: demo FAILED" >&2; exit 1
+fi
+echo "(the revoked key is no longer announced; a client that still names it gets code 1005)"
 
-echo "== stopping the helper (SIGTERM)"
-kill -TERM "$helper_pid"
-status=0; wait "$helper_pid" || status=$?
-helper_pid=""
-echo "helper exited with status $status; socket removed: $([ -e "$demo/run/taler-system-runtime/exchange-secmod-eddsa/server.sock" ] && echo no || echo yes)"
-echo "== helper log"
-cat "$demo/helper.log"
-[ "$status" -eq 0 ]
+echo
+echo "== stopping the helpers (SIGTERM)"
+status=0
+for i in "${!pids[@]}"; do
+    kill -TERM "${pids[$i]}"
+    s=0; wait "${pids[$i]}" || s=$?
+    echo "helper ${pids[$i]} exited with status $s"
+    [ "$s" -eq 0 ] || status=1
+done
+pids=()
+for helper in eddsa rsa; do
+    echo "-- $helper log"
+    cat "$demo/$helper.log"
+done
+exit $status

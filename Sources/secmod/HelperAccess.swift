@@ -14,6 +14,12 @@ func helperSocketPath(_ options: HelperOptions) throws -> String {
     }
 }
 
+func connectRsa(_ options: HelperOptions) throws -> RsaHelperClient {
+    let client = RsaHelperClient(socketPath: try helperSocketPath(options))
+    do throws(SecmodError) { try client.connect(timeout: options.timeout) } catch { throw CLIError(error) }
+    return client
+}
+
 func connectEddsa(_ options: HelperOptions) throws -> EddsaHelperClient {
     let client = EddsaHelperClient(socketPath: try helperSocketPath(options))
     do throws(SecmodError) { try client.connect(timeout: options.timeout) } catch { throw CLIError(error) }

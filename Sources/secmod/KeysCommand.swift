@@ -1,6 +1,7 @@
 import ArgumentParser
 import SecmodClient
 import SecmodConfig
+import SecmodCrypto
 import SecmodWire
 
 struct Keys: ParsableCommand {
@@ -13,28 +14,73 @@ struct Keys: ParsableCommand {
     var json = false
 
     func run() throws {
+        switch options.helper {
+        case .eddsa: try listEddsa()
+        case .rsa: try listRsa()
+        }
+    }
+
+    private func listEddsa() throws {
         let client = try connectEddsa(options)
         defer { client.disconnect() }
-        let module = client.securityModulePublicKey.map(CrockfordBase32.encode) ?? ""
+        let rows = client.keys.map { key in
+            KeyRow(section: nil, anchor: key.anchor, duration: key.duration, bits: nil,
+                   id: ("public_key", CrockfordBase32.encode(key.publicKey)), publicKey: nil,
+                   moduleKey: key.securityModulePublicKey, moduleSignature: key.securityModuleSignature)
+        }
+        print(rows, module: client.securityModulePublicKey)
+    }
+
+    private func listRsa() throws {
+        let client = try connectRsa(options)
+        defer { client.disconnect() }
+        let rows = client.keys.map { key in
+            KeyRow(section: key.section, anchor: key.anchor, duration: key.durationWithdraw,
+                   bits: (try? RsaPublicKey(encoded: key.publicKey))?.bits,
+                   id: ("h_rsa", CrockfordBase32.encode(key.hash)), publicKey: CrockfordBase32.encode(key.publicKey),
+                   moduleKey: key.securityModulePublicKey, moduleSignature: key.securityModuleSignature)
+        }
+        print(rows, module: client.securityModulePublicKey)
+    }
+
+    /// One announced key, whatever its family.
+    struct KeyRow {
+        let section: String?
+        let anchor: Timestamp
+        let duration: RelativeTime
+        let bits: Int?
+        let id: (name: String, value: String)
+        let publicKey: String?
+        let moduleKey: [UInt8]
+        let moduleSignature: [UInt8]
+    }
+
+    private func print(_ rows: [KeyRow], module: [UInt8]?) {
         if json {
-            let rows = client.keys.map { key in
-                jsonObject([
-                    ("anchor", String(key.anchor.seconds)),
-                    ("end", String(key.anchor.adding(key.duration).seconds)),
-                    ("duration", jsonString(formatRelativeTime(key.duration.microseconds))),
-                    ("public_key", jsonString(CrockfordBase32.encode(key.publicKey))),
-                    ("module_key", jsonString(CrockfordBase32.encode(key.securityModulePublicKey))),
-                    ("module_signature", jsonString(CrockfordBase32.encode(key.securityModuleSignature))),
-                ])
+            let objects = rows.map { r in
+                var fields: [(String, String)] = []
+                if let section = r.section { fields.append(("section", jsonString(section))) }
+                fields += [("anchor", String(r.anchor.seconds)), ("end", String(r.anchor.adding(r.duration).seconds)),
+                           ("duration", jsonString(formatRelativeTime(r.duration.microseconds)))]
+                if let bits = r.bits { fields.append(("bits", String(bits))) }
+                fields.append((r.id.name, jsonString(r.id.value)))
+                if let pub = r.publicKey { fields.append(("public_key", jsonString(pub))) }
+                fields += [("module_key", jsonString(CrockfordBase32.encode(r.moduleKey))),
+                           ("module_signature", jsonString(CrockfordBase32.encode(r.moduleSignature)))]
+                return jsonObject(fields)
             }
-            print("[\n  " + rows.joined(separator: ",\n  ") + "\n]")
+            Swift.print("[\n  " + objects.joined(separator: ",\n  ") + "\n]")
             return
         }
-        print("helper: \(options.helper.rawValue)   module key: \(module)   keys: \(client.keys.count)")
-        print(pad("ANCHOR", 12) + pad("END", 12) + pad("DURATION", 11) + "PUBLIC KEY")
-        for key in client.keys {
-            print(pad(String(key.anchor.seconds), 12) + pad(String(key.anchor.adding(key.duration).seconds), 12)
-                  + pad(formatRelativeTime(key.duration.microseconds), 11) + CrockfordBase32.encode(key.publicKey))
+        Swift.print("helper: \(options.helper.rawValue)   module key: \(module.map(CrockfordBase32.encode) ?? "")   keys: \(rows.count)")
+        let hasSection = rows.contains { $0.section != nil }
+        Swift.print((hasSection ? pad("SECTION", 12) : "") + pad("ANCHOR", 12) + pad("END", 12) + pad("DURATION", 11)
+                    + (hasSection ? pad("BITS", 6) : "") + (rows.first?.id.name.uppercased() ?? "KEY"))
+        for r in rows {
+            Swift.print((r.section.map { pad($0, 12) } ?? "") + pad(String(r.anchor.seconds), 12)
+                        + pad(String(r.anchor.adding(r.duration).seconds), 12)
+                        + pad(formatRelativeTime(r.duration.microseconds), 11)
+                        + (hasSection ? pad(r.bits.map(String.init) ?? "?", 6) : "") + r.id.value)
         }
     }
 

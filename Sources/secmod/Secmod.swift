@@ -12,18 +12,19 @@ struct Secmod: ParsableCommand {
 
 /// Which helper a command talks to.
 enum HelperKind: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case eddsa
+    case eddsa, rsa
 
     var section: String {
         switch self {
         case .eddsa: "taler-exchange-secmod-eddsa"
+        case .rsa: "taler-exchange-secmod-rsa"
         }
     }
 }
 
 /// Options shared by the commands that reach a helper.
 struct HelperOptions: ParsableArguments {
-    @Option(name: .long, help: "Which helper: eddsa.")
+    @Option(name: .long, help: "Which helper: eddsa or rsa.")
     var helper: HelperKind = .eddsa
 
     @Option(name: [.customShort("c"), .long], help: "Configuration file (as given to the helper).")

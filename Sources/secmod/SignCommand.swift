@@ -7,62 +7,115 @@ import SecmodWire
 
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign standard input under a signature purpose with the helper's current key.",
-        discussion: "The helper signs the 8-byte purpose header {size, purpose} followed by the input, as Taler does.")
+        abstract: "Sign standard input with a helper.",
+        discussion: """
+            eddsa: signs the 8-byte purpose header {size, purpose} followed by the input, with the
+            helper's current key, as Taler does. rsa: blind-signs the input, read as the blinded
+            message (a big-endian integer below n), with the key named by --key (h_rsa), or the
+            oldest currently valid key (of --section, if given).
+            """)
 
     @OptionGroup var options: HelperOptions
 
-    @Option(name: .long, help: "The GNUnet signature purpose number (0 is GNUNET_SIGNATURE_PURPOSE_TEST).")
-    var purpose: UInt32
+    @Option(name: .long, help: "eddsa: the GNUnet signature purpose number (0 is GNUNET_SIGNATURE_PURPOSE_TEST).")
+    var purpose: UInt32?
+
+    @Option(name: .long, help: "rsa: the key's h_rsa, base32.")
+    var key: String?
+
+    @Option(name: .long, help: "rsa: pick the oldest currently valid key of this denomination section.")
+    var section: String?
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
 
     func run() throws {
-        let body = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        let client = try connectEddsa(options)
-        defer { client.disconnect() }
-        let result: (publicKey: [UInt8], signature: [UInt8])
-        do throws(SecmodError) { result = try client.sign(purpose: purpose, body: body, timeout: options.timeout) } catch {
-            throw CLIError(error)
+        let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        var fields: [(String, String)]
+        switch options.helper {
+        case .eddsa:
+            guard let purpose else { throw CLIError("--purpose is required for the eddsa helper") }
+            let client = try connectEddsa(options)
+            defer { client.disconnect() }
+            let result: (publicKey: [UInt8], signature: [UInt8])
+            do throws(SecmodError) { result = try client.sign(purpose: purpose, body: input, timeout: options.timeout) } catch {
+                throw CLIError(error)
+            }
+            fields = [("purpose", String(purpose)), ("public_key", CrockfordBase32.encode(result.publicKey)),
+                      ("signature", CrockfordBase32.encode(result.signature))]
+        case .rsa:
+            let client = try connectRsa(options)
+            defer { client.disconnect() }
+            let chosen = try chooseRsaKey(client)
+            let signature: [UInt8]
+            do throws(SecmodError) {
+                signature = try client.sign(hash: chosen.hash, blindedMessage: input, timeout: options.timeout)
+            } catch {
+                throw CLIError(error)
+            }
+            fields = [("section", chosen.section), ("h_rsa", CrockfordBase32.encode(chosen.hash)),
+                      ("public_key", CrockfordBase32.encode(chosen.publicKey)), ("signature", CrockfordBase32.encode(signature))]
         }
-        let pub = CrockfordBase32.encode(result.publicKey)
-        let sig = CrockfordBase32.encode(result.signature)
         if json {
-            print(jsonObject([("purpose", String(purpose)), ("public_key", jsonString(pub)), ("signature", jsonString(sig))]))
+            print(jsonObject(fields.map { ($0.0, $0.0 == "purpose" ? $0.1 : jsonString($0.1)) }))
         } else {
-            print("public_key \(pub)")
-            print("signature \(sig)")
+            for (name, value) in fields { print("\(name) \(value)") }
         }
+    }
+
+    private func chooseRsaKey(_ client: RsaHelperClient) throws -> RsaDenominationKey {
+        if let key {
+            let hash: [UInt8]
+            do throws(SecmodError) { hash = try CrockfordBase32.decode(key, byteCount: 64) } catch { throw CLIError(error) }
+            guard let found = client.keys.first(where: { $0.hash == hash }) else {
+                throw CLIError("the helper does not announce a key with h_rsa \(key)")
+            }
+            return found
+        }
+        let now = Timestamp(microseconds: Clock.wallMicroseconds())
+        let valid = client.keys.filter { $0.anchor <= now && now < $0.anchor.adding($0.durationWithdraw) }
+        guard let found = valid.filter({ section == nil || $0.section == section }).min(by: { $0.anchor < $1.anchor }) else {
+            throw CLIError("no currently valid key\(section.map { " in section [\($0)]" } ?? "")")
+        }
+        return found
     }
 }
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Verify a signature over standard input, as `secmod sign` made it. Exits 1 if it does not verify.")
+        abstract: "Verify a signature over standard input, as `secmod sign` made it. Exits 1 if it does not verify.",
+        discussion: "eddsa: Ed25519 over the purpose header and the input. rsa: s^e mod n equals the input read as an integer.")
 
-    @Option(name: .long, help: "The signing key, base32.")
+    @Option(name: .long, help: "Which helper made the signature: eddsa or rsa.")
+    var helper: HelperKind = .eddsa
+
+    @Option(name: .long, help: "The signing key, base32 (rsa: the encoded public key that `secmod sign` prints).")
     var publicKey: String
 
     @Option(name: .long, help: "The signature, base32.")
     var signature: String
 
-    @Option(name: .long, help: "The signature purpose number.")
-    var purpose: UInt32
+    @Option(name: .long, help: "eddsa: the signature purpose number.")
+    var purpose: UInt32?
 
     func run() throws {
-        let body = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
-        let pub: [UInt8], sig: [UInt8]
+        let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
+        let valid: Bool
         do throws(SecmodError) {
-            pub = try CrockfordBase32.decode(publicKey, byteCount: 32)
-            sig = try CrockfordBase32.decode(signature, byteCount: 64)
+            switch helper {
+            case .eddsa:
+                guard let purpose else { throw SecmodError(.usage, "--purpose is required for eddsa signatures") }
+                let pub = try CrockfordBase32.decode(publicKey, byteCount: 32)
+                let sig = try CrockfordBase32.decode(signature, byteCount: 64)
+                valid = Ed25519.verify(signature: sig, message: EddsaSignRequest.purposeBytes(purpose: purpose, body: input), publicKey: pub)
+            case .rsa:
+                let pub = try RsaPublicKey(encoded: try CrockfordBase32.decode(publicKey))
+                valid = pub.verifyRaw(signature: try CrockfordBase32.decode(signature), message: input)
+            }
         } catch {
             throw CLIError(error)
         }
-        let signed = EddsaSignRequest.purposeBytes(purpose: purpose, body: body)
-        guard Ed25519.verify(signature: sig, message: signed, publicKey: pub) else {
-            throw CLIError("signature does NOT verify")
-        }
+        guard valid else { throw CLIError("signature does NOT verify") }
         print("signature verifies")
     }
 }
@@ -73,27 +126,39 @@ struct Revoke: ParsableCommand {
 
     @OptionGroup var options: HelperOptions
 
-    @Option(name: .long, help: "The key to revoke, base32.")
-    var publicKey: String
+    @Option(name: .long, help: "The key to revoke, base32: its public key (eddsa) or h_rsa (rsa).")
+    var key: String
 
     func run() throws {
-        let pub: [UInt8]
-        do throws(SecmodError) { pub = try CrockfordBase32.decode(publicKey, byteCount: 32) } catch { throw CLIError(error) }
-        let client = try connectEddsa(options)
-        defer { client.disconnect() }
-        guard client.keys.contains(where: { $0.publicKey == pub }) else {
-            throw CLIError("the helper does not announce key \(publicKey)")
+        switch options.helper {
+        case .eddsa:
+            let client = try connectEddsa(options)
+            defer { client.disconnect() }
+            try revoke(byteCount: 32, announced: { client.keys.map(\.publicKey) },
+                       send: { (id) throws(SecmodError) in try client.revoke(publicKey: id) },
+                       wait: { (s) throws(SecmodError) in try client.waitForEvents(seconds: s) })
+        case .rsa:
+            let client = try connectRsa(options)
+            defer { client.disconnect() }
+            try revoke(byteCount: 64, announced: { client.keys.map(\.hash) },
+                       send: { (id) throws(SecmodError) in try client.revoke(hash: id) },
+                       wait: { (s) throws(SecmodError) in try client.waitForEvents(seconds: s) })
         }
+        print("revoked \(key)")
+    }
+
+    /// Sends REVOKE, then waits for the PURGE that confirms it.
+    private func revoke(byteCount: Int, announced: () -> [[UInt8]], send: ([UInt8]) throws(SecmodError) -> Void,
+                        wait: (Double) throws(SecmodError) -> Void) throws {
         do throws(SecmodError) {
-            try client.revoke(publicKey: pub)
-            let deadline = Clock.monotonicMicroseconds() + UInt64((options.timeout ?? 10) * 1_000_000)
-            while client.keys.contains(where: { $0.publicKey == pub }) && Clock.monotonicMicroseconds() < deadline {
-                try client.waitForEvents(seconds: 0.2)
-            }
+            let id = try CrockfordBase32.decode(key, byteCount: byteCount)
+            guard announced().contains(id) else { throw SecmodError(.usage, "the helper does not announce key \(key)") }
+            try send(id)
+            let deadline = Clock.monotonicMicroseconds() + UInt64((options.timeout ?? 30) * 1_000_000)
+            while announced().contains(id) && Clock.monotonicMicroseconds() < deadline { try wait(0.2) }
+            guard !announced().contains(id) else { throw SecmodError(.timeout, "no PURGE arrived for \(key)") }
         } catch {
             throw CLIError(error)
         }
-        guard !client.keys.contains(where: { $0.publicKey == pub }) else { throw CLIError("no PURGE arrived for \(publicKey)") }
-        print("revoked \(publicKey)")
     }
 }
