@@ -44,8 +44,9 @@ public final class EddsaHelperClient: HelperClientFamily {
     static let replyTypes: Set<UInt16> = [EddsaMessageType.signature, EddsaMessageType.signFailure]
     static let syncedType = EddsaMessageType.synced
 
-    public init(socketPath: String, pinnedSecurityModuleKey: [UInt8]? = nil) {
-        core = HelperClientCore(socketPath: socketPath, initType: EddsaMessageType.initialize)
+    /// `transport` must match the helper's `SOCKET_TYPE`.
+    public init(socketPath: String, transport: HelperTransport = .datagram, pinnedSecurityModuleKey: [UInt8]? = nil) {
+        core = HelperClientCore(socketPath: socketPath, initType: EddsaMessageType.initialize, transport: transport)
         pin = ModuleKeyPin(publicKey: pinnedSecurityModuleKey)
     }
 

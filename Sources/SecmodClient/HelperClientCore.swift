@@ -16,12 +16,15 @@ protocol HelperClientFamily: AnyObject {
 
 /// Connection state shared by the family clients.
 final class HelperClientCore {
-    let connection: HelperConnection
+    let connection: HelperLink
     var synced = false
     var defaultTimeout: Double?
 
-    init(socketPath: String, initType: UInt16) {
-        connection = HelperConnection(socketPath: socketPath, initType: initType)
+    init(socketPath: String, initType: UInt16, transport: HelperTransport) {
+        switch transport {
+        case .datagram: connection = HelperConnection(socketPath: socketPath, initType: initType)
+        case .stream: connection = StreamConnection(socketPath: socketPath)
+        }
     }
 
     func deadline(_ timeout: Double?) -> Deadline? {
@@ -38,7 +41,7 @@ extension HelperClientFamily {
         while true {
             try dispatch(message)
             if core.synced { return }
-            guard let next = try core.connection.receive(deadline: deadline) else {
+            guard let next = try core.connection.receive(deadline: deadline, nonBlocking: false) else {
                 core.connection.close()
                 throw SecmodError(.timeout, "helper did not finish announcing its keys before the deadline")
             }
@@ -71,7 +74,7 @@ extension HelperClientFamily {
                 var replies: [[UInt8]] = []
                 for message in messages { try core.connection.send(message) }
                 while !isComplete(replies) {
-                    guard let reply = try core.connection.receive(deadline: deadline) else {
+                    guard let reply = try core.connection.receive(deadline: deadline, nonBlocking: false) else {
                         core.connection.close()  // a late reply must not be taken for the next request's
                         throw SecmodError(.timeout, "no reply from the helper before the deadline")
                     }
@@ -111,7 +114,7 @@ extension HelperClientFamily {
     func waitForPushes(seconds: Double) throws(SecmodError) {
         let deadline = Deadline.after(seconds: seconds)
         if !core.connection.isConnected { try reconnect(deadline: deadline) }
-        while let message = try core.connection.receive(deadline: deadline) {
+        while let message = try core.connection.receive(deadline: deadline, nonBlocking: false) {
             try dispatch(message)
         }
     }

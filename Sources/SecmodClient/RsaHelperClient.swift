@@ -46,8 +46,9 @@ public final class RsaHelperClient: HelperClientFamily {
     static let replyTypes: Set<UInt16> = [RsaMessageType.signature, RsaMessageType.signFailure, RsaMessageType.batchFailure]
     static let syncedType = RsaMessageType.synced
 
-    public init(socketPath: String, pinnedSecurityModuleKey: [UInt8]? = nil) {
-        core = HelperClientCore(socketPath: socketPath, initType: RsaMessageType.initialize)
+    /// `transport` must match the helper's `SOCKET_TYPE`.
+    public init(socketPath: String, transport: HelperTransport = .datagram, pinnedSecurityModuleKey: [UInt8]? = nil) {
+        core = HelperClientCore(socketPath: socketPath, initType: RsaMessageType.initialize, transport: transport)
         pin = ModuleKeyPin(publicKey: pinnedSecurityModuleKey)
     }
 

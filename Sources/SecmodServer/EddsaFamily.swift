@@ -53,6 +53,10 @@ public struct EddsaFamily: KeyFamily {
     public func handle(request: [UInt8], header: MessageHeader, keys: KeyRegistry<Ed25519PrivateKey>, now: UInt64) -> RequestOutcome {
         switch header.type {
         case EddsaMessageType.sign:
+            guard request.count >= EddsaSignRequest.minimumByteCount else {
+                return .violation(reason: "EdDSA SIGN shorter than 16 bytes")
+            }
+            // A purpose size that disagrees with the message is answered, not fatal (§5.3).
             guard let range = try? EddsaSignRequest.purposeRange(request) else {
                 return failure(.genericParameterMalformed)
             }
@@ -67,18 +71,24 @@ public struct EddsaFamily: KeyFamily {
             }], trailer: nil)
         case EddsaMessageType.revoke:
             guard let publicKey = try? EddsaKeyMessage.decodePublicKey(request) else {
-                return failure(.genericParameterMalformed)
+                return .violation(reason: "EdDSA REVOKE is not 40 bytes")
             }
             return .revoke(id: publicKey)
         default:
-            if messageTypes.helperToClient.contains(header.type) {
-                return .drop(reason: "dropped a helper-to-client message (type \(header.type)) sent by a client")
-            }
-            return .drop(reason: "dropped a message of unknown type \(header.type)")
+            return unknownType(header.type, messageTypes: messageTypes)
         }
     }
 
     private func failure(_ code: TalerErrorCode) -> RequestOutcome {
         .reply([.immediate(SignFailure.encode(type: EddsaMessageType.signFailure, code: code))], trailer: nil)
     }
+}
+
+/// A type no client sends: dropped on a datagram session, fatal on a stream connection
+/// (Taler's helpers close it, and its clients react to the close).
+func unknownType(_ type: UInt16, messageTypes: FamilyMessageTypes) -> RequestOutcome {
+    if messageTypes.helperToClient.contains(type) {
+        return .drop(reason: "dropped a helper-to-client message (type \(type)) sent by a client")
+    }
+    return .drop(reason: "dropped a message of unknown type \(type)")
 }

@@ -71,24 +71,32 @@ extension HelperEngine {
             guard st.isSocket else {
                 throw SecmodError(.permission, "\(settings.unixPath) exists and is not a socket; refusing to remove it")
             }
-            let probe = try UnixSocket(.datagram)
+            // Probe with both socket types: a stale file may be from either transport.
             var alive = false
-            do throws(Errno) { try probe.connect(to: address); alive = true } catch {
-                // ECONNREFUSED: nobody is bound to it, the file is stale.
+            for kind in [UnixSocket.Kind.datagram, .stream] {
+                let probe = try UnixSocket(kind)
+                do throws(Errno) { try probe.connect(to: address); alive = true } catch {
+                    // ECONNREFUSED: nobody is bound to it; EPROTOTYPE: the other type.
+                }
             }
             if alive { throw SecmodError(.alreadyRunning, "another helper is serving \(settings.unixPath)") }
             do throws(Errno) { try FileSystem.remove(settings.unixPath) } catch {
                 throw error.error("removing stale socket \(settings.unixPath)")
             }
         }
-        let socket = try UnixSocket(.datagram, nonBlocking: true)
+        let stream = settings.socketType == .stream
+        let socket = try UnixSocket(stream ? .stream : .datagram, nonBlocking: true)
         do throws(Errno) {
             // fchmod before bind sets the mode the socket file is created with, so there is
             // no moment when it is more open than 0620; chmod after bind makes sure.
             try socket.descriptor.setMode(0o620)
             try socket.bind(to: address)
             try FileSystem.changeMode(settings.unixPath, 0o620)
-            try socket.setPassCredentials()
+            if stream {
+                try socket.listen(backlog: 512)  // as Taler's helpers (wire spec §11)
+            } else {
+                try socket.setPassCredentials()
+            }
         } catch {
             throw error.error("binding \(settings.unixPath)")
         }

@@ -8,9 +8,14 @@ import Glibc
 /// Sessions: the handshake on the main socket, requests on session sockets, ordered
 /// replies and non-blocking sends.
 extension HelperEngine {
-    /// Reads INITs from the main socket and opens a session for each sender.
+    /// Stream: accepts connections. Datagram: reads INITs from the main socket and opens a
+    /// session for each sender.
     func acceptHandshakes() {
         guard let listener else { return }
+        if settings.socketType == .stream {
+            acceptConnections(listener)
+            return
+        }
         for _ in 0..<64 {
             let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
             do throws(Errno) { received = try listener.socket.receive(into: &receiveBuffer) } catch {
@@ -34,14 +39,43 @@ extension HelperEngine {
         }
     }
 
-    private func openSession(for client: UnixAddress, credentials: PeerCredentials?) {
-        if let old = sessionByClient[client], let session = sessions[old] {
-            closeSession(session, reason: "client handshook again")
+    /// No handshake on a stream (wire spec §8.1): every key, then SYNCED, go out at once.
+    private func acceptConnections(_ listener: SocketHandle) {
+        for _ in 0..<64 {
+            let accepted: UnixSocket?
+            do throws(Errno) { accepted = try listener.socket.accept() } catch {
+                dropLog.warning(logger, reason: "accept failed", error.description)
+                return
+            }
+            guard let connection = accepted else { return }
+            let credentials = try? connection.peerCredentials()
+            makeRoomForSession()
+            let socket = SocketHandle(connection)
+            let channel = ReplyChannel(socket: socket, isStream: true, maxMessages: settings.sessionOutboxMessages,
+                                       maxBytes: settings.sessionOutboxBytes)
+            let session = Session(id: nextSessionID, channel: channel, client: nil, credentials: credentials,
+                                  now: Clock.monotonicMicroseconds())
+            session.streamBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
+            nextSessionID += 1
+            sessions[session.id] = session
+            logger.info("connection \(session.id) accepted (\(credentials.map(\.description) ?? "no credentials"))")
+            if ready { sendKeyDump(session) }
         }
+    }
+
+    /// At MAX_SESSIONS, the session idle longest makes room for a new one.
+    private func makeRoomForSession() {
         if sessions.count >= settings.maxSessions,
            let idlest = sessions.values.min(by: { $0.lastActivity < $1.lastActivity }) {
             closeSession(idlest, reason: "MAX_SESSIONS (\(settings.maxSessions)) reached; closing the longest idle session")
         }
+    }
+
+    private func openSession(for client: UnixAddress, credentials: PeerCredentials?) {
+        if let old = sessionByClient[client], let session = sessions[old] {
+            closeSession(session, reason: "client handshook again")
+        }
+        makeRoomForSession()
         let socket: SocketHandle
         do throws(SecmodError) {
             socket = SocketHandle(try makeSessionSocket(connectedTo: client))
@@ -49,7 +83,8 @@ extension HelperEngine {
             dropLog.warning(logger, reason: "could not open a session", "for \(client): \(error)")
             return
         }
-        let channel = ReplyChannel(socket: socket, maxMessages: settings.sessionOutboxMessages, maxBytes: settings.sessionOutboxBytes)
+        let channel = ReplyChannel(socket: socket, isStream: false, maxMessages: settings.sessionOutboxMessages,
+                                   maxBytes: settings.sessionOutboxBytes)
         let session = Session(id: nextSessionID, channel: channel, client: client, credentials: credentials,
                               now: Clock.monotonicMicroseconds())
         nextSessionID += 1
@@ -89,6 +124,10 @@ extension HelperEngine {
     /// one request outstanding, so reading on to EAGAIN would cost a syscall per request,
     /// and a client that pipelines gets no more than its share of the loop.
     func readRequests(_ session: Session) {
+        if session.isStream {
+            readStream(session)
+            return
+        }
         let now = Clock.wallMicroseconds()
         let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
         do throws(Errno) { received = try session.socket.receive(into: &receiveBuffer) } catch {
@@ -116,8 +155,57 @@ extension HelperEngine {
         dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session)
     }
 
+    /// Reads what a stream connection sent and handles every whole message in it, in order;
+    /// a partial message waits in the buffer for the rest.
+    private func readStream(_ session: Session) {
+        let read: Int?
+        do throws(Errno) { read = try session.socket.readSome(into: &session.streamBuffer, at: session.streamFill) } catch {
+            closeSession(session, reason: "receive failed: \(error)")
+            return
+        }
+        guard let read else { return }
+        guard read > 0 else {
+            closeSession(session, reason: "client closed the connection")
+            return
+        }
+        session.lastActivity = Clock.monotonicMicroseconds()
+        session.streamFill += read
+        let now = Clock.wallMicroseconds()
+        var offset = 0
+        while !session.closed, let header = MessageHeader.peek(session.streamBuffer, at: offset),
+              session.streamFill - offset >= MessageHeader.byteCount {
+            guard header.size >= MessageHeader.byteCount else {
+                closeSession(session, reason: "message size \(header.size) is less than a header: protocol violation")
+                return
+            }
+            guard session.streamFill - offset >= header.size else { break }
+            let request = Array(session.streamBuffer[offset..<offset + header.size])
+            offset += header.size
+            if header.type == family.messageTypes.initialize {
+                closeSession(session, reason: "INIT on a stream connection (obsolete since Taler 0.9): protocol violation")
+                return
+            }
+            dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session)
+        }
+        if offset > 0, !session.closed {
+            let rest = session.streamFill - offset
+            for i in 0..<rest { session.streamBuffer[i] = session.streamBuffer[offset + i] }
+            session.streamFill = rest
+        }
+    }
+
     private func dispatch(_ outcome: RequestOutcome, from session: Session) {
         switch outcome {
+        case let .violation(reason):
+            if session.isStream {
+                closeSession(session, reason: "\(reason): protocol violation")
+            } else {
+                dropLog.warning(logger, reason: "malformed request answered with code 26", "\(reason) on session \(session.id)")
+                dispatch(.reply([.immediate(SignFailure.encode(type: family.messageTypes.signFailure,
+                                                               code: .genericParameterMalformed))], trailer: nil), from: session)
+            }
+        case let .drop(reason) where session.isStream:
+            closeSession(session, reason: "\(reason): protocol violation")
         case let .drop(reason):
             dropLog.warning(logger, reason: reason, "session \(session.id)")
         case let .revoke(id):
@@ -167,7 +255,7 @@ extension HelperEngine {
         guard !session.closed else { return }
         session.closed = true
         sessions[session.id] = nil
-        if sessionByClient[session.client] == session.id { sessionByClient[session.client] = nil }
+        if let client = session.client, sessionByClient[client] == session.id { sessionByClient[client] = nil }
         session.channel.close()
         if let reason { logger.info("session \(session.id) closed: \(reason)") }
         // The socket closes when the last reference to it goes (a worker may still hold one).
@@ -189,7 +277,8 @@ extension HelperEngine {
         guard now - lastSessionCheck >= settings.sessionCheckInterval else { return }
         lastSessionCheck = now
         for session in Array(sessions.values) {
-            do throws(Errno) { try session.socket.connect(to: session.client) } catch {
+            guard let client = session.client else { continue }  // a stream tells us when it closes
+            do throws(Errno) { try session.socket.connect(to: client) } catch {
                 closeSession(session, reason: "liveness check: \(error)")
             }
         }

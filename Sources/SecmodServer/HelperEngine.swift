@@ -73,7 +73,7 @@ public final class HelperEngine<Family: KeyFamily> {
         maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
         try maintainer.start(name: programName)
         try openListener()
-        logger.notice("listening on \(settings.unixPath) (dgram, mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
+        logger.notice("listening on \(settings.unixPath) (\(settings.socketType.rawValue), mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
 
         maintainKeys(now: Clock.wallMicroseconds())
         if initialCreationsOutstanding == 0 { becomeReady() }

@@ -48,9 +48,6 @@ public struct HelperSettings: Sendable {
         lookahead = RelativeTime(microseconds: try c.require(c.time(section: section, option: "LOOKAHEAD_SIGN"), section: section, option: "LOOKAHEAD_SIGN"))
         let type = try c.choice(section: section, option: "SOCKET_TYPE", among: ["dgram", "stream"]) ?? "dgram"
         socketType = SocketType(rawValue: type)!
-        if socketType == .stream {
-            throw SecmodError(.configValue, "[\(section)] SOCKET_TYPE = stream is not supported yet; use dgram")
-        }
         let configuredWorkers = try c.number(section: section, option: "WORKERS") ?? 0
         let workerCount = workersOverride.map(UInt64.init) ?? configuredWorkers
         workers = workerCount == 0 ? OSThread.availableProcessors : Int(min(workerCount, 1024))

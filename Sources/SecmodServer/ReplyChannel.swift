@@ -1,4 +1,7 @@
 import SecmodSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Everything that leaves a session, in order: replies in request order, and pushes
 /// between whole replies. Shared by the event loop and the workers under one lock.
@@ -10,6 +13,9 @@ import SecmodSystem
 /// buffer (it then polls for POLLOUT), or the session failed or overflowed.
 final class ReplyChannel: @unchecked Sendable {
     let socket: SocketHandle
+    /// A stream socket takes part of a message when its buffer is nearly full; a datagram
+    /// socket takes all or nothing.
+    let isStream: Bool
     private let state: Locked<State>
     private let maxMessages: Int
     private let maxBytes: Int
@@ -22,6 +28,8 @@ final class ReplyChannel: @unchecked Sendable {
         var nextSequence: UInt64 = 0
         /// Messages the kernel would not take yet, oldest first.
         var outbox = FIFO<[UInt8]>()
+        /// Bytes of `outbox.first` already written (streams only).
+        var headOffset = 0
         var outboxBytes = 0
         /// Monotonic µs since when the outbox has been non-empty.
         var blockedSince: UInt64?
@@ -37,8 +45,9 @@ final class ReplyChannel: @unchecked Sendable {
         case loop
     }
 
-    init(socket: SocketHandle, maxMessages: Int, maxBytes: Int) {
+    init(socket: SocketHandle, isStream: Bool, maxMessages: Int, maxBytes: Int) {
         self.socket = socket
+        self.isStream = isStream
         self.maxMessages = maxMessages
         self.maxBytes = maxBytes
         state = Locked(State())
@@ -82,9 +91,10 @@ final class ReplyChannel: @unchecked Sendable {
         state.withLock { s in
             guard !s.closed else { return }
             while let message = s.outbox.first {
-                guard trySend(message, &s) else { return }
+                guard trySend(message, from: s.headOffset, &s) else { return }
                 _ = s.outbox.popFirst()
                 s.outboxBytes -= message.count
+                s.headOffset = 0
             }
             s.blockedSince = nil
         }
@@ -115,7 +125,10 @@ final class ReplyChannel: @unchecked Sendable {
 
     /// Sends now if nothing waits and the kernel takes it; else queues behind the outbox.
     private func send(_ message: [UInt8], _ s: inout State) {
-        if s.outbox.isEmpty, trySend(message, &s) { return }
+        if s.outbox.isEmpty {
+            s.headOffset = 0
+            if trySend(message, from: 0, &s) { return }
+        }
         guard s.failure == nil else { return }
         s.outbox.append(message)
         s.outboxBytes += message.count
@@ -125,13 +138,25 @@ final class ReplyChannel: @unchecked Sendable {
         }
     }
 
-    /// True if the kernel took the message; false if it would block or the send failed
-    /// (then `failure` says why).
-    private func trySend(_ message: [UInt8], _ s: inout State) -> Bool {
+    /// True if the kernel took all of the message from `offset` on; false if it would
+    /// block (a stream's partial write moves `headOffset`) or the send failed (then
+    /// `failure` says why).
+    private func trySend(_ message: [UInt8], from offset: Int, _ s: inout State) -> Bool {
         do throws(Errno) {
-            return try socket.socket.send(message, blocking: false) == .sent
+            guard isStream else { return try socket.socket.send(message, blocking: false) == .sent }
+            var written = offset
+            while written < message.count {
+                let n = try socket.socket.writeSome(message, from: written)
+                if n == 0 {
+                    s.headOffset = written
+                    return false
+                }
+                written += n
+            }
+            return true
         } catch {
-            s.failure = error == .connectionRefused ? "client went away" : "send failed: \(error)"
+            let gone = error == .connectionRefused || error.rawValue == EPIPE || error.rawValue == ECONNRESET
+            s.failure = gone ? "client went away" : "send failed: \(error)"
             return false
         }
     }

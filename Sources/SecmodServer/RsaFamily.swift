@@ -102,12 +102,12 @@ public struct RsaFamily: KeyFamily {
         switch header.type {
         case RsaMessageType.sign:
             guard let parsed = try? RsaSignRequest.parse(request, range: 0..<request.count), !parsed.message.isEmpty else {
-                return .reply([failure(.genericParameterMalformed)], trailer: nil)
+                return .violation(reason: "RSA SIGN with no blinded message")
             }
             return .reply([item(for: parsed, in: request, keys: keys, now: now)], trailer: nil)
         case RsaMessageType.batchSign:
             guard let walk = try? RsaBatchSignRequest.walk(request) else {
-                return .reply([failure(.genericParameterMalformed)], trailer: nil)
+                return .violation(reason: "RSA BATCH_SIGN with a bad header (size, or batch_size 0 or over 256)")
             }
             let items = walk.requests.map { parsed in
                 parsed.map { item(for: $0, in: request, keys: keys, now: now) } ?? failure(.genericParameterMalformed)
@@ -117,14 +117,11 @@ public struct RsaFamily: KeyFamily {
             return .reply(items, trailer: trailer)
         case RsaMessageType.revoke:
             guard let hash = try? RsaKeyMessage.decodeHash(request) else {
-                return .reply([failure(.genericParameterMalformed)], trailer: nil)
+                return .violation(reason: "RSA REVOKE is not 72 bytes")
             }
             return .revoke(id: hash)
         default:
-            if messageTypes.helperToClient.contains(header.type) {
-                return .drop(reason: "dropped a helper-to-client message (type \(header.type)) sent by a client")
-            }
-            return .drop(reason: "dropped a message of unknown type \(header.type)")
+            return unknownType(header.type, messageTypes: messageTypes)
         }
     }
 

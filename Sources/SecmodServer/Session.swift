@@ -5,7 +5,8 @@ import SecmodSystem
 /// buffer; dgram-transport.md) and what the loop tracks about it.
 final class Session {
     let id: UInt64
-    let client: UnixAddress
+    /// The client's address for a datagram session; nil for a stream connection.
+    let client: UnixAddress?
     let credentials: PeerCredentials?
     /// Replies and pushes; shared with the workers.
     let channel: ReplyChannel
@@ -15,7 +16,14 @@ final class Session {
     var dumped = false
     var lastActivity: UInt64
 
-    init(id: UInt64, channel: ReplyChannel, client: UnixAddress, credentials: PeerCredentials?, now: UInt64) {
+    /// A stream connection's bytes not yet forming a whole message (wire spec §2.1: messages
+    /// arrive split and concatenated), and how many of them are valid.
+    var streamBuffer: [UInt8] = []
+    var streamFill = 0
+
+    var isStream: Bool { client == nil }
+
+    init(id: UInt64, channel: ReplyChannel, client: UnixAddress?, credentials: PeerCredentials?, now: UInt64) {
         self.id = id
         self.channel = channel
         self.client = client

@@ -124,6 +124,47 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         return (n, UnixAddress(sender), PeerCredentials(creds))
     }
 
+    /// Starts listening (stream sockets).
+    public func listen(backlog: Int32) throws(Errno) {
+        if Glibc.listen(rawValue, backlog) != 0 { throw Errno.current }
+    }
+
+    /// Accepts one connection as a non-blocking socket; nil when none is waiting.
+    public func accept() throws(Errno) -> UnixSocket? {
+        let fd = retryingInterrupts { secmod_accept(rawValue) }
+        if fd < 0 {
+            let e = Errno.current
+            if e == .again || e.rawValue == ECONNABORTED { return nil }
+            throw e
+        }
+        return UnixSocket(adopting: FileDescriptor(adopting: fd))
+    }
+
+    /// Writes what the kernel takes of `bytes[offset...]` without blocking (stream sockets);
+    /// returns how many bytes it took, 0 when it would block. Never raises SIGPIPE.
+    public func writeSome(_ bytes: [UInt8], from offset: Int) throws(Errno) -> Int {
+        let n = bytes.withUnsafeBytes { buf in
+            retryingInterrupts { secmod_sendto(rawValue, buf.baseAddress! + offset, buf.count - offset, nil, Int32(MSG_DONTWAIT)) }
+        }
+        if n >= 0 { return n }
+        let e = Errno.current
+        if e == .again { return 0 }
+        throw e
+    }
+
+    /// Reads what is available into `buffer[offset...]` without blocking (stream sockets).
+    /// Returns the count read, 0 at end of stream, nil when nothing is available.
+    public func readSome(into buffer: inout [UInt8], at offset: Int, blocking: Bool = false) throws(Errno) -> Int? {
+        let flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
+        let n = buffer.withUnsafeMutableBytes { buf in
+            retryingInterrupts { recv(rawValue, buf.baseAddress! + offset, buf.count - offset, flags) }
+        }
+        if n >= 0 { return n }
+        let e = Errno.current
+        if e == .again { return nil }
+        throw e
+    }
+
     /// The credentials of a connected peer (`SO_PEERCRED`).
     public func peerCredentials() throws(Errno) -> PeerCredentials? {
         var creds = secmod_credentials()

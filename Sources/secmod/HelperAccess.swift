@@ -3,25 +3,29 @@ import SecmodClient
 import SecmodConfig
 import SecmodSystem
 
-/// Resolves a helper's socket the way the helper does, from the same configuration.
-func helperSocketPath(_ options: HelperOptions) throws -> String {
+/// Resolves a helper's socket and transport the way the helper does, from the same configuration.
+func helperEndpoint(_ options: HelperOptions) throws -> (path: String, transport: HelperTransport) {
     do throws(SecmodError) {
-        let configuration = try TalerConfiguration.load(file: options.config)
-        return try configuration.require(configuration.filename(section: options.helper.section, option: "UNIXPATH"),
-                                         section: options.helper.section, option: "UNIXPATH")
+        let c = try TalerConfiguration.load(file: options.config)
+        let section = options.helper.section
+        let path = try c.require(c.filename(section: section, option: "UNIXPATH"), section: section, option: "UNIXPATH")
+        let type = try c.choice(section: section, option: "SOCKET_TYPE", among: HelperTransport.allCases.map(\.rawValue)) ?? "dgram"
+        return (path, HelperTransport(rawValue: type)!)
     } catch {
         throw CLIError(error)
     }
 }
 
 func connectRsa(_ options: HelperOptions) throws -> RsaHelperClient {
-    let client = RsaHelperClient(socketPath: try helperSocketPath(options))
+    let (path, transport) = try helperEndpoint(options)
+    let client = RsaHelperClient(socketPath: path, transport: transport)
     do throws(SecmodError) { try client.connect(timeout: options.timeout) } catch { throw CLIError(error) }
     return client
 }
 
 func connectEddsa(_ options: HelperOptions) throws -> EddsaHelperClient {
-    let client = EddsaHelperClient(socketPath: try helperSocketPath(options))
+    let (path, transport) = try helperEndpoint(options)
+    let client = EddsaHelperClient(socketPath: path, transport: transport)
     do throws(SecmodError) { try client.connect(timeout: options.timeout) } catch { throw CLIError(error) }
     return client
 }

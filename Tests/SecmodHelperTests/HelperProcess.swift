@@ -48,10 +48,12 @@ final class HelperProcess {
     }
 
     let kind: Kind
+    let transport: HelperTransport
 
-    init(_ kind: Kind = .eddsa, config extra: String = "", duration: String = "1 minute", overlap: String = "1 s",
-         lookahead: String = "5 minutes") throws {
+    init(_ kind: Kind = .eddsa, transport: HelperTransport = .datagram, config extra: String = "", duration: String = "1 minute",
+         overlap: String = "1 s", lookahead: String = "5 minutes") throws {
         self.kind = kind
+        self.transport = transport
         root = FileManager.default.temporaryDirectory.path + "/secmod-test-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
         configPath = root + "/helper.conf"
@@ -65,6 +67,7 @@ final class HelperProcess {
             OVERLAP_DURATION = \(overlap)
             LOOKAHEAD_SIGN = \(lookahead)
             SESSION_CHECK_INTERVAL = 1 s
+            SOCKET_TYPE = \(transport.rawValue)
             \(extra)
 
             """
@@ -136,22 +139,22 @@ final class HelperProcess {
     private func hasKeys() -> Bool {
         switch kind {
         case .eddsa:
-            let probe = EddsaHelperClient(socketPath: socketPath)
+            let probe = EddsaHelperClient(socketPath: socketPath, transport: transport)
             return (try? probe.connect(timeout: 2)) != nil && !probe.keys.isEmpty
         case .rsa:
-            let probe = RsaHelperClient(socketPath: socketPath)
+            let probe = RsaHelperClient(socketPath: socketPath, transport: transport)
             return (try? probe.connect(timeout: 2)) != nil && !probe.keys.isEmpty
         }
     }
 
     func rsaClient() throws -> RsaHelperClient {
-        let c = RsaHelperClient(socketPath: socketPath)
+        let c = RsaHelperClient(socketPath: socketPath, transport: transport)
         try c.connect(timeout: 30)
         return c
     }
 
     func client() throws -> EddsaHelperClient {
-        let c = EddsaHelperClient(socketPath: socketPath)
+        let c = EddsaHelperClient(socketPath: socketPath, transport: transport)
         try c.connect(timeout: 10)
         return c
     }

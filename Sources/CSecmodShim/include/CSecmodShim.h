@@ -43,6 +43,8 @@ int secmod_rename_noreplace(const char *from, const char *to);
 int secmod_bind(int fd, const secmod_unix_address *address);
 int secmod_connect(int fd, const secmod_unix_address *address);
 int secmod_disconnect(int fd);
+/* accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (accept4 needs _GNU_SOURCE). */
+int secmod_accept(int fd);
 int secmod_getsockname(int fd, secmod_unix_address *address);
 ssize_t secmod_sendto(int fd, const void *buffer, size_t length, const secmod_unix_address *address, int flags);
 /* recvmsg with MSG_TRUNC: returns the datagram's true length even when it exceeds `capacity`.

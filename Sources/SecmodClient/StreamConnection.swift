@@ -1,0 +1,125 @@
+import SecmodSystem
+import SecmodWire
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which transport a client speaks: the helpers' datagram sessions (the default), or
+/// SOCK_STREAM as taler-exchange 0.9.2 and its helpers do (`SOCKET_TYPE = stream`).
+public enum HelperTransport: String, Sendable, CaseIterable {
+    case datagram = "dgram"
+    case stream
+}
+
+/// What the family clients need from a transport.
+protocol HelperLink: AnyObject {
+    var isConnected: Bool { get }
+    func close()
+    /// Connects; returns the first message of the key dump.
+    func handshake(deadline: Deadline?) throws(SecmodError) -> [UInt8]
+    func send(_ message: [UInt8]) throws(SecmodError)
+    /// The next whole message; nil if `deadline` passes or, with `nonBlocking`, if none is
+    /// complete yet.
+    func receive(deadline: Deadline?, nonBlocking: Bool) throws(SecmodError) -> [UInt8]?
+}
+
+extension HelperConnection: HelperLink {}
+
+/// A client's SOCK_STREAM connection (wire spec §2, §8, §12): connect, and the helper sends
+/// every AVAIL and SYNCED at once; messages are reassembled from the byte stream.
+final class StreamConnection: HelperLink {
+    let socketPath: String
+    private var handle: SocketHandle?
+    private var buffer = [UInt8](repeating: 0, count: 4 * (MessageHeader.maximumMessageSize + 1))
+    private var fill = 0
+
+    init(socketPath: String) {
+        self.socketPath = socketPath
+        ignoreBrokenPipeSignal()
+    }
+
+    var isConnected: Bool { handle != nil }
+
+    func close() {
+        handle = nil
+        fill = 0
+    }
+
+    func handshake(deadline: Deadline?) throws(SecmodError) -> [UInt8] {
+        close()
+        let address = try UnixAddress(path: socketPath)
+        let socket = try UnixSocket(.stream)
+        do throws(Errno) { try socket.connect(to: address) } catch {
+            throw SecmodError(.unavailable, "cannot reach helper at \(socketPath): \(error)", errno: error.rawValue)
+        }
+        handle = SocketHandle(socket)
+        guard let first = try receive(deadline: deadline, nonBlocking: false) else {
+            close()
+            throw SecmodError(.timeout, "no answer from helper at \(socketPath) before the deadline")
+        }
+        return first
+    }
+
+    func send(_ message: [UInt8]) throws(SecmodError) {
+        guard let handle else { throw SecmodError(.unavailable, "not connected") }
+        var offset = 0
+        while offset < message.count {
+            do throws(Errno) {
+                let n = try handle.socket.writeSome(message, from: offset)
+                if n == 0 { try waitWritable(handle) }
+                offset += n
+            } catch {
+                close()
+                throw SecmodError(.unavailable, "helper connection is gone: \(error)", errno: error.rawValue)
+            }
+        }
+    }
+
+    func receive(deadline: Deadline?, nonBlocking: Bool) throws(SecmodError) -> [UInt8]? {
+        guard let handle else { throw SecmodError(.unavailable, "not connected") }
+        while true {
+            if let message = takeMessage() { return message }
+            if !nonBlocking, let deadline {
+                if deadline.hasPassed { return nil }
+                var polls = PollSet()
+                polls.add(handle.socket.rawValue, .readable)
+                do throws(Errno) {
+                    if try polls.wait(timeoutMilliseconds: deadline.remainingMilliseconds(cap: 1000)) == 0 { continue }
+                } catch {
+                    throw error.error("poll")
+                }
+            }
+            let read: Int?
+            do throws(Errno) { read = try handle.socket.readSome(into: &buffer, at: fill, blocking: !nonBlocking && deadline == nil) } catch {
+                close()
+                throw SecmodError(.unavailable, "helper connection is gone: \(error)", errno: error.rawValue)
+            }
+            guard let read else { if nonBlocking { return nil }; continue }
+            guard read > 0 else {
+                close()
+                throw SecmodError(.unavailable, "the helper closed the connection")
+            }
+            fill += read
+        }
+    }
+
+    /// Cuts the first whole message off the buffer.
+    private func takeMessage() -> [UInt8]? {
+        guard fill >= MessageHeader.byteCount, let header = MessageHeader.peek(buffer) else { return nil }
+        guard header.size >= MessageHeader.byteCount else {
+            close()
+            return nil
+        }
+        guard fill >= header.size else { return nil }
+        let message = Array(buffer[0..<header.size])
+        for i in 0..<(fill - header.size) { buffer[i] = buffer[header.size + i] }
+        fill -= header.size
+        return message
+    }
+
+    private func waitWritable(_ handle: SocketHandle) throws(Errno) {
+        var polls = PollSet()
+        polls.add(handle.socket.rawValue, .writable)
+        _ = try polls.wait(timeoutMilliseconds: 1000)
+    }
+}
