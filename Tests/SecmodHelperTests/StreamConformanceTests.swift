@@ -187,8 +187,8 @@ final class RawStream {
     /// Writes what the kernel takes now; throws when the helper closed the connection.
     func writeNow(_ bytes: [UInt8]) throws -> Int { try handle.socket.writeSome(bytes, from: 0) }
 
-    /// The next whole message, waiting up to 5 s; nil at end of stream.
-    func next() throws -> [UInt8]? {
+    /// The next whole message, waiting up to `seconds`; nil at end of stream.
+    func next(seconds: Double = 5) throws -> [UInt8]? {
         while true {
             if fill >= 4, let h = MessageHeader.peek(buffer), fill >= h.size {
                 let m = Array(buffer[0..<h.size])
@@ -199,11 +199,20 @@ final class RawStream {
             }
             var polls = PollSet()
             polls.add(handle.socket.rawValue, .readable)
-            guard try polls.wait(timeoutMilliseconds: 5000) > 0 else { throw HelperTestError("no message within 5 s") }
+            guard try polls.wait(timeoutMilliseconds: Int32(seconds * 1000)) > 0 else { throw HelperTestError("no message within \(seconds) s") }
             guard let n = try handle.socket.readSome(into: &buffer, at: fill) else { continue }
             if n == 0 { return nil }
             fill += n
         }
+    }
+
+    func messagesPatiently(until last: [UInt8], seconds: Double) throws -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        while let m = try next(seconds: seconds) {
+            out.append(m)
+            if m == last { return out }
+        }
+        throw HelperTestError("connection closed before \(last)")
     }
 
     func messages(until last: [UInt8]) throws -> [[UInt8]] {

@@ -1,0 +1,91 @@
+import Foundation
+import SecmodClient
+import SecmodCrypto
+import SecmodSystem
+import SecmodWire
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An operator stops Taler's C helpers and starts ours on the same files (wire spec §9.6):
+/// the same keys must be announced with byte-identical AVAIL messages, and nothing the
+/// helper does not understand is deleted.
+@Suite(.serialized) struct TakeoverTests {
+    @Test(arguments: HelperTransport.allCases)
+    func eddsaKeyDirectoryWrittenByLibgnunetutil(transport: HelperTransport) throws {
+        let helper = try HelperProcess(.eddsa, transport: transport)
+        let keys = helper.keyDirectory
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        // The module key and two signing keys, written as Taler's helper writes them.
+        #expect(try GnunetReferee.check(["sm-key", helper.securityModuleKeyPath]).status == 0)
+        let now = Clock.wallMicroseconds() / 1_000_000
+        let anchors = [now - 10, now + 49]
+        for a in anchors {
+            #expect(try GnunetReferee.check(["key-file", keys + "/\(a)"]).status == 0)
+        }
+        try FileSystem.changeMode(keys + "/\(anchors[1])", 0o644)  // loose: tightened, as Taler does
+        // Things a helper must skip and leave alone.
+        try Data(repeating: 1, count: 31).write(to: URL(fileURLWithPath: keys + "/\(now + 100)"))  // wrong size
+        try Data(repeating: 1, count: 32).write(to: URL(fileURLWithPath: keys + "/not-an-anchor"))
+        try FileManager.default.createSymbolicLink(atPath: keys + "/\(now + 200)", withDestinationPath: keys + "/\(anchors[0])")
+        try FileManager.default.createDirectory(atPath: keys + "/\(now + 300)", withIntermediateDirectories: false)
+
+        try helper.start()
+        let initType: UInt16 = 14
+        let dump: [[UInt8]]
+        switch transport {
+        case .datagram: dump = try RawClient().handshake(socketPath: helper.socketPath, initType: initType)
+        case .stream: dump = try RawStream(path: helper.socketPath).messages(until: [0, 4, 0, 19])
+        }
+        for a in anchors {
+            let expected = try GnunetReferee.check(["eddsa-avail", helper.securityModuleKeyPath, keys + "/\(a)", String(a), "60000000"])
+            #expect(expected.status == 0)
+            #expect(dump.contains { hexString($0) == expected.output }, "no byte-identical AVAIL for the key at \(a)")
+        }
+        #expect(try FileSystem.status(keys + "/\(anchors[1])").permissions == 0o400)
+        for leftover in ["\(now + 100)", "not-an-anchor", "\(now + 200)", "\(now + 300)"] {
+            #expect(FileSystem.exists(keys + "/" + leftover), "\(leftover) was deleted")
+        }
+        #expect(helper.log.contains("skipping"))
+        #expect(helper.stop() == 0)
+    }
+
+    /// Taler's test programs start helpers with `-c <relative> -L <level>` from their own
+    /// directory (wire spec §13.1).
+    @Test func relativeConfigPathAndTalerLogLevel() throws {
+        let helper = try HelperProcess(.eddsa, transport: .stream)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: HelperProcess.binary("taler-exchange-secmod-eddsa"))
+        p.arguments = ["-c", "helper.conf", "-L", "WARNING"]
+        p.currentDirectoryURL = URL(fileURLWithPath: helper.root)
+        try p.run()
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        let client = EddsaHelperClient(socketPath: helper.socketPath, transport: .stream)
+        var connected = false
+        for _ in 0..<200 where !connected {
+            connected = (try? client.connect(timeout: 1)) != nil
+            if !connected { usleep(20_000) }
+        }
+        #expect(connected)
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0 && p.terminationReason == .exit)
+    }
+
+    /// The socket is up within a second or two, before slow key generation finishes; clients
+    /// that connect meanwhile get the dump once the first keys exist.
+    @Test func socketIsUpBeforeKeyGenerationFinishes() throws {
+        let helper = try HelperProcess(.rsa(denominations: [("coin_big", "1 minute", 4096)]), transport: .stream,
+                                       lookahead: "3 minutes")
+        try helper.start(waitForKeys: false)
+        let start = Date()
+        while !FileManager.default.fileExists(atPath: helper.socketPath) && Date().timeIntervalSince(start) < 5 { usleep(10_000) }
+        #expect(Date().timeIntervalSince(start) < 2, "the socket took \(Date().timeIntervalSince(start)) s")
+        let raw = try RawStream(path: helper.socketPath)  // accepted at once, answered when ready
+        #expect(!helper.log.contains("keys ready"), "key generation finished too fast for this test to mean anything")
+        let dump = try raw.messagesPatiently(until: [0, 4, 0, 10], seconds: 60)
+        #expect(dump.count >= 2)
+        #expect(helper.stop() == 0)
+    }
+}
