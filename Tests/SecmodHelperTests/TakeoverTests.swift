@@ -89,3 +89,38 @@ import Glibc
         #expect(helper.stop() == 0)
     }
 }
+
+/// Installed as `<prefix>/bin/<helper>`, a helper reads `<prefix>/share/taler/config.d/`
+/// (wire spec §13.1), as Taler's test programs expect when they start it from there.
+@Suite(.serialized) struct InstalledLayoutTests {
+    @Test func helperFindsConfigDNextToItsBinDirectory() throws {
+        let helper = try HelperProcess(.eddsa, transport: .stream)
+        let prefix = helper.root + "/prefix"
+        try FileManager.default.createDirectory(atPath: prefix + "/bin", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: prefix + "/share/taler/config.d", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: HelperProcess.binary("taler-exchange-secmod-eddsa"),
+                                         toPath: prefix + "/bin/taler-exchange-secmod-eddsa")
+        // A default only this installation has: the socket moves to a new place.
+        let moved = helper.root + "/run/from-config-d.sock"
+        try "[taler-exchange-secmod-eddsa]\nUNIXPATH = \(moved)\n".write(toFile: prefix + "/share/taler/config.d/site.conf",
+                                                                       atomically: true, encoding: .utf8)
+        // The test configuration names no UNIXPATH of its own.
+        let config = try String(contentsOfFile: helper.configPath, encoding: .utf8)
+        #expect(!config.contains("UNIXPATH"))
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: prefix + "/bin/taler-exchange-secmod-eddsa")
+        p.arguments = ["-c", helper.configPath, "-l", helper.logPath]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TALER_PREFIX"] = nil
+        environment["TALER_BASE_CONFIG"] = nil
+        p.environment = environment
+        try p.run()
+        defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
+        let start = Date()
+        while !FileManager.default.fileExists(atPath: moved) && Date().timeIntervalSince(start) < 10 { usleep(20_000) }
+        #expect(FileManager.default.fileExists(atPath: moved), "log: \(helper.log)")
+        kill(p.processIdentifier, SIGTERM)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+    }
+}
