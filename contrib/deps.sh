@@ -4,7 +4,8 @@
 set -euo pipefail
 
 # libgnunet-dev is for the tests only: libgnunetutil is the independent referee.
-SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev)
+# libcurl4: secmod download/upload speak HTTP(S) through FoundationNetworking.
+SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev libcurl4)
 SECMOD_TEST_PACKAGES=(libgnunet-dev gcc)
 
 secmod_install_deps() {

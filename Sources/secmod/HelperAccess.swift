@@ -5,9 +5,13 @@ import SecmodSystem
 
 /// Resolves a helper's socket and transport the way the helper does, from the same configuration.
 func helperEndpoint(_ options: HelperOptions) throws -> (path: String, transport: HelperTransport) {
+    try helperEndpoint(helper: options.helper, config: options.config)
+}
+
+func helperEndpoint(helper: HelperKind, config: String?) throws -> (path: String, transport: HelperTransport) {
     do throws(SecmodError) {
-        let c = try TalerConfiguration.load(file: options.config)
-        let section = options.helper.section
+        let c = try TalerConfiguration.load(file: config)
+        let section = helper.section
         let path = try c.require(c.filename(section: section, option: "UNIXPATH"), section: section, option: "UNIXPATH")
         let type = try c.choice(section: section, option: "SOCKET_TYPE", among: HelperTransport.allCases.map(\.rawValue)) ?? "dgram"
         return (path, HelperTransport(rawValue: type)!)
@@ -17,16 +21,24 @@ func helperEndpoint(_ options: HelperOptions) throws -> (path: String, transport
 }
 
 func connectRsa(_ options: HelperOptions) throws -> RsaHelperClient {
-    let (path, transport) = try helperEndpoint(options)
+    try connectRsa(config: options.config, timeout: options.timeout)
+}
+
+func connectRsa(config: String?, timeout: Double?) throws -> RsaHelperClient {
+    let (path, transport) = try helperEndpoint(helper: .rsa, config: config)
     let client = RsaHelperClient(socketPath: path, transport: transport)
-    do throws(SecmodError) { try client.connect(timeout: options.timeout) } catch { throw CLIError(error) }
+    do throws(SecmodError) { try client.connect(timeout: timeout) } catch { throw CLIError(error) }
     return client
 }
 
 func connectEddsa(_ options: HelperOptions) throws -> EddsaHelperClient {
-    let (path, transport) = try helperEndpoint(options)
+    try connectEddsa(config: options.config, timeout: options.timeout)
+}
+
+func connectEddsa(config: String?, timeout: Double?) throws -> EddsaHelperClient {
+    let (path, transport) = try helperEndpoint(helper: .eddsa, config: config)
     let client = EddsaHelperClient(socketPath: path, transport: transport)
-    do throws(SecmodError) { try client.connect(timeout: options.timeout) } catch { throw CLIError(error) }
+    do throws(SecmodError) { try client.connect(timeout: timeout) } catch { throw CLIError(error) }
     return client
 }
 

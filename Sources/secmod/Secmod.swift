@@ -5,8 +5,9 @@ import ArgumentParser
 struct Secmod: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secmod",
-        abstract: "Talk to the swift-secmod helpers: list keys, sign, verify, revoke.",
-        subcommands: [Keys.self, Sign.self, Verify.self, Revoke.self]
+        abstract: "Talk to the swift-secmod helpers (keys, sign, verify, revoke) and sign their keys offline (setup, download, show, sign, upload).",
+        subcommands: [Keys.self, Sign.self, Verify.self, Revoke.self,
+                      OfflineSetup.self, OfflineDownload.self, OfflineShow.self, OfflineUpload.self]
     )
 }
 

@@ -7,15 +7,35 @@ import SecmodWire
 
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Sign standard input with a helper.",
+        abstract: "With --helper: sign standard input with a helper. Without: sign future keys with the offline master key.",
         discussion: """
-            eddsa: signs the 8-byte purpose header {size, purpose} followed by the input, with the
-            helper's current key, as Taler does. rsa: blind-signs the input, read as the blinded
-            message (a big-endian integer below n), with the key named by --key (h_rsa), or the
-            oldest currently valid key (of --section, if given).
+            --helper eddsa: signs the 8-byte purpose header {size, purpose} followed by the input,
+            with the helper's current key, as Taler does. --helper rsa: blind-signs the input, read
+            as the blinded message (a big-endian integer below n), with the key named by --key
+            (h_rsa), or the oldest currently valid key (of --section, if given).
+
+            Without --helper (on the offline machine): reads the document `download` wrote (FILE,
+            or standard input), checks it against the master key ([exchange-offline]
+            MASTER_PRIV_FILE, mode 0400) and the pinned security module keys ([exchange-offline]
+            SECM_TOFU_FILE, written on first use after checking the SECM_*_PUBKEY options),
+            verifies every module signature, and writes the exchange-upload-sigs-0 document for
+            `upload`. Any problem: exit 1, no output. See docs/offline-signing.md.
             """)
 
-    @OptionGroup var options: HelperOptions
+    @Option(name: .long, help: "Sign with this helper (eddsa or rsa); without it, sign future keys offline.")
+    var helper: HelperKind?
+
+    @Option(name: [.customShort("c"), .long], help: "Configuration file.")
+    var config: String?
+
+    @Option(name: .long, help: "Give up after this many seconds (default: wait as long as it takes).")
+    var timeout: Double?
+
+    @Argument(help: "Offline: the future-keys document; '-' or nothing for standard input.")
+    var input: String?
+
+    @Option(name: [.customShort("o"), .long], help: "Offline: write to this file instead of standard output.")
+    var output: String?
 
     @Option(name: .long, help: "eddsa: the GNUnet signature purpose number (0 is GNUNET_SIGNATURE_PURPOSE_TEST).")
     var purpose: UInt32?
@@ -30,26 +50,31 @@ struct Sign: ParsableCommand {
     var json = false
 
     func run() throws {
+        guard let helper else {
+            try OfflineSign.run(config: config, input: input, output: output)
+            return
+        }
+        guard input == nil, output == nil else { throw CLIError("a FILE argument and -o are for offline signing, without --helper") }
         let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         var fields: [(String, String)]
-        switch options.helper {
+        switch helper {
         case .eddsa:
             guard let purpose else { throw CLIError("--purpose is required for the eddsa helper") }
-            let client = try connectEddsa(options)
+            let client = try connectEddsa(config: config, timeout: timeout)
             defer { client.disconnect() }
             let result: (publicKey: [UInt8], signature: [UInt8])
-            do throws(SecmodError) { result = try client.sign(purpose: purpose, body: input, timeout: options.timeout) } catch {
+            do throws(SecmodError) { result = try client.sign(purpose: purpose, body: input, timeout: timeout) } catch {
                 throw CLIError(error)
             }
             fields = [("purpose", String(purpose)), ("public_key", CrockfordBase32.encode(result.publicKey)),
                       ("signature", CrockfordBase32.encode(result.signature))]
         case .rsa:
-            let client = try connectRsa(options)
+            let client = try connectRsa(config: config, timeout: timeout)
             defer { client.disconnect() }
             let chosen = try chooseRsaKey(client)
             let signature: [UInt8]
             do throws(SecmodError) {
-                signature = try client.sign(hash: chosen.hash, blindedMessage: input, timeout: options.timeout)
+                signature = try client.sign(hash: chosen.hash, blindedMessage: input, timeout: timeout)
             } catch {
                 throw CLIError(error)
             }
