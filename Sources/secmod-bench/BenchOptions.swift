@@ -14,19 +14,22 @@ struct BenchOptions: Sendable, Equatable {
     /// Which clients drive the helper: the client library (signature check off: the helper's
     /// figures), the library with its check on, or the diagnostic raw client.
     var clientKinds = ["library", "verifying"]
+    /// RSA key sizes in bits, one set of figures each (`rsa` only).
+    var rsaSizes = [2048, 3072, 4096]
 
     /// In-process signing window: long enough for a stable rate, shorter than a helper run.
     var inProcessSeconds: Double { max(0.2, seconds * 2 / 3) }
 
     static let usage = """
-        Usage: secmod-bench <benchmark> [--seconds S] [--warmup S] [--workers N] [--clients LIST] [--client-kind KIND]
+        Usage: secmod-bench <benchmark> [--seconds S] [--warmup S] [--workers N] [--clients LIST] [--client-kind KIND] [--sizes LIST]
 
           --seconds S      measurement window per helper configuration (default 3; in-process 2/3 of it)
           --warmup S       load before each window (default 0.5)
           --workers N      helper signing threads, passed as -w N (default: the helper's, one per CPU)
-          --clients LIST   comma-separated client thread counts (default 1,2,8)
+          --clients LIST   comma-separated client thread counts (default 1,2,8; eddsa)
           --client-kind K  library (client check off), verifying (check on), raw (diagnostic), or all;
-                           default: library and verifying
+                           default: library and verifying (eddsa)
+          --sizes LIST     comma-separated RSA key sizes in bits (default 2048,3072,4096; rsa)
 
         Every result is printed as a line `FIGURE <name> <value>`.
         """
@@ -72,6 +75,14 @@ struct BenchOptions: Sendable, Equatable {
                 case "all": clientKinds = ["library", "verifying", "raw"]
                 default: throw SecmodError(.usage, "--client-kind needs library, verifying, raw or all, not '\(text)'")
                 }
+            case "--sizes":
+                let text = try value(arg)
+                let sizes = text.split(separator: ",").map { Int($0) }
+                guard !sizes.isEmpty, sizes.allSatisfy({ $0 != nil && $0! >= 1024 && $0! <= 8192 && $0! % 8 == 0 }) else {
+                    throw SecmodError(.usage, "--sizes needs a list such as 2048,4096 (multiples of 8 from 1024 to 8192), not '\(text)'")
+                }
+                rsaSizes = []
+                for size in sizes.map({ $0! }) where !rsaSizes.contains(size) { rsaSizes.append(size) }
             default:
                 throw SecmodError(.usage, "unknown option '\(arg)'")
             }
