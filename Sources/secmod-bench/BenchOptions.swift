@@ -1,3 +1,4 @@
+import SecmodClient
 import SecmodSystem
 
 /// The options every benchmark shares. Hand-rolled so the bench needs no dependency beyond
@@ -9,6 +10,8 @@ struct BenchOptions: Sendable, Equatable {
     var warmupSeconds = 0.5
     /// Passed to the helper as `-w N`; nil leaves the helper's default (one per CPU).
     var helperWorkers: Int?
+    /// The helper's SOCKET_TYPE and the clients' transport.
+    var transport = HelperTransport.datagram
     /// Concurrent client threads, one configuration each.
     var clientCounts = [1, 2, 8]
     /// Which clients drive the helper: the client library (signature check off: the helper's
@@ -25,6 +28,7 @@ struct BenchOptions: Sendable, Equatable {
 
           --seconds S      measurement window per helper configuration (default 3; in-process 2/3 of it)
           --warmup S       load before each window (default 0.5)
+          --transport T    dgram (default) or stream (SOCKET_TYPE = stream, as Taler's clients)
           --workers N      helper signing threads, passed as -w N (default: the helper's, one per CPU)
           --clients LIST   comma-separated client thread counts (default 1,2,8; eddsa)
           --client-kind K  library (client check off), verifying (check on), raw (diagnostic), or all;
@@ -55,6 +59,12 @@ struct BenchOptions: Sendable, Equatable {
             switch arg {
             case "--seconds": seconds = try duration(arg, minimum: 0.1)
             case "--warmup": warmupSeconds = try duration(arg, minimum: 0)
+            case "--transport":
+                let text = try value(arg)
+                guard let t = HelperTransport(rawValue: text) else {
+                    throw SecmodError(.usage, "--transport needs dgram or stream, not '\(text)'")
+                }
+                transport = t
             case "--workers":
                 let text = try value(arg)
                 guard let n = Int(text), n >= 0, n <= 1024 else {

@@ -31,11 +31,11 @@ struct EddsaHelperRun {
             }
         }
 
-        func makeOperation(socketPath: String) -> @Sendable (Int) throws(SecmodError) -> Operation {
+        func makeOperation(endpoint: HelperEndpoint) -> @Sendable (Int) throws(SecmodError) -> Operation {
             switch self {
-            case .library: EddsaWorkloads.helperSigning(socketPath: socketPath, verify: false)
-            case .verifying: EddsaWorkloads.helperSigning(socketPath: socketPath, verify: true)
-            case .raw: EddsaWorkloads.rawHelperSigning(socketPath: socketPath)
+            case .library: EddsaWorkloads.helperSigning(endpoint: endpoint, verify: false)
+            case .verifying: EddsaWorkloads.helperSigning(endpoint: endpoint, verify: true)
+            case .raw: EddsaWorkloads.rawHelperSigning(socketPath: endpoint.path)  // datagram only
             }
         }
     }
@@ -45,12 +45,12 @@ struct EddsaHelperRun {
     /// helper idles: the in-process baseline samples the machine there.
     func measure(report: Report, beforeEach: () throws(SecmodError) -> Void) throws(SecmodError) -> [(String, Double)] {
         let helper = try HelperProcess(program: Self.program, section: Self.section, config: Self.config,
-                                       workers: options.helperWorkers)
+                                       workers: options.helperWorkers, transport: options.transport)
         var rates: [(String, Double)] = []
         var failure: SecmodError?
         do throws(SecmodError) {
             try helper.waitUntilServing(timeoutSeconds: 30) { (path: String) throws(SecmodError) in
-                let probe = EddsaHelperClient(socketPath: path)
+                let probe = EddsaHelperClient(socketPath: path, transport: options.transport)
                 try probe.connect(timeout: 20)
                 report.note("helper pid \(helper.pid) serving \(path) with \(probe.keys.count) keys, "
                             + (options.helperWorkers.map { "-w \($0)" } ?? "default workers"))
@@ -82,7 +82,7 @@ struct EddsaHelperRun {
         let sampler = CostSampler(helperPID: helper.pid)
         let result = try LoadRunner.run(threads: clients, warmupSeconds: options.warmupSeconds, seconds: options.seconds,
                                         recordLatency: true, name: "client", observer: sampler,
-                                        makeOperation: kind.makeOperation(socketPath: helper.socketPath))
+                                        makeOperation: kind.makeOperation(endpoint: helper.endpoint))
         interference.record(sampler, window: "eddsa.helper.\(c)")
         report.figure("eddsa.helper.\(c)", result.rate, decimals: 0)
         report.figure("eddsa.p50.\(c)", result.latency.percentileMicroseconds(50))

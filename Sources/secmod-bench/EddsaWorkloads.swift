@@ -42,9 +42,9 @@ enum EddsaWorkloads {
     /// One blocking client per thread doing sign round-trips, as an exchange thread does.
     /// `verify` turns on the client's check of every signature, which costs the client more
     /// CPU than the helper spends signing.
-    static func helperSigning(socketPath: String, verify: Bool) -> @Sendable (Int) throws(SecmodError) -> Operation {
+    static func helperSigning(endpoint: HelperEndpoint, verify: Bool) -> @Sendable (Int) throws(SecmodError) -> Operation {
         { (_: Int) throws(SecmodError) -> Operation in
-            let client = EddsaHelperClient(socketPath: socketPath)
+            let client = EddsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport)
             client.verifiesSignatures = verify
             try client.connect(timeout: 20)
             let message = purposeBytes()

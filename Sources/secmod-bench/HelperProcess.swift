@@ -1,3 +1,4 @@
+import SecmodClient
 import SecmodSystem
 #if canImport(Glibc)
 import Glibc
@@ -13,20 +14,24 @@ final class HelperProcess {
     let pid: pid_t
     let directory: TemporaryDirectory
     let socketPath: String
+    /// The transport the helper serves and the clients speak (`--transport`).
+    let transport: HelperTransport
+    var endpoint: HelperEndpoint { HelperEndpoint(path: socketPath, transport: transport) }
     let logPath: String
     private var exited: Int32?
 
     /// Starts `program` (found next to this executable) with `config` written into a fresh
     /// temporary directory. `TALER_TEST_HOME` and `TMPDIR` point there, so every default
     /// path (keys, security-module key) lands inside it.
-    init(program: String, section: String, config: String, workers: Int?) throws(SecmodError) {
+    init(program: String, section: String, config: String, workers: Int?, transport: HelperTransport) throws(SecmodError) {
+        self.transport = transport
         executable = try Self.siblingExecutable(program)
         directory = try TemporaryDirectory()
         let dir = directory.path
         socketPath = dir + "/helper.sock"
         logPath = dir + "/helper.log"
         let configPath = dir + "/bench.conf"
-        let text = "[\(section)]\nUNIXPATH = \(socketPath)\n" + config
+        let text = "[\(section)]\nUNIXPATH = \(socketPath)\nSOCKET_TYPE = \(transport.rawValue)\n" + config
         do throws(Errno) {
             let fd = try FileDescriptor.open(configPath, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
             try fd.writeAll(Array(text.utf8))
@@ -141,4 +146,10 @@ final class HelperProcess {
         guard rc == 0 else { throw Errno(rc).error("starting \(path)") }
         return pid
     }
+}
+
+/// Where and how clients reach a benchmarked helper.
+struct HelperEndpoint: Sendable {
+    let path: String
+    let transport: HelperTransport
 }

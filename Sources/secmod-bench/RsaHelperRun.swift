@@ -68,12 +68,12 @@ final class RsaHelperRun {
                     body: (RsaHelperRun) throws(SecmodError) -> Void) throws(SecmodError) {
         let started = Clock.monotonicMicroseconds()
         let helper = try HelperProcess(program: program, section: section, config: config(sizes: sizes),
-                                       workers: options.helperWorkers)
+                                       workers: options.helperWorkers, transport: options.transport)
         let run = RsaHelperRun(options: options, interference: interference, helper: helper)
         var failure: SecmodError?
         do throws(SecmodError) {
             try helper.waitUntilServing(timeoutSeconds: 120) { (path: String) throws(SecmodError) in
-                let probe = RsaHelperClient(socketPath: path)
+                let probe = RsaHelperClient(socketPath: path, transport: options.transport)
                 try probe.connect(timeout: 120)
                 run.keys = probe.keys
                 probe.disconnect()
@@ -126,15 +126,15 @@ final class RsaHelperRun {
     /// One window; prints its figures and returns signatures/s and p99 in µs.
     private func measure(_ c: Configuration, key: RsaDenominationKey, prefix p: String, report: Report) throws(SecmodError) -> (Double, Double) {
         let makeOperation = if let batch = c.batch {
-            try RsaWorkloads.helperBatchSigning(socketPath: helper.socketPath, key: key, size: batch)
+            try RsaWorkloads.helperBatchSigning(endpoint: helper.endpoint, key: key, size: batch)
         } else {
-            try RsaWorkloads.helperSigning(socketPath: helper.socketPath, key: key)
+            try RsaWorkloads.helperSigning(endpoint: helper.endpoint, key: key)
         }
         let sampler = CostSampler(helperPID: helper.pid)
         var churn: RsaKeyChurn?
         var keygen: KeygenObserver?
         if c.keygen {
-            let started = try RsaKeyChurn(socketPath: helper.socketPath, section: Self.churnSection)
+            let started = try RsaKeyChurn(endpoint: helper.endpoint, section: Self.churnSection)
             churn = started
             keygen = KeygenObserver(sampler: sampler, helperPID: helper.pid, churn: started)
         }

@@ -20,12 +20,12 @@ final class RsaKeyChurn {
     private var thread: OSThread?
 
     /// Connects, then revokes the section's key at once and each replacement as it arrives.
-    init(socketPath: String, section: String) throws(SecmodError) {
+    init(endpoint: HelperEndpoint, section: String) throws(SecmodError) {
         self.section = section
         let state = self.state
         let ready = CountingSemaphore()
         thread = try OSThread.start(name: "churn") {
-            Self.run(socketPath: socketPath, section: section, state: state, ready: ready)
+            Self.run(endpoint: endpoint, section: section, state: state, ready: ready)
         }
         ready.wait()
         if let failure = state.withLock({ $0.failure }) {
@@ -49,8 +49,8 @@ final class RsaKeyChurn {
         return state.withLock { $0.failure }
     }
 
-    private static func run(socketPath: String, section: String, state: Locked<State>, ready: CountingSemaphore) {
-        let client = RsaHelperClient(socketPath: socketPath)
+    private static func run(endpoint: HelperEndpoint, section: String, state: Locked<State>, ready: CountingSemaphore) {
+        let client = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport)
         client.onKeyEvent = { event in
             if case let .available(key) = event, key.section == section { state.withLock { $0.replacements += 1 } }
         }

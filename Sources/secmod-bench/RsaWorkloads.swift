@@ -27,11 +27,11 @@ enum RsaWorkloads {
 
     /// One blocking client per thread doing single SIGN round trips, as an exchange thread
     /// withdrawing one coin does.
-    static func helperSigning(socketPath: String, key: RsaDenominationKey) throws(SecmodError) -> @Sendable (Int) throws(SecmodError) -> Operation {
+    static func helperSigning(endpoint: HelperEndpoint, key: RsaDenominationKey) throws(SecmodError) -> @Sendable (Int) throws(SecmodError) -> Operation {
         let hash = key.hash
         let modulus = try RsaPublicKey(encoded: key.publicKey).modulus
         return { (_: Int) throws(SecmodError) -> Operation in
-            let client = RsaHelperClient(socketPath: socketPath)
+            let client = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport)
             try client.connect(timeout: 20)
             let message = blindedMessage(modulus: modulus)
             return { () throws(SecmodError) in
@@ -43,11 +43,11 @@ enum RsaWorkloads {
     /// One blocking client per thread sending `size` requests per `batchSign`, as a wallet's
     /// withdrawal of many coins reaches the helper. The client library splits a batch into
     /// messages under 64 KiB and sends them one round trip after another.
-    static func helperBatchSigning(socketPath: String, key: RsaDenominationKey, size: Int) throws(SecmodError) -> @Sendable (Int) throws(SecmodError) -> Operation {
+    static func helperBatchSigning(endpoint: HelperEndpoint, key: RsaDenominationKey, size: Int) throws(SecmodError) -> @Sendable (Int) throws(SecmodError) -> Operation {
         let hash = key.hash
         let modulus = try RsaPublicKey(encoded: key.publicKey).modulus
         return { (_: Int) throws(SecmodError) -> Operation in
-            let client = RsaHelperClient(socketPath: socketPath)
+            let client = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport)
             try client.connect(timeout: 20)
             let items = (0..<size).map { _ in RsaSignRequestItem(hash: hash, blindedMessage: blindedMessage(modulus: modulus)) }
             return { () throws(SecmodError) in
