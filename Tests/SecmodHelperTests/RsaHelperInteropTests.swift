@@ -11,16 +11,7 @@ import Testing
 @Suite(.serialized) struct RsaHelperInteropTests {
     static let denominations = [(section: "coin_1", duration: "1 minute", bits: 2048)]
 
-    static func unhex(_ s: Substring) -> [UInt8] {
-        var out: [UInt8] = []
-        var i = s.startIndex
-        while i < s.endIndex {
-            let j = s.index(i, offsetBy: 2)
-            out.append(UInt8(s[i..<j], radix: 16)!)
-            i = j
-        }
-        return out
-    }
+    static func unhex(_ s: Substring) -> [UInt8] { RsaInteropTests.unhex(s) }
 
     @Test func libgnunetutilBlindsOurHelperSignsLibgnunetutilVerifies() throws {
         let helper = try HelperProcess(.rsa(denominations: Self.denominations))
