@@ -74,6 +74,9 @@ public final class HelperEngine<Family: KeyFamily> {
         try maintainer.start(name: programName)
         try openListener()
         logger.notice("listening on \(settings.unixPath) (\(settings.socketType.rawValue), mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
+        // Ready as soon as clients can connect: they wait for SYNCED themselves, and RSA key
+        // generation at first start may take longer than a service manager's start timeout.
+        ServiceNotification.send("READY=1\nSTATUS=listening on \(settings.unixPath)")
 
         maintainKeys(now: Clock.wallMicroseconds())
         if initialCreationsOutstanding == 0 { becomeReady() }
@@ -149,6 +152,7 @@ public final class HelperEngine<Family: KeyFamily> {
     /// SIGTERM: stop taking requests, let the signatures in flight finish and go out
     /// (for at most 5 s), remove the socket file.
     private func shutdown() {
+        ServiceNotification.send("STOPPING=1")
         if listener != nil {
             listener = nil
             _ = try? FileSystem.remove(settings.unixPath)

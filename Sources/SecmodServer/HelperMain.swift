@@ -48,6 +48,8 @@ public enum HelperMain {
         // directories 0700, the socket 0620 set explicitly).
         FileSystem.setUmask(0o077)
         do throws(SecmodError) {
+            // Before any key is loaded, and before any thread exists.
+            try ProcessHardening.apply()
             try Gcrypt.initialize()
             let configuration = try TalerConfiguration.load(file: options.configFile)
             let settings = try HelperSettings(configuration: configuration, section: section, extraOptions: extraOptions,

@@ -23,6 +23,11 @@ public struct UnixAddress: Hashable, Sendable, CustomStringConvertible {
         pathBytes = bytes
     }
 
+    /// An address in the abstract namespace (no file), as autobind and systemd use.
+    public init(abstract name: [UInt8]) {
+        pathBytes = [0] + name.prefix(UnixAddress.maximumPathLength - 1)
+    }
+
     init(_ raw: secmod_unix_address) {
         let count = Int(raw.length) - MemoryLayout<sa_family_t>.size
         var bytes = withUnsafeBytes(of: raw.address.sun_path) { Array($0.prefix(max(0, count))) }
