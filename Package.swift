@@ -44,7 +44,7 @@ let package = Package(
         .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "secmod", dependencies: [
-            "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodWire",
+            "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.

@@ -45,12 +45,22 @@ public enum SecurityModuleKey {
         guard st.size == Int64(Ed25519PrivateKey.seedByteCount) else {
             throw SecmodError(.keyFile, "security module key \(path) has \(st.size) bytes, not 32: refusing to use or replace it")
         }
+        return try SeedFile.readKey(path: path, what: "security module key")
+    }
+}
+
+/// A file holding one raw 32-byte Ed25519 seed: the security module key, Taler's EdDSA key
+/// files, the offline master key. Callers check owner, type and mode their own way first.
+public enum SeedFile {
+    /// Reads the seed into secure memory and derives the key; the seed never lands in an
+    /// ordinary buffer.
+    public static func readKey(path: String, what: String) throws(SecmodError) -> Ed25519PrivateKey {
         var seed = SecureBytes(count: Ed25519PrivateKey.seedByteCount)
         let n = try seed.withUnsafeMutableBytes { (buffer) throws(SecmodError) in
             try FileSystem.readRegularFile(path, maximumSize: Ed25519PrivateKey.seedByteCount, into: buffer)
         }
         guard n == Ed25519PrivateKey.seedByteCount else {
-            throw SecmodError(.keyFile, "security module key \(path): read \(n) of 32 bytes")
+            throw SecmodError(.keyFile, "\(what) \(path): read \(n) of 32 bytes")
         }
         return try Ed25519PrivateKey(seed: seed)
     }

@@ -157,6 +157,7 @@ extension HelperEngine {
         case let .created(group, anchor, material, replacing):
             pendingAnchors[group].remove(anchor)
             defer { noteInitialCreationFinished() }
+            if replacing { releaseHeldPurge(group: group, anchor: anchor) }
             if family.groups[group].schedule.isExpired(anchor: anchor, now: now) {
                 maintainer.submit(.remove(group: group, anchor: anchor))
                 return
@@ -175,6 +176,7 @@ extension HelperEngine {
                 logger.error("creating key \(describe(anchor, group: group)) failed, will retry in 10 s: \(error)")
             case let .replace(group, anchor):
                 pendingAnchors[group].remove(anchor)
+                releaseHeldPurge(group: group, anchor: anchor)  // the revocation stands without a successor
                 replacementsToRetry.append((group, anchor))
                 logger.error("replacing revoked key \(describe(anchor, group: group)) failed; its file was removed; will retry in 10 s: \(error)")
             case let .remove(group, anchor):
@@ -200,9 +202,10 @@ extension HelperEngine {
         for session in Array(sessions.values) where !session.dumped { sendKeyDump(session) }
     }
 
-    /// REVOKE: the key stops signing at once and is purged from every client; its
-    /// successor, with the same anchor, atomically replaces its file and is announced.
-    /// Unknown or already revoked keys are ignored, as in Taler.
+    /// REVOKE: the key stops signing at once. Its successor, with the same anchor, is made
+    /// and atomically replaces its file; then PURGE(old) and AVAIL(new) go out together, as
+    /// Taler's helpers send them: a client that waits for the PURGE then already has a
+    /// successor to sign with. Unknown or already revoked keys are ignored, as in Taler.
     func revoke(id: [UInt8], by session: Session) {
         guard let key = registry.key(id: id) else {
             logger.info("session \(session.id) asked to revoke a key that is not served; ignored")
@@ -210,10 +213,19 @@ extension HelperEngine {
         }
         cachedNextAction = nil
         registry.remove(key)
-        broadcast(key.announcement.purge)
+        let told = Set(sessions.values.filter { $0.dumped && !$0.closed }.map(\.id))
+        heldPurges[AnchorSlot(group: key.group, anchor: key.anchor)] = (key.announcement.purge, told)
         pendingAnchors[key.group].insert(key.anchor)
         maintainer.submit(.replace(group: key.group, anchor: key.anchor))
         logger.warning("key \(describe(key.anchor, group: key.group)) revoked by session \(session.id) (\(session.credentials.map(\.description) ?? "unknown caller"))")
+    }
+
+    /// Sends a revoked key's PURGE to the sessions that were told of the key and are still here.
+    func releaseHeldPurge(group: Int, anchor: Timestamp) {
+        guard let held = heldPurges.removeValue(forKey: AnchorSlot(group: group, anchor: anchor)) else { return }
+        for id in held.sessions {
+            if let session = sessions[id], !session.closed { send(held.purge, to: session) }
+        }
     }
 
     func describe(_ anchor: Timestamp, group: Int) -> String {

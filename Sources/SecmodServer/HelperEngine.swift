@@ -12,6 +12,12 @@ import SecmodWire
 /// blocks: sends that would block go to the session's outbox, signing goes to workers and
 /// disk writes go to the maintainer.
 public final class HelperEngine<Family: KeyFamily> {
+    /// One key position: a group and an anchor.
+    struct AnchorSlot: Hashable {
+        let group: Int
+        let anchor: Timestamp
+    }
+
     enum Completion: Sendable {
         /// A worker could not finish a session's replies alone (blocked or failed).
         case attention(UInt64)
@@ -32,6 +38,10 @@ public final class HelperEngine<Family: KeyFamily> {
     let registry = KeyRegistry<Family.Material>()
     /// Anchors being created or replaced, per group: part of the schedule's tail.
     var pendingAnchors: [Set<Timestamp>]
+    /// PURGEs of revoked keys, held until the successor is on disk so that PURGE(old) and
+    /// AVAIL(new) arrive together (wire spec §8.5), with the sessions that were told of the
+    /// key: a session that connected since never saw it and must not get its PURGE (§8.2).
+    var heldPurges: [AnchorSlot: (purge: [UInt8], sessions: Set<UInt64>)] = [:]
     /// Revoked keys whose replacement failed, to be created again at the same anchor.
     var replacementsToRetry: [(group: Int, anchor: Timestamp)] = []
     /// Wall-clock µs at which to run the schedule again after a failure.

@@ -153,3 +153,20 @@ struct HelperEndpoint: Sendable {
     let path: String
     let transport: HelperTransport
 }
+
+extension HelperProcess {
+    /// Stops the helper with SIGTERM, requires exit status 0, removes its directory, and
+    /// rethrows the measurement's own failure first if there was one.
+    func finish(after failure: SecmodError?, report: Report) throws(SecmodError) {
+        let status = stop()
+        report.note("helper stopped with SIGTERM: \(HelperProcess.describe(status))")
+        var failure = failure
+        if failure == nil, !HelperProcess.exitedCleanly(status) {
+            failure = SecmodError(.system, "the helper exited with \(HelperProcess.describe(status)), not 0; log:\n\(log())")
+        }
+        do throws(SecmodError) { try directory.remove() } catch {
+            report.error("could not remove \(directory.path): \(error)")
+        }
+        if let failure { throw failure }
+    }
+}

@@ -86,15 +86,7 @@ final class RsaHelperRun {
         } catch {
             failure = error
         }
-        let status = helper.stop()
-        report.note("helper stopped with SIGTERM: \(HelperProcess.describe(status))")
-        if failure == nil, !HelperProcess.exitedCleanly(status) {
-            failure = SecmodError(.system, "the helper exited with \(HelperProcess.describe(status)), not 0; log:\n\(helper.log())")
-        }
-        do throws(SecmodError) { try helper.directory.remove() } catch {
-            report.error("could not remove \(helper.directory.path): \(error)")
-        }
-        if let failure { throw failure }
+        try helper.finish(after: failure, report: report)
     }
 
     func key(bits: Int) throws(SecmodError) -> RsaDenominationKey {

@@ -1,4 +1,5 @@
 import SecmodCrypto
+import SecmodKeys
 import SecmodSystem
 import SecmodWire
 #if canImport(Glibc)
@@ -28,14 +29,7 @@ enum MasterKey {
         guard st.size == Int64(Ed25519PrivateKey.seedByteCount) else {
             throw SecmodError(.keyFile, "master key \(path) has \(st.size) bytes; a master key file holds exactly 32 (a raw Ed25519 seed)")
         }
-        var seed = SecureBytes(count: Ed25519PrivateKey.seedByteCount)
-        let n = try seed.withUnsafeMutableBytes { (buffer) throws(SecmodError) in
-            try FileSystem.readRegularFile(path, maximumSize: Ed25519PrivateKey.seedByteCount, into: buffer)
-        }
-        guard n == Ed25519PrivateKey.seedByteCount else {
-            throw SecmodError(.keyFile, "master key \(path): read \(n) of 32 bytes")
-        }
-        return try Ed25519PrivateKey(seed: seed)
+        return try SeedFile.readKey(path: path, what: "master key")
     }
 
     /// Creates a new key (mode 0400, missing parent directories 0700); never replaces one.

@@ -177,6 +177,35 @@ import Glibc
         #expect(helper.stop() == 0)
     }
 
+    /// §8.5 and §8.2: PURGE(old) comes right before AVAIL(successor), so a client that waits
+    /// for the PURGE (as Taler's test does) already has a key to sign with; and a client that
+    /// connected after the revocation never saw the key and gets no PURGE for it.
+    @Test func purgeArrivesWithItsSuccessorAndOnlyWhereTheKeyWasSeen() throws {
+        let helper = try HelperProcess(.rsa(denominations: [("coin_1", "1 minute", 3072)]), lookahead: "2 minutes")
+        try helper.start()
+        let early = try RawClient()
+        let dump = try early.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
+        let victim = try RsaKeyAvailable.decode(dump[0])
+        let victimHash = SHA512.hash(victim.publicKey)
+        try early.send(RsaKeyMessage.encode(type: RsaMessageType.revoke, hash: victimHash))
+        #expect(helper.waitForLog("revoked by session"))  // the revocation is done; generation is not
+        // Connected while the successor is being generated (RSA-3072 takes about a second).
+        let late = try RawClient()
+        let lateDump = try late.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
+        #expect(!lateDump.contains(dump[0]), "the revoked key was announced to a new client")
+        let purge = try #require(try early.receive(seconds: 30), "no PURGE")
+        #expect(purge.bytes == RsaKeyMessage.encode(type: RsaMessageType.purge, hash: victimHash))
+        let successor = try RsaKeyAvailable.decode(try #require(try early.receive(seconds: 0.2), "no AVAIL right after the PURGE").bytes)
+        #expect(successor.anchor == victim.anchor)
+        // The late client gets the successor, and no PURGE of a key it never saw.
+        var lateMessages: [[UInt8]] = []
+        while let m = try late.receive(seconds: 1) { lateMessages.append(m.bytes) }
+        // (If generation was quick, the successor was already in its dump.)
+        #expect(lateMessages.contains { $0 == successor.encode() } || lateDump.contains(successor.encode()))
+        #expect(!lateMessages.contains { MessageHeader.peek($0)?.type == RsaMessageType.purge })
+        #expect(helper.stop() == 0)
+    }
+
     @Test func restartAnnouncesIdenticalBytes() throws {
         let helper = try HelperProcess(.rsa(denominations: Self.coin))
         try helper.start()
