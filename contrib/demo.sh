@@ -17,6 +17,10 @@ demo="$(mktemp -d /tmp/secmod-demo.XXXXXX)"
 export TALER_TEST_HOME="$demo/home/" TMPDIR="$demo/run"
 mkdir -p "$TMPDIR"
 pids=()
+# The helpers refuse root (their keys would be open to everything root runs). A demo in a
+# root container says so on purpose; in production each helper has its own user.
+allow_root=""
+[ "$(id -u)" -ne 0 ] || allow_root="--allow-root"
 cleanup() {
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     rm -rf "$demo"
@@ -25,7 +29,7 @@ trap cleanup EXIT
 
 for helper in eddsa rsa; do
     echo "== starting taler-exchange-secmod-$helper -c etc/demo.conf (files under $demo)"
-    "$bin/taler-exchange-secmod-$helper" -c etc/demo.conf -L MESSAGE -l "$demo/$helper.log" &
+    "$bin/taler-exchange-secmod-$helper" -c etc/demo.conf -L MESSAGE -l "$demo/$helper.log" $allow_root &
     pids+=($!)
 done
 for helper in eddsa rsa; do

@@ -30,7 +30,7 @@ public enum SecurityModuleKey {
         return (try load(path: path), false)
     }
 
-    /// Loads an existing key, refusing files that others can read or write.
+    /// Loads an existing key, refusing files that another user owns or others can read.
     public static func load(path: String) throws(SecmodError) -> Ed25519PrivateKey {
         let st: FileStatus
         do throws(Errno) { st = try FileSystem.status(path, followLinks: false) } catch {
@@ -39,9 +39,7 @@ public enum SecurityModuleKey {
         guard st.isRegularFile else {
             throw SecmodError(.keyFile, "security module key \(path) is not a regular file; remove it only if you are sure it holds no key")
         }
-        guard st.permissions & 0o077 == 0 else {
-            throw SecmodError(.permission, "security module key \(path) has mode \(octalMode(st.permissions)): others may read it. Run 'chmod 0400 \(path)' if it was never exposed; otherwise treat the key as compromised")
-        }
+        try PrivateStorage.check(path, what: "SM_PRIV_KEY")
         guard st.size == Int64(Ed25519PrivateKey.seedByteCount) else {
             throw SecmodError(.keyFile, "security module key \(path) has \(st.size) bytes, not 32: refusing to use or replace it")
         }

@@ -8,6 +8,9 @@ public struct HelperCommandLine: Sendable, Equatable {
     public var logLevel: String?
     public var logFile: String?
     public var workers: Int?
+    /// Root may read every key file and ptrace every process; a helper running as root
+    /// gains nothing from its own hardening, so it needs saying on purpose.
+    public var allowRoot = false
     public var help = false
     public var version = false
 
@@ -42,6 +45,7 @@ public struct HelperCommandLine: Sendable, Equatable {
                     throw SecmodError(.usage, "-w needs a worker count from 0 (one per CPU) to 1024, not '\(text)'")
                 }
                 workers = n
+            case "--allow-root" where inline == nil: allowRoot = true
             case "-h", "--help": help = true
             case "-v", "--version": version = true
             default: throw SecmodError(.usage, "unknown option '\(arg)'; see -h")
@@ -59,6 +63,7 @@ public struct HelperCommandLine: Sendable, Equatable {
           -L, --log=LEVEL       ERROR, WARNING, MESSAGE (default), INFO or DEBUG
           -l, --logfile=FILE    append log lines to FILE instead of standard error
           -w, --workers=N       signing threads; 0 means one per CPU (default: WORKERS option)
+              --allow-root      run even as root (tests, containers); never in production
           -h, --help            print this help
           -v, --version         print the version
 

@@ -7,6 +7,19 @@ import SecmodWire
 /// The key lifecycle on the loop: loading at start, the schedule, revocation, and the
 /// results of the maintenance thread.
 extension HelperEngine {
+    /// Refuses a key store that is not the helper's alone: a loose directory or module key
+    /// stops the helper with the fix in the message, because only the operator can know
+    /// whether someone read it in the meantime.
+    func checkKeyStorage() throws(SecmodError) {
+        try PrivateStorage.check(settings.keyDirectory, what: "KEY_DIR")
+        for group in family.groups where group.directory.path != settings.keyDirectory {
+            try PrivateStorage.check(group.directory.path, what: "KEY_DIR subdirectory")
+        }
+        if FileSystem.exists(settings.securityModuleKeyPath) {
+            try PrivateStorage.check(settings.securityModuleKeyPath, what: "SM_PRIV_KEY")
+        }
+    }
+
     func loadSecurityModuleKey() throws(SecmodError) -> Ed25519PrivateKey {
         let (key, created) = try SecurityModuleKey.loadOrCreate(path: settings.securityModuleKeyPath)
         let pub = CrockfordBase32.encode(key.publicKey)

@@ -44,6 +44,11 @@ public enum HelperMain {
         let descriptor = logDescriptor
         let logger = Logger(label: program) { _ in HelperLogHandler(program: program, level: level, descriptor: descriptor) }
 
+        if geteuid() == 0 && !options.allowRoot {
+            logger.error("refusing to run as root: the helper must run as its own user so that the exchange cannot reach its keys (see contrib/systemd). Pass --allow-root only for tests")
+            return 4
+        }
+
         // Files the helper creates are private unless it says otherwise (key files 0400,
         // directories 0700, the socket 0620 set explicitly).
         FileSystem.setUmask(0o077)

@@ -26,6 +26,9 @@ final class HelperProcess {
 
     static func binary(_ name: String) -> String { binDirectory + "/" + name }
 
+    /// CI runs as root, which the helpers refuse without `--allow-root`.
+    static let rootFlag: [String] = geteuid() == 0 ? ["--allow-root"] : []
+
     /// Which helper a test runs, and how its configuration and files are named.
     enum Kind {
         case eddsa
@@ -92,10 +95,19 @@ final class HelperProcess {
     var securityModuleKeyPath: String { root + "/home/taler/\(kind.directoryName)/secmod-private-key" }
 
     /// Starts the helper and waits until its socket answers a handshake.
-    func start(arguments: [String] = [], waitForKeys: Bool = true) throws {
+    /// `user`: run the helper as that test account (its directory is handed over first).
+    func start(arguments: [String] = [], waitForKeys: Bool = true, as user: TestUsers.Account? = nil) throws {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
-        p.arguments = ["-c", configPath, "-L", "INFO", "-l", logPath] + arguments
+        let options = ["-c", configPath, "-L", "INFO", "-l", logPath] + arguments
+        if let user {
+            try TestUsers.handOver(root, to: user)
+            let (tool, full) = TestUsers.command(as: user, Self.binary(kind.program), options)
+            p.executableURL = URL(fileURLWithPath: tool)
+            p.arguments = full
+        } else {
+            p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
+            p.arguments = options + Self.rootFlag
+        }
         p.standardOutput = FileHandle.nullDevice
         try p.run()
         process = p
@@ -120,10 +132,10 @@ final class HelperProcess {
     }
 
     /// Runs the helper to completion (for start-up errors) and returns its status.
-    func runExpectingExit(arguments: [String] = [], timeout: Double = 20) throws -> Int32 {
+    func runExpectingExit(arguments: [String] = [], timeout: Double = 20, allowRoot: Bool = true) throws -> Int32 {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
-        p.arguments = ["-c", configPath, "-l", logPath] + arguments
+        p.arguments = ["-c", configPath, "-l", logPath] + (allowRoot ? Self.rootFlag : []) + arguments
         try p.run()
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(10_000) }

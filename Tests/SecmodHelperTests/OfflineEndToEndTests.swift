@@ -175,7 +175,7 @@ import Glibc
         try ["taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa"].map { program in
             let p = Process()
             p.executableURL = URL(fileURLWithPath: HelperProcess.binary(program))
-            p.arguments = ["-c", w.configPath, "-L", "INFO", "-l", w.root + "/\(program).log"]
+            p.arguments = ["-c", w.configPath, "-L", "INFO", "-l", w.root + "/\(program).log"] + HelperProcess.rootFlag
             p.standardOutput = FileHandle.nullDevice
             try p.run()
             return p

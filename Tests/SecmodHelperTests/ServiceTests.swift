@@ -16,7 +16,7 @@ import Glibc
         try listener.bind(to: UnixAddress(path: notifyPath))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: HelperProcess.binary("taler-exchange-secmod-eddsa"))
-        p.arguments = ["-c", helper.configPath, "-l", helper.logPath]
+        p.arguments = ["-c", helper.configPath, "-l", helper.logPath] + HelperProcess.rootFlag
         var environment = ProcessInfo.processInfo.environment
         environment["NOTIFY_SOCKET"] = notifyPath
         p.environment = environment

@@ -57,7 +57,7 @@ import Glibc
         let helper = try HelperProcess(.eddsa, transport: .stream)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: HelperProcess.binary("taler-exchange-secmod-eddsa"))
-        p.arguments = ["-c", "helper.conf", "-L", "WARNING"]
+        p.arguments = ["-c", "helper.conf", "-L", "WARNING"] + HelperProcess.rootFlag
         p.currentDirectoryURL = URL(fileURLWithPath: helper.root)
         try p.run()
         defer { if p.isRunning { p.terminate(); p.waitUntilExit() } }
@@ -109,7 +109,7 @@ import Glibc
         #expect(!config.contains("UNIXPATH"))
         let p = Process()
         p.executableURL = URL(fileURLWithPath: prefix + "/bin/taler-exchange-secmod-eddsa")
-        p.arguments = ["-c", helper.configPath, "-l", helper.logPath]
+        p.arguments = ["-c", helper.configPath, "-l", helper.logPath] + HelperProcess.rootFlag
         var environment = ProcessInfo.processInfo.environment
         environment["TALER_PREFIX"] = nil
         environment["TALER_BASE_CONFIG"] = nil
