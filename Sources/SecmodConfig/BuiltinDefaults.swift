@@ -33,6 +33,11 @@ SM_PRIV_KEY = ${TALER_DATA_HOME}/exchange-secmod-eddsa/secmod-private-key
 CLIENT_DIR = $TALER_RUNTIME_DIR/exchange-secmod-eddsa/clients
 # dgram (default; dgram-transport.md) or stream (Taler 0.9.2 clients).
 SOCKET_TYPE = dgram
+# Who may sign, besides what the socket file's mode (0620: owner, and group write) allows:
+# user and group names or ids, separated by spaces. Empty: every user who may write the
+# socket. Names are resolved at start; restart the helper after changing the groups.
+CLIENT_USERS =
+CLIENT_GROUPS =
 # Signing threads; 0 means one per CPU.
 WORKERS = 0
 SESSION_OUTBOX_MESSAGES = 8192
@@ -64,6 +69,11 @@ CLIENT_DIR = $TALER_RUNTIME_DIR/exchange-secmod-rsa/clients
 RSA_ENGINE = openssl
 # dgram (default; dgram-transport.md) or stream (Taler 0.9.2 clients).
 SOCKET_TYPE = dgram
+# Who may sign, besides what the socket file's mode (0620: owner, and group write) allows:
+# user and group names or ids, separated by spaces. Empty: every user who may write the
+# socket. Names are resolved at start; restart the helper after changing the groups.
+CLIENT_USERS =
+CLIENT_GROUPS =
 # Signing threads; 0 means one per CPU.
 WORKERS = 0
 SESSION_OUTBOX_MESSAGES = 8192

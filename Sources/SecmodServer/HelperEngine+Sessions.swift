@@ -35,6 +35,7 @@ extension HelperEngine {
                                 "the client must set SO_PASSCRED (or bind) so that replies can reach it")
                 continue
             }
+            guard admits(credentials, what: "INIT") else { continue }
             openSession(for: sender, credentials: credentials)
         }
     }
@@ -49,6 +50,9 @@ extension HelperEngine {
             }
             guard let connection = accepted else { return }
             let credentials = try? connection.peerCredentials()
+            // Closing the connection unanswered: the refused caller learns nothing, not even
+            // which keys exist.
+            guard admits(credentials, what: "connection") else { continue }
             makeRoomForSession()
             let socket = SocketHandle(connection)
             let channel = ReplyChannel(socket: socket, isStream: true, maxMessages: settings.sessionOutboxMessages,
@@ -61,6 +65,15 @@ extension HelperEngine {
             logger.info("connection \(session.id) accepted (\(credentials.map(\.description) ?? "no credentials"))")
             if ready { sendKeyDump(session) }
         }
+    }
+
+    /// Applies CLIENT_USERS/CLIENT_GROUPS. A refused caller gets no answer at all; the log
+    /// line is rate-limited so that a refused caller cannot flood the log.
+    private func admits(_ credentials: PeerCredentials?, what: String) -> Bool {
+        if settings.callers.admits(credentials) { return true }
+        refusedLog.warning(logger, reason: "refused a caller not in CLIENT_USERS/CLIENT_GROUPS",
+                           "\(what) from \(credentials.map(\.description) ?? "a sender without credentials")")
+        return false
     }
 
     /// At MAX_SESSIONS, the session idle longest makes room for a new one.
@@ -135,7 +148,9 @@ extension HelperEngine {
             closeSession(session, reason: gone ? "client went away" : "receive failed: \(error)")
             return
         }
-        guard let (length, sender, _) = received else { return }
+        guard let (length, sender, credentials) = received else { return }
+        // Every datagram, not just the INIT: a client may pass its socket to another process.
+        guard admits(credentials, what: "datagram on session \(session.id)") else { return }
         session.lastActivity = Clock.monotonicMicroseconds()
         guard sender == session.client else { return }  // cannot happen on a connected socket
         guard length <= MessageHeader.maximumMessageSize else {

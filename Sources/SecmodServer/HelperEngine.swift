@@ -59,6 +59,7 @@ public final class HelperEngine<Family: KeyFamily> {
     var lastBlockedCheck: UInt64 = 0
     var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
     var dropLog = RateLimitedLog()
+    var refusedLog = RateLimitedLog()
     var stopping = false
     /// The schedule's next action, recomputed only when keys or pending work change.
     var cachedNextAction: UInt64?
@@ -76,6 +77,7 @@ public final class HelperEngine<Family: KeyFamily> {
 
     /// Starts everything and serves until SIGTERM or SIGINT. Returns the exit status.
     public func run() throws(SecmodError) -> Int32 {
+        try checkKeyStorage()
         securityModuleKey = try loadSecurityModuleKey()
         try loadKeys()
         let mailbox = self.mailbox
@@ -84,6 +86,11 @@ public final class HelperEngine<Family: KeyFamily> {
         try maintainer.start(name: programName)
         try openListener()
         logger.notice("listening on \(settings.unixPath) (\(settings.socketType.rawValue), mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
+        if let users = settings.callers.allowedUsers {
+            logger.notice("callers limited by CLIENT_USERS/CLIENT_GROUPS to uids \(users.sorted()) and gids \(settings.callers.allowedGroups.sorted())")
+        } else {
+            logger.info("no CLIENT_USERS/CLIENT_GROUPS: every caller the socket file's mode lets in may sign")
+        }
         // Ready as soon as clients can connect: they wait for SYNCED themselves, and RSA key
         // generation at first start may take longer than a service manager's start timeout.
         ServiceNotification.send("READY=1\nSTATUS=listening on \(settings.unixPath)")

@@ -21,6 +21,7 @@ public struct HelperSettings: Sendable {
     public let sessionSendBuffer: Int
     public let sessionCheckInterval: UInt64
     public let maxSessions: Int
+    public let callers: CallerPolicy
 
     /// Options of Taler's helpers that we accept and do not use: a Taler configuration must
     /// load unchanged.
@@ -28,7 +29,7 @@ public struct HelperSettings: Sendable {
     static let known: Set<String> = [
         "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
         "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf",
-        "session_check_interval", "max_sessions",
+        "session_check_interval", "max_sessions", "client_users", "client_groups",
     ]
 
     /// Reads and checks the section. `extraOptions` are the family's own options.
@@ -60,6 +61,8 @@ public struct HelperSettings: Sendable {
         guard maxSessions >= 1, sessionOutboxMessages >= 1, sessionOutboxBytes >= 65536 else {
             throw SecmodError(.configValue, "[\(section)] MAX_SESSIONS and SESSION_OUTBOX_MESSAGES must be at least 1, SESSION_OUTBOX_BYTES at least 64 KiB")
         }
+        callers = try CallerPolicy(users: c.string(section: section, option: "CLIENT_USERS"),
+                                   groups: c.string(section: section, option: "CLIENT_GROUPS"), section: section)
         _ = try UnixAddress(path: unixPath)  // refuses paths that do not fit sun_path
     }
 
