@@ -6,7 +6,7 @@ set -euo pipefail
 # libgnunet-dev is for the tests only: libgnunetutil is the independent referee.
 # libcurl4: secmod download/upload speak HTTP(S) through FoundationNetworking.
 SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev libcurl4)
-SECMOD_TEST_PACKAGES=(libgnunet-dev gcc)
+SECMOD_TEST_PACKAGES=(libgnunet-dev gcc systemd)
 
 secmod_install_deps() {
     local missing=() wanted=("${SECMOD_DEBIAN_PACKAGES[@]}")

@@ -2,35 +2,152 @@
 # Installs the helpers and the secmod tool under a prefix, in the layout Taler's programs
 # expect: <prefix>/bin/taler-exchange-secmod-{eddsa,rsa}, <prefix>/bin/secmod, and the
 # default configuration in <prefix>/share/taler/config.d/, where the helpers (and Taler's
-# own programs, through TALER_PREFIX) find it.
+# own programs, through TALER_PREFIX) find it. Then the systemd files of contrib/systemd:
+#   units      /etc/systemd/system/ (/usr/lib/systemd/system/ when the prefix is /usr),
+#              with ExecStart= pointing at <prefix>/bin
+#   sysusers.d /etc/sysusers.d/swift-secmod.conf (/usr/lib/sysusers.d/ for /usr)
+#   tmpfiles.d /etc/tmpfiles.d/swift-secmod.conf (/usr/lib/tmpfiles.d/ for /usr)
+#   /etc/taler/taler.conf, only if there is none (an existing one is never touched)
 #
-# Usage: contrib/install.sh [--prefix /usr/local] [--destdir DIR]
+# Usage: contrib/install.sh [--prefix /usr/local] [--destdir DIR] [--no-build] [--skip-deps]
+#   --destdir DIR  stage everything under DIR (packaging, CI); nothing on the host changes
+#   --no-build     install the binaries an earlier 'swift build -c release' left
+#   --skip-deps    do not check for (or install) the Debian build dependencies
+# SECMOD_SCRATCH, if set, is passed to swift build as --scratch-path.
+#
+# Without --destdir, run as root, it also creates the users and group (systemd-sysusers, or
+# groupadd/useradd where there is none), runs systemd-tmpfiles --create on its file, and
+# systemctl daemon-reload if systemd is running. It never starts or enables a service: it
+# prints the command for that. Running it again changes nothing but the installed files.
+#
 # Our defaults are installed as swift-secmod-*.conf so that they never overwrite Taler's
 # own files; paths.conf is installed only where none exists.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 prefix=/usr/local
 destdir=""
+build=yes
+deps=yes
 while [ $# -gt 0 ]; do
     case "$1" in
-        --prefix) prefix="$2"; shift 2 ;;
-        --destdir) destdir="$2"; shift 2 ;;
-        *) echo "unknown option $1" >&2; exit 2 ;;
+        --prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
+        --prefix=*) prefix="${1#*=}"; shift ;;
+        --destdir) destdir="${2:?--destdir needs a directory}"; shift 2 ;;
+        --destdir=*) destdir="${1#*=}"; shift ;;
+        --no-build) build=no; shift ;;
+        --skip-deps) deps=no; shift ;;
+        -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-source contrib/deps.sh
-secmod_install_deps
-swift build -c release --product taler-exchange-secmod-eddsa
-swift build -c release --product taler-exchange-secmod-rsa
-swift build -c release --product secmod
-bin="$(swift build -c release --show-bin-path)"
+prefix="${prefix%/}"
+case "$prefix" in
+    /*) ;;
+    *) echo "--prefix must be an absolute path, not '$prefix'" >&2; exit 2 ;;
+esac
+# The prefix ends up in ExecStart= and in a sed replacement.
+if [[ "$prefix" =~ [^A-Za-z0-9/._+-] ]]; then
+    echo "--prefix '$prefix' has characters a unit's ExecStart= would need quoted; use a plain path" >&2
+    exit 2
+fi
+if [ -n "$destdir" ]; then
+    mkdir -p "$destdir"
+    destdir="$(cd "$destdir" && pwd)"
+    [ "$destdir" != / ] || destdir=""
+fi
+
+if [ "$deps" = yes ]; then
+    source contrib/deps.sh
+    secmod_install_deps
+fi
+command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
+scratch=()
+[ -z "${SECMOD_SCRATCH:-}" ] || scratch=(--scratch-path "$SECMOD_SCRATCH")
+programs=(taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod)
+if [ "$build" = yes ]; then
+    for program in "${programs[@]}"; do
+        swift build -c release "${scratch[@]}" --product "$program"
+    done
+fi
+bin="$(swift build -c release "${scratch[@]}" --show-bin-path)"
+for program in "${programs[@]}"; do
+    [ -x "$bin/$program" ] || { echo "$bin/$program is missing: build it (swift build -c release) or drop --no-build" >&2; exit 1; }
+done
 
 root="$destdir$prefix"
 install -d -m 0755 "$root/bin" "$root/share/taler/config.d"
-for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod; do
+for program in "${programs[@]}"; do
     install -m 0755 "$bin/$program" "$root/bin/$program"
 done
 install -m 0644 etc/config.d/taler-exchange-secmod-eddsa.conf "$root/share/taler/config.d/swift-secmod-eddsa.conf"
 install -m 0644 etc/config.d/taler-exchange-secmod-rsa.conf "$root/share/taler/config.d/swift-secmod-rsa.conf"
 [ -e "$root/share/taler/config.d/paths.conf" ] || install -m 0644 etc/config.d/paths.conf "$root/share/taler/config.d/paths.conf"
-echo "installed into $root"
+echo "installed the programs into $root/bin and the defaults into $root/share/taler/config.d"
+
+# systemd: a distribution's prefix (/usr) gets the vendor directories, anything else the
+# administrator's, which also take precedence over a Taler package's units of the same name.
+if [ "$prefix" = /usr ]; then
+    unitdir=/usr/lib/systemd/system sysusersdir=/usr/lib/sysusers.d tmpfilesdir=/usr/lib/tmpfiles.d
+else
+    unitdir=/etc/systemd/system sysusersdir=/etc/sysusers.d tmpfilesdir=/etc/tmpfiles.d
+fi
+install -d -m 0755 "$destdir$unitdir" "$destdir$sysusersdir" "$destdir$tmpfilesdir" "$destdir/etc/taler"
+units=()
+for helper in eddsa rsa; do
+    unit="taler-exchange-secmod-$helper.service"
+    sed -E "s#^ExecStart=[^ ]*/bin/(taler-exchange-secmod-$helper)( |\$)#ExecStart=$prefix/bin/\1\2#" \
+        "contrib/systemd/$unit" > "$destdir$unitdir/$unit.tmp"
+    grep -q "^ExecStart=$prefix/bin/taler-exchange-secmod-$helper " "$destdir$unitdir/$unit.tmp" \
+        || { echo "contrib/systemd/$unit: no ExecStart= to rewrite" >&2; rm -f "$destdir$unitdir/$unit.tmp"; exit 1; }
+    chmod 0644 "$destdir$unitdir/$unit.tmp"
+    mv -f "$destdir$unitdir/$unit.tmp" "$destdir$unitdir/$unit"
+    units+=("$unit")
+done
+sysusers="$sysusersdir/swift-secmod.conf" tmpfiles="$tmpfilesdir/swift-secmod.conf"
+install -m 0644 contrib/systemd/swift-secmod.sysusers.conf "$destdir$sysusers"
+install -m 0644 contrib/systemd/swift-secmod.tmpfiles.conf "$destdir$tmpfiles"
+if [ -e "$destdir/etc/taler/taler.conf" ]; then
+    echo "kept the existing $destdir/etc/taler/taler.conf: it must set TALER_RUNTIME_DIR = /run/taler/ and TALER_DATA_HOME = /var/lib/taler/ in [PATHS] (see contrib/systemd/taler.conf)"
+else
+    install -m 0644 contrib/systemd/taler.conf "$destdir/etc/taler/taler.conf"
+    echo "wrote $destdir/etc/taler/taler.conf"
+fi
+echo "installed the units into $destdir$unitdir, $destdir$sysusers and $destdir$tmpfiles"
+
+if [ -n "$destdir" ]; then
+    echo "staged under $destdir: create the users (systemd-sysusers $sysusers) and run systemd-tmpfiles --create $tmpfiles on the target"
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "not root: create the users with 'systemd-sysusers $sysusers' and run 'systemd-tmpfiles --create $tmpfiles' as root" >&2
+    exit 0
+fi
+
+# The users and the group, as the sysusers.d file describes them.
+if command -v systemd-sysusers >/dev/null; then
+    systemd-sysusers "$sysusers"
+else
+    group=taler-exchange-secmod
+    nologin="$(command -v nologin || echo /usr/sbin/nologin)"
+    getent group "$group" >/dev/null || groupadd --system "$group"
+    for helper in eddsa rsa; do
+        user="taler-exchange-secmod-$helper"
+        getent passwd "$user" >/dev/null || useradd --system --gid "$group" --no-create-home \
+            --home-dir "/var/lib/taler/exchange-secmod-$helper" --shell "$nologin" "$user"
+    done
+    exchange=taler-exchange-httpd
+    getent passwd "$exchange" >/dev/null || useradd --system --user-group --no-create-home \
+        --home-dir / --shell "$nologin" "$exchange"
+    id -nG "$exchange" | tr ' ' '\n' | grep -qx "$group" || usermod --append --groups "$group" "$exchange"
+fi
+if command -v systemd-tmpfiles >/dev/null; then
+    systemd-tmpfiles --create "$tmpfiles"
+else
+    install -d -m 0755 /run/taler /var/lib/taler
+fi
+if [ -d /run/systemd/system ]; then
+    systemctl daemon-reload
+    echo "to start the helpers now and at boot: systemctl enable --now ${units[*]}"
+else
+    echo "systemd is not running here; where it is: systemctl daemon-reload && systemctl enable --now ${units[*]}"
+fi

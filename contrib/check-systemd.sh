@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# CI check of contrib/systemd, with the installed systemd's own tools, on an installation
+# that contrib/install.sh stages in a temporary directory (the real release binaries, the
+# units with ExecStart= rewritten to /usr/local/bin, sysusers.d, tmpfiles.d, taler.conf):
+#   1. systemd-analyze verify --root=STAGE on both units: any line it prints fails the check
+#   2. systemd-analyze security --offline=yes --root=STAGE: exposure above 2.0 fails
+#   3. systemd-sysusers --root=STAGE and systemd-tmpfiles --root=STAGE --create on our
+#      files: they parse, create the users, group and directories the units name, and
+#      running them again changes nothing (tmpfiles leaves an existing directory's owner)
+#   4. the default configuration, resolved by GNUnet's own gnunet-config with the staged
+#      taler.conf, puts KEY_DIR, SM_PRIV_KEY (and AUDIT_DIR) in the units' StateDirectory=
+#      and UNIXPATH in their RuntimeDirectory=; no PrivateNetwork=yes with SOCKET_TYPE dgram
+#   5. no executable stack in the helpers or their libraries (MemoryDenyWriteExecute=yes)
+# It starts, enables and reloads nothing, needs no running systemd (containers are fine)
+# and writes only under the temporary directory, the Swift build directory and, through
+# deps.sh, the Debian packages it installs.
+#
+# Usage: contrib/check-systemd.sh [--no-build]
+#   --no-build  use the binaries of an earlier 'swift build -c release'
+# SECMOD_SCRATCH, if set, is the Swift build's --scratch-path (as for install.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+install_args=(--prefix /usr/local --skip-deps)
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --no-build) install_args+=(--no-build); shift ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+source contrib/deps.sh
+secmod_install_deps --with-tests   # systemd, and gnunet-config (libgnunet-dev)
+echo "== $(systemd --version | head -n 1)"
+
+stage="$(mktemp -d /tmp/secmod-systemd.XXXXXX)"
+trap 'rm -rf "$stage"' EXIT
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+units=(taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service)
+
+echo "== staging an installation in $stage"
+# verify loads each unit with its default dependencies (sysinit.target, basic.target, ...):
+# the host's own units provide them, as they would on the host. Ours are installed after.
+mkdir -p "$stage/usr/lib/systemd/system"
+cp -a /usr/lib/systemd/system/. "$stage/usr/lib/systemd/system/"
+if [ -d /lib/systemd/system ] && ! [ /lib/systemd/system -ef /usr/lib/systemd/system ]; then
+    cp -a /lib/systemd/system/. "$stage/usr/lib/systemd/system/"
+fi
+contrib/install.sh --destdir "$stage" "${install_args[@]}"
+unitdir=/etc/systemd/system sysusers=/etc/sysusers.d/swift-secmod.conf tmpfiles=/etc/tmpfiles.d/swift-secmod.conf
+
+# Directive values as systemd reads them (the last assignment wins for these).
+directive() { sed -n "s/^$2=//p" "$stage$unitdir/$1" | tail -n 1; }
+
+echo "== systemd-analyze verify --root"
+for unit in "${units[@]}"; do
+    # Parses every directive (unknown keys and bad values are printed, not fatal), builds
+    # the start transaction, checks that ExecStart='s program exists in the stage and is
+    # executable. Anything printed is a failure.
+    if out="$(systemd-analyze verify --root="$stage" "$unit" 2>&1)"; then rc=0; else rc=$?; fi
+    if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
+        fail "systemd-analyze verify $unit (exit $rc):"; printf '%s\n' "$out" >&2
+    else
+        echo "$unit: verified, ExecStart=$(directive "$unit" ExecStart)"
+    fi
+done
+
+echo "== systemd-analyze security --offline=yes --root (limit 2.0)"
+for unit in "${units[@]}"; do
+    # --threshold is on systemd's internal 0-100 scale: 20 is the 2.0 it prints.
+    if out="$(systemd-analyze security --offline=yes --root="$stage" --threshold=20 "$unit" 2>&1)"; then rc=0; else rc=$?; fi
+    score="$(printf '%s\n' "$out" | sed -n "s/.*Overall exposure level for $unit: \([0-9.]*\).*/\1/p")"
+    if [ -z "$score" ]; then
+        fail "no exposure level for $unit (exit $rc):"; printf '%s\n' "$out" >&2
+    elif [ "$rc" -ne 0 ] || awk -v s="$score" 'BEGIN { exit !(s > 2.0) }'; then
+        fail "$unit: exposure $score (exit $rc), above 2.0:"; printf '%s\n' "$out" | grep -v '^✓' >&2
+    else
+        echo "$unit: exposure $score"
+        printf '%s\n' "$out" | grep '^✗' | sed 's/^/    /' || true
+    fi
+done
+
+echo "== systemd-sysusers --root"
+# An explicit file argument is read from the host's path; --root names whose passwd is used.
+if out="$(systemd-sysusers --root="$stage" "$stage$sysusers" 2>&1)"; then
+    printf '%s\n' "$out" | sed 's/^/    /'
+else
+    fail "systemd-sysusers $sysusers:"; printf '%s\n' "$out" >&2
+fi
+if out="$(systemd-sysusers --root="$stage" "$stage$sysusers" 2>&1)" && [ -z "$out" ]; then
+    echo "second run: nothing to do"
+else
+    fail "systemd-sysusers run again was not a no-op:"; printf '%s\n' "$out" >&2
+fi
+passwd_field() { awk -F: -v n="$1" -v f="$2" '$1 == n { print $f }' "$stage/etc/passwd"; }
+group_field() { awk -F: -v n="$1" -v f="$2" '$1 == n { print $f }' "$stage/etc/group"; }
+for unit in "${units[@]}"; do
+    user="$(directive "$unit" User)" group="$(directive "$unit" Group)"
+    gid="$(group_field "$group" 3)"
+    if [ -z "$(passwd_field "$user" 1)" ]; then
+        fail "$unit: User=$user is not created by $sysusers"
+    elif [ -z "$gid" ]; then
+        fail "$unit: Group=$group is not created by $sysusers"
+    elif [ "$(passwd_field "$user" 4)" != "$gid" ]; then
+        fail "$unit: $user's primary group is not $group"
+    elif ! group_field "$group" 4 | tr ',' '\n' | grep -qx taler-exchange-httpd; then
+        fail "taler-exchange-httpd is not a member of $group, so it cannot reach $unit's socket"
+    else
+        echo "$unit: User=$user, Group=$group (gid $gid), taler-exchange-httpd a member; shell $(passwd_field "$user" 7)"
+    fi
+done
+
+echo "== systemd-tmpfiles --root --create"
+if out="$(systemd-tmpfiles --root="$stage" --create "$stage$tmpfiles" 2>&1)" && [ -z "$out" ]; then
+    for d in /run/taler /var/lib/taler; do
+        if [ -d "$stage$d" ]; then echo "$d: $(stat -c '%A %U:%G' "$stage$d")"; else fail "tmpfiles did not create $d"; fi
+    done
+    # An existing parent made by a Taler package keeps its owner and mode.
+    chown 65534:65534 "$stage/var/lib/taler" && chmod 0711 "$stage/var/lib/taler"
+    systemd-tmpfiles --root="$stage" --create "$stage$tmpfiles"
+    if [ "$(stat -c '%a %u' "$stage/var/lib/taler")" = "711 65534" ]; then
+        echo "run again on an existing /var/lib/taler of another owner: left as it was"
+    else
+        fail "systemd-tmpfiles changed an existing /var/lib/taler to $(stat -c '%a %U:%G' "$stage/var/lib/taler")"
+    fi
+else
+    fail "systemd-tmpfiles --create $tmpfiles:"; printf '%s\n' "$out" >&2
+fi
+
+echo "== default paths (gnunet-config, with the staged taler.conf) against the units' directories"
+config="$stage/resolved.conf"
+# config.d in name order, then taler.conf: the order in which the helpers load them.
+cat $(printf '%s\n' "$stage"/usr/local/share/taler/config.d/*.conf | LC_ALL=C sort) "$stage/etc/taler/taler.conf" > "$config"
+for helper in eddsa rsa; do
+    unit="taler-exchange-secmod-$helper.service" section="taler-exchange-secmod-$helper"
+    state="/var/lib/$(directive "$unit" StateDirectory)" runtime="/run/$(directive "$unit" RuntimeDirectory)"
+    resolve() { gnunet-config -c "$config" -s "$section" -o "$1" -f | sed -e 's|//*|/|g' -e 's|/$||'; }
+    options=(KEY_DIR SM_PRIV_KEY)
+    if grep -q '^AUDIT_DIR' "$stage/usr/local/share/taler/config.d/swift-secmod-$helper.conf"; then
+        options+=(AUDIT_DIR)
+    else
+        echo "($section: no AUDIT_DIR in the defaults; not checked)"
+    fi
+    for option in "${options[@]}"; do
+        path="$(resolve "$option")"
+        case "$path" in
+            "$state"/*) echo "$section $option = $path (in StateDirectory $state)" ;;
+            *) fail "$section $option = '$path' is outside the unit's StateDirectory $state, which is the only place it may write" ;;
+        esac
+    done
+    # The datagram transport connects session sockets to clients' abstract addresses, which
+    # exist per network namespace: PrivateNetwork=yes would leave every client unanswered.
+    transport="$(gnunet-config -c "$config" -s "$section" -o SOCKET_TYPE 2>/dev/null || true)"
+    if [ "${transport:-dgram}" = dgram ] && [ "$(directive "$unit" PrivateNetwork)" = yes ]; then
+        fail "$unit has PrivateNetwork=yes, but SOCKET_TYPE is dgram: the helper could not connect back to any client"
+    fi
+    socket="$(resolve UNIXPATH)"
+    if [ "$(dirname "$socket")" != "$runtime" ]; then
+        fail "$section UNIXPATH = '$socket' is not in the unit's RuntimeDirectory $runtime"
+    elif [ "${#socket}" -ge 108 ]; then
+        fail "$section UNIXPATH = '$socket' is 108 bytes or longer"
+    else
+        echo "$section UNIXPATH = $socket (in RuntimeDirectory $runtime)"
+    fi
+done
+
+echo "== executable stacks (MemoryDenyWriteExecute=yes)"
+if command -v readelf >/dev/null; then
+    for helper in eddsa rsa; do
+        program="$stage/usr/local/bin/taler-exchange-secmod-$helper"
+        libraries=($(ldd "$program" | awk '/=> \// { print $3 }'))
+        for file in "$program" "${libraries[@]}"; do
+            flags="$(readelf -lW "$file" | awk '$1 == "GNU_STACK" { print $7 }')"
+            case "$flags" in
+                *E*) fail "$file asks for an executable stack (GNU_STACK $flags), which MemoryDenyWriteExecute=yes refuses" ;;
+            esac
+        done
+        echo "taler-exchange-secmod-$helper and its ${#libraries[@]} libraries: no executable stack"
+    done
+else
+    echo "(readelf is missing: not checked)"
+fi
+
+if [ "$failures" -ne 0 ]; then
+    echo "== $failures check(s) failed" >&2
+    exit 1
+fi
+echo "== all systemd checks passed"
