@@ -23,8 +23,10 @@ public enum PrivateStorage {
             throw SecmodError(.permission, "\(what) \(path) is owned by uid \(st.uid), not by this helper's user (uid \(owner)). If nobody else could have read it, run 'chown -R \(UserDatabase.describe(uid: owner)) \(path)' and start the helper again as that user")
         }
         guard st.permissions & 0o077 == 0 else {
-            let fix = st.isDirectory ? "chmod 0700" : "chmod 0400"
-            throw SecmodError(.permission, "\(what) \(path) has mode \(octalMode(st.permissions)): group or others may access it. Run '\(fix) \(path)' if nobody else could have read it; otherwise treat its keys as compromised")
+            if st.isDirectory {
+                throw SecmodError(.permission, "\(what) \(path) has mode \(octalMode(st.permissions)): group or others may list or change it. Run 'chmod 0700 \(path)'. (Taler's own helpers create it 0755; their key files are 0400, so a directory others could only list did not expose keys.)")
+            }
+            throw SecmodError(.permission, "\(what) \(path) has mode \(octalMode(st.permissions)): group or others may access it. Run 'chmod 0400 \(path)' if nobody else could have read it; otherwise treat the key as compromised")
         }
     }
 }

@@ -31,6 +31,13 @@ import Glibc
         try FileManager.default.createSymbolicLink(atPath: keys + "/\(now + 200)", withDestinationPath: keys + "/\(anchors[0])")
         try FileManager.default.createDirectory(atPath: keys + "/\(now + 300)", withIntermediateDirectories: false)
 
+        // The directory is 0755, as GNUnet creates directories: the operator is told to
+        // close it first, and nothing is touched until then.
+        #expect(try helper.runExpectingExit() == 4)
+        #expect(helper.log.contains("chmod 0700 ") && helper.log.contains("exchange-secmod-eddsa/keys'"), "\(helper.log)")
+        #expect(try FileSystem.status(keys + "/\(anchors[1])").permissions == 0o644)
+        try FileSystem.changeMode(keys, 0o700)
+
         try helper.start()
         let initType: UInt16 = 14
         let dump: [[UInt8]]
