@@ -33,6 +33,10 @@ SM_PRIV_KEY = ${TALER_DATA_HOME}/exchange-secmod-eddsa/secmod-private-key
 CLIENT_DIR = $TALER_RUNTIME_DIR/exchange-secmod-eddsa/clients
 # dgram (default; dgram-transport.md) or stream (Taler 0.9.2 clients).
 SOCKET_TYPE = dgram
+# Signature audit counters, one file per key (README, "Signature audit counters"); the
+# helper never deletes them. A crash can overstate a count by at most AUDIT_BLOCK.
+AUDIT_DIR = ${TALER_DATA_HOME}/exchange-secmod-eddsa/audit
+AUDIT_BLOCK = 4096
 # Who may sign, besides what the socket file's mode (0620: owner, and group write) allows:
 # user and group names or ids, separated by spaces. Empty: every user who may write the
 # socket. Names are resolved at start; restart the helper after changing the groups.
@@ -69,6 +73,10 @@ CLIENT_DIR = $TALER_RUNTIME_DIR/exchange-secmod-rsa/clients
 RSA_ENGINE = openssl
 # dgram (default; dgram-transport.md) or stream (Taler 0.9.2 clients).
 SOCKET_TYPE = dgram
+# Signature audit counters, one file per key (README, "Signature audit counters"); the
+# helper never deletes them. A crash can overstate a count by at most AUDIT_BLOCK.
+AUDIT_DIR = ${TALER_DATA_HOME}/exchange-secmod-rsa/audit
+AUDIT_BLOCK = 4096
 # Who may sign, besides what the socket file's mode (0620: owner, and group write) allows:
 # user and group names or ids, separated by spaces. Empty: every user who may write the
 # socket. Names are resolved at start; restart the helper after changing the groups.

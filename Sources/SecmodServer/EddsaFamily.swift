@@ -65,9 +65,13 @@ public struct EddsaFamily: KeyFamily {
             guard let key = keys.ordered.first(where: { schedule.isValid(anchor: $0.anchor, now: now) }) else {
                 return failure(.keysMissing)
             }
-            let material = key.material
+            let material = key.material, audit = key.audit
             return .reply([.sign {
-                EddsaSignature(publicKey: material.publicKey, signature: material.sign(request, range: range)).encode()
+                // No signature that the audit count on disk does not already include.
+                guard audit.admit() else {
+                    return SignFailure.encode(type: EddsaMessageType.signFailure, code: .signkeyHelperUnavailable)
+                }
+                return EddsaSignature(publicKey: material.publicKey, signature: material.sign(request, range: range)).encode()
             }], trailer: nil)
         case EddsaMessageType.revoke:
             guard let publicKey = try? EddsaKeyMessage.decodePublicKey(request) else {

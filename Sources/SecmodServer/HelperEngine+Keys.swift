@@ -15,6 +15,7 @@ extension HelperEngine {
         for group in family.groups where group.directory.path != settings.keyDirectory {
             try PrivateStorage.check(group.directory.path, what: "KEY_DIR subdirectory")
         }
+        try PrivateStorage.check(settings.auditDirectory, what: "AUDIT_DIR")
         if FileSystem.exists(settings.securityModuleKeyPath) {
             try PrivateStorage.check(settings.securityModuleKeyPath, what: "SM_PRIV_KEY")
         }
@@ -66,7 +67,10 @@ extension HelperEngine {
         let duration = family.groups[group].schedule.duration
         let announcement = family.announce(material, group: group, anchor: anchor, duration: duration,
                                            securityModule: securityModuleKey)
-        let key = ServedKey(group: group, anchor: anchor, duration: duration, material: material, announcement: announcement)
+        let section = family.groups[group].name.isEmpty ? settings.section : family.groups[group].name
+        let audit = auditBook.counter(section: section, anchor: anchor, id: announcement.id)
+        let key = ServedKey(group: group, anchor: anchor, duration: duration, material: material, announcement: announcement,
+                            audit: audit)
         return registry.insert(key)
     }
 

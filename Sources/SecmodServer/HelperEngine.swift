@@ -60,6 +60,7 @@ public final class HelperEngine<Family: KeyFamily> {
     var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
     var dropLog = RateLimitedLog()
     var refusedLog = RateLimitedLog()
+    let auditBook: AuditBook
     var stopping = false
     /// The schedule's next action, recomputed only when keys or pending work change.
     var cachedNextAction: UInt64?
@@ -73,6 +74,7 @@ public final class HelperEngine<Family: KeyFamily> {
         signals = try TerminationSignals()
         mailbox = try Mailbox()
         pendingAnchors = Array(repeating: [], count: family.groups.count)
+        auditBook = AuditBook(directory: AuditDirectory(path: settings.auditDirectory), block: settings.auditBlock, logger: logger)
     }
 
     /// Starts everything and serves until SIGTERM or SIGINT. Returns the exit status.
@@ -183,6 +185,7 @@ public final class HelperEngine<Family: KeyFamily> {
         }
         for session in Array(sessions.values) { flushOutbox(session) }
         workers.shutdown()
+        auditBook.closeAll()  // no signature can follow: the workers are gone
         maintainer.shutdown()
         for session in Array(sessions.values) { closeSession(session, reason: nil) }
         logger.notice("stopped")

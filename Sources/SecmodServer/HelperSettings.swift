@@ -22,6 +22,8 @@ public struct HelperSettings: Sendable {
     public let sessionCheckInterval: UInt64
     public let maxSessions: Int
     public let callers: CallerPolicy
+    public let auditDirectory: String
+    public let auditBlock: UInt64
 
     /// Options of Taler's helpers that we accept and do not use: a Taler configuration must
     /// load unchanged.
@@ -29,7 +31,7 @@ public struct HelperSettings: Sendable {
     static let known: Set<String> = [
         "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
         "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf",
-        "session_check_interval", "max_sessions", "client_users", "client_groups",
+        "session_check_interval", "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block",
     ]
 
     /// Reads and checks the section. `extraOptions` are the family's own options.
@@ -63,6 +65,11 @@ public struct HelperSettings: Sendable {
         }
         callers = try CallerPolicy(users: c.string(section: section, option: "CLIENT_USERS"),
                                    groups: c.string(section: section, option: "CLIENT_GROUPS"), section: section)
+        auditDirectory = try c.require(c.filename(section: section, option: "AUDIT_DIR"), section: section, option: "AUDIT_DIR")
+        auditBlock = try c.number(section: section, option: "AUDIT_BLOCK") ?? 4096
+        guard auditBlock >= 1, auditBlock <= 1 << 32 else {
+            throw SecmodError(.configValue, "[\(section)] AUDIT_BLOCK must be from 1 to 2^32 signatures")
+        }
         _ = try UnixAddress(path: unixPath)  // refuses paths that do not fit sun_path
     }
 

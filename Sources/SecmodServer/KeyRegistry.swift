@@ -8,13 +8,17 @@ public final class ServedKey<Material: AnyObject & Sendable> {
     public let duration: RelativeTime
     public let material: Material
     public let announcement: KeyAnnouncement
+    /// Workers call `audit.admit()` before every signature with this key.
+    let audit: AuditCounter
 
-    init(group: Int, anchor: Timestamp, duration: RelativeTime, material: Material, announcement: KeyAnnouncement) {
+    init(group: Int, anchor: Timestamp, duration: RelativeTime, material: Material, announcement: KeyAnnouncement,
+         audit: AuditCounter) {
         self.group = group
         self.anchor = anchor
         self.duration = duration
         self.material = material
         self.announcement = announcement
+        self.audit = audit
     }
 
     public var id: [UInt8] { announcement.id }

@@ -130,9 +130,13 @@ public struct RsaFamily: KeyFamily {
     private func item(for parsed: RsaSignRequest.Parsed, in request: [UInt8], keys: KeyRegistry<RsaPrivateKey>, now: UInt64) -> WorkItem {
         guard let key = keys.key(id: parsed.hash) else { return failure(.denominationKeyUnknown) }
         guard key.anchor.microseconds <= now else { return failure(.denominationHelperTooEarly) }
-        let material = key.material
+        let material = key.material, audit = key.audit
         let range = parsed.message
         return .sign {
+            // No signature that the audit count on disk does not already include.
+            guard audit.admit() else {
+                return SignFailure.encode(type: RsaMessageType.signFailure, code: .denominationHelperUnavailable)
+            }
             do throws(SecmodError) {
                 return RsaSignature.encode(try material.sign(blindedMessage: Array(request[range])))
             } catch {

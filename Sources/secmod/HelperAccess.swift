@@ -50,9 +50,25 @@ struct CLIError: Error, CustomStringConvertible {
     var description: String { message }
 }
 
-/// Writes JSON without Foundation's escaping surprises: our values are numbers and base32.
+/// Writes JSON without Foundation's escaping surprises: values are numbers and strings
+/// already rendered with `jsonString`.
 func jsonObject(_ fields: [(String, String)]) -> String {
     "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
 }
 
-func jsonString(_ s: String) -> String { "\"" + s + "\"" }
+/// A JSON string; section names come from files an operator edits, so quotes, backslashes
+/// and control characters are escaped.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for scalar in s.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case _ where scalar.value < 0x20:
+            let hex = String(scalar.value, radix: 16)
+            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+        default: out.unicodeScalars.append(scalar)
+        }
+    }
+    return out + "\""
+}

@@ -93,6 +93,7 @@ final class HelperProcess {
     var socketPath: String { root + "/run/\(kind.directoryName)/server.sock" }
     var keyDirectory: String { root + "/home/taler/\(kind.directoryName)/keys" }
     var securityModuleKeyPath: String { root + "/home/taler/\(kind.directoryName)/secmod-private-key" }
+    var auditDirectory: String { root + "/home/taler/\(kind.directoryName)/audit" }
 
     /// Starts the helper and waits until its socket answers a handshake.
     /// `user`: run the helper as that test account (its directory is handed over first).
