@@ -59,7 +59,7 @@ final class HelperConnection {
             let waitUntil = Deadline.after(seconds: Double(Self.initRetryInterval) / 1000)
             while !waitUntil.hasPassed {
                 if let deadline, deadline.hasPassed {
-                    throw SecmodError(.timeout, "no answer from helper at \(socketPath) before the deadline")
+                    throw SecmodError(.timeout, "no answer from helper at \(socketPath) before the deadline (is it running, and does its CLIENT_USERS/CLIENT_GROUPS admit this user?)")
                 }
                 let cap = min(waitUntil.remainingMilliseconds(cap: Self.initRetryInterval),
                               deadline?.remainingMilliseconds(cap: Self.initRetryInterval) ?? Self.initRetryInterval)

@@ -55,7 +55,7 @@ final class StreamConnection: HelperLink {
         handle = SocketHandle(socket)
         guard let first = try receive(deadline: deadline, nonBlocking: false) else {
             close()
-            throw SecmodError(.timeout, "no answer from helper at \(socketPath) before the deadline")
+            throw SecmodError(.timeout, "no answer from helper at \(socketPath) before the deadline (is it running, and does its CLIENT_USERS/CLIENT_GROUPS admit this user?)")
         }
         return first
     }

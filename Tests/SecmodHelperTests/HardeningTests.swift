@@ -54,6 +54,21 @@ import Glibc
         }, mentions: ["KEY_DIR", "symbolic link"])
     }
 
+    /// libgcrypt's 1 MiB secure pool plus at least one locked page per key seed (sodium_malloc)
+    /// and one for the module key: the secrets cannot be swapped out.
+    @Test(.disabled(if: ProcessInfo.processInfo.environment["SECMOD_SANITIZER"] != nil,
+                    "the sanitizers' runtimes turn mlock into a no-op"))
+    func keySeedsAreInLockedMemory() throws {
+        let helper = try HelperProcess()
+        try helper.start()
+        let keys = try helper.client().keys.count
+        let status = try String(contentsOfFile: "/proc/\(helper.pid)/status", encoding: .utf8)
+        let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmLck:") })
+        let kilobytes = try #require(Int(line.split(separator: " ", omittingEmptySubsequences: true)[1]))
+        #expect(keys > 0)
+        #expect(kilobytes >= 1024 + 4 * (keys + 1), "VmLck \(kilobytes) kB for \(keys) keys")
+    }
+
     /// RLIMIT_CORE is checked in ServiceTests; here the filter that covers pipe core
     /// handlers with fs.suid_dumpable=2.
     @Test func coredumpFilterIsZero() throws {
