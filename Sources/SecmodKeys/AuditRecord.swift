@@ -9,11 +9,15 @@ import SecmodSystem
 ///     signatures = 8192
 ///     overcount_bound = 4096
 ///     state = signing
+///     revoked = no
 ///
 /// `signatures` is never below the number of signatures the helper made with the key: the
 /// helper writes it *before* it uses the counts (a reserved block). At most
 /// `overcount_bound` of them may not have been made. After clean stops only, the bound is 0
 /// and the count exact; each crash can add at most one block (`AUDIT_BLOCK`) to it.
+///
+/// `revoked = yes` is written, durably, before a revocation is acted on. A key file whose
+/// record says so is never served again, even if its successor never reached the disk.
 public struct AuditRecord: Sendable, Equatable {
     public enum State: String, Sendable {
         /// The helper holds a reservation: it is running, or it crashed.
@@ -28,14 +32,17 @@ public struct AuditRecord: Sendable, Equatable {
     public var signatures: UInt64
     public var overcountBound: UInt64
     public var state: State
+    public var revoked: Bool
 
-    public init(section: String, anchorSeconds: UInt64, key: String, signatures: UInt64, overcountBound: UInt64, state: State) {
+    public init(section: String, anchorSeconds: UInt64, key: String, signatures: UInt64, overcountBound: UInt64, state: State,
+                revoked: Bool = false) {
         self.section = section
         self.anchorSeconds = anchorSeconds
         self.key = key
         self.signatures = signatures
         self.overcountBound = overcountBound
         self.state = state
+        self.revoked = revoked
     }
 
     /// The file name: the key's identity, which is unique (a revoked key and its successor
@@ -51,6 +58,7 @@ public struct AuditRecord: Sendable, Equatable {
         signatures = \(signatures)
         overcount_bound = \(overcountBound)
         state = \(state.rawValue)
+        revoked = \(revoked ? "yes" : "no")
 
         """
     }
@@ -76,8 +84,15 @@ public struct AuditRecord: Sendable, Equatable {
         guard let state = State(rawValue: try field("state")) else {
             throw SecmodError(.keyFile, "audit counter \(file): unknown state '\(try field("state"))'")
         }
+        let revoked: Bool
+        switch fields["revoked"] {
+        case nil, "no": revoked = false
+        case "yes": revoked = true
+        case let other?: throw SecmodError(.keyFile, "audit counter \(file): 'revoked' is '\(other)', not yes or no")
+        }
         return AuditRecord(section: try field("section"), anchorSeconds: try number("anchor"), key: try field("key"),
-                           signatures: try number("signatures"), overcountBound: try number("overcount_bound"), state: state)
+                           signatures: try number("signatures"), overcountBound: try number("overcount_bound"), state: state,
+                           revoked: revoked)
     }
 }
 

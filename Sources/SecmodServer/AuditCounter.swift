@@ -20,6 +20,7 @@ final class AuditCounter: Sendable {
         /// The file must be rewritten at a clean stop: this run signed, or the file still
         /// holds a crashed run's reservation.
         var dirty = false
+        var revoked = false
         var lastFailureLog: UInt64 = 0
     }
 
@@ -40,7 +41,7 @@ final class AuditCounter: Sendable {
         do throws(SecmodError) {
             if let record = try directory.read(key: key) {
                 start = State(used: record.signatures, reserved: record.signatures, carried: record.overcountBound,
-                              dirty: record.state == .signing)
+                              dirty: record.state == .signing, revoked: record.revoked)
             }
         } catch {
             // Unreadable: keep it for the operator and refuse to sign with this key rather
@@ -59,7 +60,8 @@ final class AuditCounter: Sendable {
             if s.used + n > s.reserved {
                 let target = s.used + n + block
                 let record = AuditRecord(section: identity.section, anchorSeconds: identity.anchor, key: identity.key,
-                                         signatures: target, overcountBound: s.carried + target - s.used, state: .signing)
+                                         signatures: target, overcountBound: s.carried + target - s.used, state: .signing,
+                                         revoked: s.revoked)
                 do throws(SecmodError) { try directory.write(record) } catch {
                     let now = Clock.monotonicMicroseconds()
                     if now &- s.lastFailureLog > 1_000_000 {
@@ -76,12 +78,38 @@ final class AuditCounter: Sendable {
         }
     }
 
+    /// Whether the record on disk says the key was revoked (read at start).
+    var isRevoked: Bool { state.withLock { $0.revoked } }
+
+    /// Records the revocation durably, with the current reservation, before it is acted on.
+    /// Nil when written; the error otherwise (the revocation then holds in memory, and on
+    /// disk once the successor's file replaces the key's).
+    func markRevoked() -> SecmodError? {
+        state.withLock { s in
+            s.revoked = true
+            guard s.used != UInt64.max else {
+                return SecmodError(.keyFile, "its audit counter is unreadable and is kept as it is")
+            }
+            let signatures = max(s.reserved, s.used)
+            let record = AuditRecord(section: identity.section, anchorSeconds: identity.anchor, key: identity.key,
+                                     signatures: signatures, overcountBound: s.carried + signatures - s.used,
+                                     state: signatures > s.used ? .signing : .closed, revoked: true)
+            do throws(SecmodError) {
+                try directory.write(record)
+                s.reserved = signatures
+                return nil
+            } catch {
+                return error
+            }
+        }
+    }
+
     /// At a clean stop, after the last signature: the exact count.
     func close() {
         state.withLock { s in
             guard s.used != UInt64.max, s.dirty else { return }
             let record = AuditRecord(section: identity.section, anchorSeconds: identity.anchor, key: identity.key,
-                                     signatures: s.used, overcountBound: s.carried, state: .closed)
+                                     signatures: s.used, overcountBound: s.carried, state: .closed, revoked: s.revoked)
             do throws(SecmodError) {
                 try directory.write(record)
                 s.reserved = s.used

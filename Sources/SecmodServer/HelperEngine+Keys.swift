@@ -50,8 +50,16 @@ extension HelperEngine {
                     do throws(SecmodError) {
                         let contents = try group.directory.read(path: path, maximumSize: family.maximumKeyFileSize)
                         let material = try family.load(group: index, fileContents: contents)
-                        if !serve(material, group: index, anchor: anchor) {
+                        switch serve(material, group: index, anchor: anchor) {
+                        case .served: break
+                        case .duplicate:
                             logger.warning("skipping \(path): the same key is already loaded from another file")
+                        case .revoked:
+                            // Revoked before a crash, and its successor never reached the disk.
+                            logger.warning("not serving \(path): its key was revoked (its audit record says so); creating its successor")
+                            pendingAnchors[index].insert(anchor)
+                            jobsToRetry.append(.replace(group: index, anchor: anchor))
+                            retryAt = 0
                         }
                     } catch {
                         logger.error("skipping unreadable key file \(path): \(error)")
@@ -61,17 +69,25 @@ extension HelperEngine {
         }
     }
 
-    /// Adds a key to the registry; false if its id is already served.
-    @discardableResult
-    func serve(_ material: Family.Material, group: Int, anchor: Timestamp) -> Bool {
+    enum ServeOutcome {
+        case served(ServedKey<Family.Material>)
+        /// The same key is already served (from another file).
+        case duplicate
+        /// Its audit record says it was revoked: it must never sign or be announced again.
+        case revoked
+    }
+
+    /// Adds a key to the registry.
+    func serve(_ material: Family.Material, group: Int, anchor: Timestamp) -> ServeOutcome {
         let duration = family.groups[group].schedule.duration
         let announcement = family.announce(material, group: group, anchor: anchor, duration: duration,
                                            securityModule: securityModuleKey)
         let section = family.groups[group].name.isEmpty ? settings.section : family.groups[group].name
         let audit = auditBook.counter(section: section, anchor: anchor, id: announcement.id)
+        if audit.isRevoked { return .revoked }
         let key = ServedKey(group: group, anchor: anchor, duration: duration, material: material, announcement: announcement,
                             audit: audit)
-        return registry.insert(key)
+        return registry.insert(key) ? .served(key) : .duplicate
     }
 
     /// Creates the socket file at UNIXPATH with mode 0620, after making sure no live helper
@@ -145,11 +161,22 @@ extension HelperEngine {
         cachedNextAction = nil
         if let at = retryAt, at <= now {
             retryAt = nil
-            for (group, anchor) in replacementsToRetry {
-                pendingAnchors[group].insert(anchor)
-                maintainer.submit(.create(group: group, anchor: anchor))
+            let due = jobsToRetry
+            jobsToRetry.removeAll()
+            for job in due {
+                switch job {
+                case let .create(group, anchor), let .replace(group, anchor):
+                    if family.groups[group].schedule.isExpired(anchor: anchor, now: now) {
+                        pendingAnchors[group].remove(anchor)
+                        // A revoked key's file that was never replaced goes with its time.
+                        if case .replace = job { maintainer.submit(.remove(group: group, anchor: anchor)) }
+                        continue
+                    }
+                    maintainer.submit(job)  // its anchor is still pending
+                case .remove:
+                    maintainer.submit(job)
+                }
             }
-            replacementsToRetry.removeAll()
         }
         for (index, group) in family.groups.enumerated() {
             for key in registry.ordered where key.group == index && group.schedule.isExpired(anchor: key.anchor, now: now) {
@@ -179,8 +206,8 @@ extension HelperEngine {
                 maintainer.submit(.remove(group: group, anchor: anchor))
                 return
             }
-            guard serve(material, group: group, anchor: anchor), let key = registry.ordered.last(where: { $0.group == group && $0.anchor == anchor }) else {
-                logger.error("new key \(describe(anchor, group: group)) collides with a served key; not announced")
+            guard case let .served(key) = serve(material, group: group, anchor: anchor) else {
+                logger.error("new key \(describe(anchor, group: group)) collides with a served or revoked key; not announced")
                 return
             }
             logger.info("\(replacing ? "replacement " : "")key \(describe(anchor, group: group)) created")
@@ -188,18 +215,15 @@ extension HelperEngine {
         case let .failed(job, error):
             switch job {
             case let .create(group, anchor):
-                pendingAnchors[group].remove(anchor)
                 noteInitialCreationFinished()
                 logger.error("creating key \(describe(anchor, group: group)) failed, will retry in 10 s: \(error)")
             case let .replace(group, anchor):
-                pendingAnchors[group].remove(anchor)
                 releaseHeldPurge(group: group, anchor: anchor)  // the revocation stands without a successor
-                replacementsToRetry.append((group, anchor))
-                logger.error("replacing revoked key \(describe(anchor, group: group)) failed; its file was removed; will retry in 10 s: \(error)")
+                logger.error("replacing revoked key \(describe(anchor, group: group)) failed; it no longer signs, and its file stays until a successor replaces it; will retry in 10 s: \(error)")
             case let .remove(group, anchor):
-                logger.error("deleting expired key \(describe(anchor, group: group)) failed, will retry at next start: \(error)")
-                return
+                logger.error("deleting expired key \(describe(anchor, group: group)) failed, will retry in 10 s: \(error)")
             }
+            jobsToRetry.append(job)
             retryAt = min(retryAt ?? .max, now + 10_000_000)
         case .removed:
             break
@@ -230,6 +254,11 @@ extension HelperEngine {
         }
         cachedNextAction = nil
         registry.remove(key)
+        // On disk first, so that the key stays revoked across a crash even if its successor
+        // cannot be written.
+        if let error = key.audit.markRevoked() {
+            logger.error("could not record the revocation of key \(describe(key.anchor, group: key.group)) in its audit record: \(error); it holds from now on, and survives a restart once the successor's file replaces the key's")
+        }
         let told = Set(sessions.values.filter { $0.dumped && !$0.closed }.map(\.id))
         heldPurges[AnchorSlot(group: key.group, anchor: key.anchor)] = (key.announcement.purge, told)
         pendingAnchors[key.group].insert(key.anchor)

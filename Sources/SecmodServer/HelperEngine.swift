@@ -42,8 +42,10 @@ public final class HelperEngine<Family: KeyFamily> {
     /// AVAIL(new) arrive together (wire spec §8.5), with the sessions that were told of the
     /// key: a session that connected since never saw it and must not get its PURGE (§8.2).
     var heldPurges: [AnchorSlot: (purge: [UInt8], sessions: Set<UInt64>)] = [:]
-    /// Revoked keys whose replacement failed, to be created again at the same anchor.
-    var replacementsToRetry: [(group: Int, anchor: Timestamp)] = []
+    /// Maintenance jobs that failed (a full or failing disk), to run again at `retryAt`.
+    /// Their anchors stay in `pendingAnchors` meanwhile, so that the schedule neither makes
+    /// them again at once (a busy loop) nor moves on past them (a hole in the key chain).
+    var jobsToRetry: [KeyMaintainer<Family>.Job] = []
     /// Wall-clock µs at which to run the schedule again after a failure.
     var retryAt: UInt64?
     /// Creations the first schedule run asked for that have not finished yet.

@@ -18,7 +18,7 @@ final class KeyMaintainer<Family: KeyFamily>: @unchecked Sendable {
 
     enum Result: Sendable {
         case created(group: Int, anchor: Timestamp, material: Family.Material, replacing: Bool)
-        /// Creation failed; for a replacement, the revoked key's file was removed instead.
+        /// The job failed; the engine runs it again later.
         case failed(job: Job, error: SecmodError)
         case removed(group: Int, anchor: Timestamp)
     }
@@ -78,10 +78,9 @@ final class KeyMaintainer<Family: KeyFamily>: @unchecked Sendable {
                 }
                 return .created(group: group, anchor: anchor, material: material, replacing: replacing)
             } catch {
-                if replacing {
-                    // The revoked key must not come back after a restart: remove its file.
-                    try? directory.remove(anchor: anchor)
-                }
+                // A revoked key's file stays until a retry replaces it in one rename: the
+                // audit record already keeps it from being served after a restart, and a
+                // removal could fail the same way the write did.
                 return .failed(job: job, error: error)
             }
         case let .remove(group, anchor):

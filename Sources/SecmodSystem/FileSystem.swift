@@ -116,7 +116,13 @@ public enum FileSystem {
             }
             throw e.error("renaming into \(target)")
         }
-        do throws(Errno) { try syncDirectory(directory) } catch { throw error.error("syncing directory \(directory)") }
+        do throws(Errno) { try syncDirectory(directory) } catch {
+            // The file is in place but its name may not survive a power cut. A caller told
+            // "failed" will retry; for a new file it must find no file then, or it could
+            // never store it (RENAME_NOREPLACE) and a key could be on disk but never served.
+            if existing == .refuse { unlink(target) }
+            throw error.error("syncing directory \(directory)")
+        }
     }
 
     private static func openForReading(_ path: String) throws(SecmodError) -> FileDescriptor {

@@ -44,15 +44,15 @@ struct Audit: ParsableCommand {
                 jsonObject([("helper", jsonString(kind.rawValue)), ("section", jsonString(r.section)),
                             ("anchor", String(r.anchorSeconds)), ("key", jsonString(r.key)),
                             ("signatures", String(r.signatures)), ("overcount_bound", String(r.overcountBound)),
-                            ("state", jsonString(r.state.rawValue))])
+                            ("state", jsonString(r.state.rawValue)), ("revoked", r.revoked ? "true" : "false")])
             }
             print(objects.isEmpty ? "[]" : "[\n  " + objects.joined(separator: ",\n  ") + "\n]")
         } else {
             print(pad("HELPER", 7) + pad("SECTION", 30) + pad("ANCHOR", 12) + pad("SIGNATURES", 12) + pad("OVER<=", 9)
-                  + pad("STATE", 9) + "KEY")
+                  + pad("STATE", 9) + pad("REVOKED", 8) + "KEY")
             for (kind, r) in rows {
                 print(pad(kind.rawValue, 7) + pad(r.section, 30) + pad(String(r.anchorSeconds), 12) + pad(String(r.signatures), 12)
-                      + pad(String(r.overcountBound), 9) + pad(r.state.rawValue, 9) + r.key)
+                      + pad(String(r.overcountBound), 9) + pad(r.state.rawValue, 9) + pad(r.revoked ? "yes" : "no", 8) + r.key)
             }
         }
         for problem in problems { OfflineIO.note("secmod audit: \(problem)") }

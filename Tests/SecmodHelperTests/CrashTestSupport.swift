@@ -1,0 +1,391 @@
+import Foundation
+import SecmodClient
+import SecmodCrypto
+import SecmodSystem
+import SecmodWire
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// Shared pieces of CrashLoopTests and DiskFaultTests (issue 6, point 4): a seeded random
+// generator, a client that speaks to either helper, a reader for key directories, a helper
+// started with extra environment (LD_PRELOAD), a tiny tmpfs and a log cursor.
+
+/// SplitMix64: small, fast and reproducible from a printed seed.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9e37_79b9_7f4a_7c15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+        return z ^ (z >> 31)
+    }
+}
+
+/// Wall-clock microseconds, the helpers' clock for anchors and expiry.
+func wallMicroseconds() -> UInt64 { Clock.wallMicroseconds() }
+
+/// A key as a client saw it announced, for either helper.
+struct SeenKey: Hashable {
+    /// EdDSA: the public key; RSA: h_rsa.
+    let id: [UInt8]
+    /// RSA: the denomination section; EdDSA: "".
+    let section: String
+    let anchorSeconds: UInt64
+    /// Wall-clock µs at which the helper stops announcing it.
+    let expiresAt: UInt64
+    let moduleKey: [UInt8]
+
+    var label: String { section.isEmpty ? "\(anchorSeconds)" : "\(section)/\(anchorSeconds)" }
+    var shortID: String { hexString(Array(id.prefix(6))) }
+}
+
+enum SeenEvent {
+    case available(SeenKey)
+    case purged([UInt8])
+}
+
+/// The EdDSA or RSA client behind one interface, so that one crash loop drives both.
+final class AnyHelperClient {
+    private enum Inner {
+        case eddsa(EddsaHelperClient)
+        case rsa(RsaHelperClient)
+    }
+
+    private let inner: Inner
+
+    init(rsa: Bool, socketPath: String) {
+        inner = rsa ? .rsa(RsaHelperClient(socketPath: socketPath)) : .eddsa(EddsaHelperClient(socketPath: socketPath))
+    }
+
+    convenience init(_ helper: HelperProcess) {
+        if case .rsa = helper.kind { self.init(rsa: true, socketPath: helper.socketPath) } else { self.init(rsa: false, socketPath: helper.socketPath) }
+    }
+
+    static func seen(_ k: EddsaSigningKey) -> SeenKey {
+        SeenKey(id: k.publicKey, section: "", anchorSeconds: k.anchor.seconds,
+                expiresAt: k.anchor.microseconds &+ k.duration.microseconds, moduleKey: k.securityModulePublicKey)
+    }
+
+    static func seen(_ k: RsaDenominationKey) -> SeenKey {
+        SeenKey(id: k.hash, section: k.section, anchorSeconds: k.anchor.seconds,
+                expiresAt: k.anchor.microseconds &+ k.durationWithdraw.microseconds, moduleKey: k.securityModulePublicKey)
+    }
+
+    func connect(timeout: Double) throws {
+        switch inner {
+        case let .eddsa(c): try c.connect(timeout: timeout)
+        case let .rsa(c): try c.connect(timeout: timeout)
+        }
+    }
+
+    var keys: [SeenKey] {
+        switch inner {
+        case let .eddsa(c): c.keys.map(Self.seen)
+        case let .rsa(c): c.keys.map(Self.seen)
+        }
+    }
+
+    /// Called for every AVAIL and PURGE (also those of a handshake's dump).
+    var onEvent: ((SeenEvent) -> Void)? {
+        didSet {
+            let handler = onEvent
+            switch inner {
+            case let .eddsa(c):
+                c.onKeyEvent = handler.map { h in
+                    { event in
+                        switch event {
+                        case let .available(k): h(.available(Self.seen(k)))
+                        case let .purged(id): h(.purged(id))
+                        }
+                    }
+                }
+            case let .rsa(c):
+                c.onKeyEvent = handler.map { h in
+                    { event in
+                        switch event {
+                        case let .available(k): h(.available(Self.seen(k)))
+                        case let .purged(id): h(.purged(id))
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    func revoke(_ id: [UInt8]) throws {
+        switch inner {
+        case let .eddsa(c): try c.revoke(publicKey: id)
+        case let .rsa(c): try c.revoke(hash: id)
+        }
+    }
+
+    func waitForEvents(seconds: Double) throws {
+        switch inner {
+        case let .eddsa(c): try c.waitForEvents(seconds: seconds)
+        case let .rsa(c): try c.waitForEvents(seconds: seconds)
+        }
+    }
+
+    func poll() throws {
+        switch inner {
+        case let .eddsa(c): try c.poll()
+        case let .rsa(c): try c.poll()
+        }
+    }
+
+    func disconnect() {
+        switch inner {
+        case let .eddsa(c): c.disconnect()
+        case let .rsa(c): c.disconnect()
+        }
+    }
+
+    /// Signs once with a key valid now and checks the signature; returns the id of the key
+    /// that signed. RSA: `section` picks the denomination (nil: any).
+    @discardableResult
+    func signOnce(timeout: Double, section: String? = nil) throws -> [UInt8] {
+        switch inner {
+        case let .eddsa(c):
+            let purpose = EddsaSignRequest.purposeBytes(purpose: 0, body: Array("crash safety \(UInt32.random(in: 0...UInt32.max))".utf8))
+            let (pub, sig) = try c.sign(purposeBytes: purpose, timeout: timeout)
+            guard Ed25519.verify(signature: sig, message: purpose, publicKey: pub) else {
+                throw HelperTestError("an EdDSA signature did not verify")
+            }
+            return pub
+        case let .rsa(c):
+            let now = wallMicroseconds()
+            guard let key = c.keys.last(where: {
+                (section == nil || $0.section == section) && $0.anchor.microseconds <= now
+                    && now + 200_000 < $0.anchor.microseconds &+ $0.durationWithdraw.microseconds
+            }) else { throw HelperTestError("no RSA key valid now\(section.map { " in \($0)" } ?? "")") }
+            let pub = try RsaPublicKey(encoded: key.publicKey)
+            var m = randomBytes(pub.modulus.count)
+            m[0] = m[0] % max(pub.modulus[0], 1)  // keeps m < n
+            if m.allSatisfy({ $0 == 0 }) { m[m.count - 1] = 1 }
+            let s = try c.sign(hash: key.hash, blindedMessage: m, timeout: timeout)
+            guard pub.verifyRaw(signature: s, message: m) else { throw HelperTestError("an RSA signature did not verify") }
+            return key.hash
+        }
+    }
+}
+
+/// One entry of a key directory, as `ls -l` would show it.
+struct KeyFileEntry {
+    /// RSA: the section subdirectory; EdDSA (and anything directly in an RSA KEY_DIR): "".
+    let section: String
+    let name: String
+    let path: String
+    let size: Int64
+    let mode: UInt32
+    let inode: UInt64
+    let isRegularFile: Bool
+
+    /// The temporary file of a write in progress (`.<anchor>.tmp-<hex>`).
+    var isTemporary: Bool { name.hasPrefix(".") && name.contains(".tmp-") }
+    var anchorSeconds: UInt64? {
+        guard !name.isEmpty, name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+        return UInt64(name)
+    }
+    var label: String { section.isEmpty ? name : "\(section)/\(name)" }
+}
+
+/// Reads key directories and parses key files the way the helpers do, independently.
+final class KeyFileReader {
+    enum Parsed {
+        case key([UInt8])
+        /// Deleted between listing and reading (an expired key).
+        case vanished
+        case bad(String)
+    }
+
+    let rsa: Bool
+    private var cache: [[UInt8]: [UInt8]] = [:]
+
+    init(rsa: Bool) { self.rsa = rsa }
+
+    /// Every entry of KEY_DIR (EdDSA) or of its section subdirectories (RSA). For RSA,
+    /// entries directly in KEY_DIR that are not directories are listed with section "".
+    func list(_ keyDirectory: String) -> [KeyFileEntry] {
+        if !rsa { return Self.entries(keyDirectory, section: "") }
+        var out: [KeyFileEntry] = []
+        for top in Self.entries(keyDirectory, section: "") {
+            if top.mode & UInt32(S_IFMT) == UInt32(S_IFDIR) {
+                out += Self.entries(top.path, section: top.name)
+            } else {
+                out.append(top)
+            }
+        }
+        return out
+    }
+
+    static func entries(_ directory: String, section: String) -> [KeyFileEntry] {
+        guard let names = try? FileSystem.listDirectory(directory) else { return [] }
+        return names.sorted().compactMap { name in
+            let path = directory + "/" + name
+            var st = stat()
+            guard lstat(path, &st) == 0 else { return nil }  // gone since the listing
+            return KeyFileEntry(section: section, name: name, path: path, size: Int64(st.st_size), mode: UInt32(st.st_mode),
+                                inode: UInt64(st.st_ino), isRegularFile: UInt32(st.st_mode) & UInt32(S_IFMT) == UInt32(S_IFREG))
+        }
+    }
+
+    /// The key a file holds (its public key or h_rsa), or why it is no key.
+    func parse(_ entry: KeyFileEntry) -> Parsed {
+        guard entry.isRegularFile else { return .bad("not a regular file") }
+        guard let data = FileManager.default.contents(atPath: entry.path) else {
+            return FileManager.default.fileExists(atPath: entry.path) ? .bad("unreadable") : .vanished
+        }
+        let bytes = [UInt8](data)
+        if bytes.isEmpty { return .bad("zero-length file") }
+        // By content: a replaced file may reuse the old one's inode, name and size.
+        let cacheKey = SHA512.hash(bytes)
+        if let id = cache[cacheKey] { return .key(id) }
+        var secure = SecureBytes(count: bytes.count)
+        secure.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
+        do {
+            let id: [UInt8]
+            if rsa {
+                id = try RsaPrivateKey(keyFile: secure, engine: .openssl).publicKey.hash
+            } else {
+                guard bytes.count == Ed25519PrivateKey.seedByteCount else { return .bad("\(bytes.count) bytes, not 32") }
+                id = try Ed25519PrivateKey(seed: secure).publicKey
+            }
+            cache[cacheKey] = id
+            return .key(id)
+        } catch {
+            return .bad("does not parse: \(error)")
+        }
+    }
+}
+
+/// Reads a log file from where it last stopped, so that loops over a fast-growing log
+/// (a helper that fails in a loop writes megabytes) stay cheap.
+final class LogCursor {
+    let path: String
+    private(set) var offset: UInt64 = 0
+    private var partial = ""
+
+    init(path: String, fromEnd: Bool = false) {
+        self.path = path
+        if fromEnd, let st = try? FileSystem.status(path) { offset = UInt64(st.size) }
+    }
+
+    /// Complete lines written since the last call.
+    func newLines() -> [String] {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return [] }
+        defer { try? handle.close() }
+        try? handle.seek(toOffset: offset)
+        let data = (try? handle.readToEnd()) ?? Data()
+        offset += UInt64(data.count)
+        let text = partial + String(decoding: data, as: UTF8.self)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        partial = lines.removeLast()
+        return lines
+    }
+
+    /// Waits until a new line satisfies `predicate`; returns it, or nil at the deadline.
+    /// Lines read while waiting are passed to `seen` too.
+    func waitFor(seconds: Double, seen: (String) -> Void = { _ in }, _ predicate: (String) -> Bool) -> String? {
+        let deadline = Date().addingTimeInterval(seconds)
+        repeat {
+            for line in newLines() {
+                seen(line)
+                if predicate(line) { return line }
+            }
+            usleep(20_000)
+        } while Date() < deadline
+        return nil
+    }
+}
+
+/// A helper started by the test itself, with extra environment (the fixture's `start` has
+/// no way to pass any): same arguments as the fixture, same files.
+final class EnvironmentHelper {
+    let fixture: HelperProcess
+    private(set) var process: Process?
+
+    init(_ fixture: HelperProcess) { self.fixture = fixture }
+
+    deinit { _ = stop() }
+
+    func start(environment: [String: String]) throws {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: HelperProcess.binary(fixture.kind.program))
+        p.arguments = ["-c", fixture.configPath, "-L", "INFO", "-l", fixture.logPath] + HelperProcess.rootFlag
+        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        process = p
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            if !p.isRunning { throw HelperTestError("helper exited with \(p.terminationStatus): \(fixture.log)") }
+            if FileManager.default.fileExists(atPath: fixture.socketPath) {
+                let probe = AnyHelperClient(fixture)
+                if (try? probe.connect(timeout: 2)) != nil, !probe.keys.isEmpty { return }
+            }
+            usleep(20_000)
+        }
+        throw HelperTestError("helper did not come up: \(fixture.log)")
+    }
+
+    var pid: Int32 { process?.processIdentifier ?? -1 }
+
+    @discardableResult
+    func stop() -> Int32 {
+        guard let p = process else { return -1 }
+        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        p.waitUntilExit()
+        process = nil
+        return p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus
+    }
+}
+
+/// A tmpfs of a few pages: a real ENOSPC. Root only; unmounted by `unmount` or at deinit.
+final class TinyTmpfs {
+    let path: String
+    private(set) var mounted = false
+
+    init(at path: String, bytes: Int) throws {
+        self.path = path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        let r = GnunetReferee.run("/bin/sh", ["-c", "mount -t tmpfs -o size=\(bytes),mode=0700 secmod-test-tmpfs '\(path)'"])
+        guard r.status == 0 else { throw HelperTestError("mount -t tmpfs on \(path) failed (status \(r.status)): \(r.output)") }
+        mounted = true
+    }
+
+    deinit { unmount() }
+
+    func unmount() {
+        guard mounted else { return }
+        if GnunetReferee.run("/bin/sh", ["-c", "umount '\(path)'"]).status != 0 {
+            _ = GnunetReferee.run("/bin/sh", ["-c", "umount -l '\(path)'"])
+        }
+        mounted = false
+    }
+
+    /// Writes `file` until the file system is full; returns the errno text that stopped it.
+    func fill(_ file: String) -> String {
+        let fd = open(file, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return "open: \(Errno.current)" }
+        defer { close(fd) }
+        let block = [UInt8](repeating: 0x5a, count: 4096)
+        while true {
+            let n = block.withUnsafeBytes { write(fd, $0.baseAddress!, $0.count) }
+            if n < 0 { return "\(Errno.current)" }
+            if n < block.count {
+                // A short write: the next one reports the reason.
+                continue
+            }
+        }
+    }
+
+    var freeBytes: UInt64 {
+        var s = statvfs()
+        guard statvfs(path, &s) == 0 else { return 0 }
+        return UInt64(s.f_bavail) * UInt64(s.f_frsize)
+    }
+}
