@@ -326,6 +326,13 @@ extension JSONValue {
         out += "\n" + String(repeating: " ", count: indent * level)
     }
 
+    /// `s` as a JSON string literal, for other writers of JSON (the `secmod` tool).
+    public static func quoted(_ s: String) -> String {
+        var out = ""
+        writeString(s, to: &out)
+        return out
+    }
+
     private static func writeString(_ s: String, to out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {

@@ -2,6 +2,7 @@ import ArgumentParser
 import SecmodClient
 import SecmodConfig
 import SecmodSystem
+import SecmodWire
 
 /// Resolves a helper's socket and transport the way the helper does, from the same configuration.
 func helperEndpoint(_ options: HelperOptions) throws -> (path: String, transport: HelperTransport) {
@@ -56,19 +57,5 @@ func jsonObject(_ fields: [(String, String)]) -> String {
     "{" + fields.map { "\"\($0.0)\": \($0.1)" }.joined(separator: ", ") + "}"
 }
 
-/// A JSON string; section names come from files an operator edits, so quotes, backslashes
-/// and control characters are escaped.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for scalar in s.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out + "\""
-}
+/// A JSON string; section names come from files an operator edits, so they are escaped.
+func jsonString(_ s: String) -> String { JSONValue.quoted(s) }

@@ -82,7 +82,7 @@ import Glibc
         let helper = try HelperProcess(config: "AUDIT_BLOCK = \(block)")
         var generator = SystemRandomNumberGenerator()
         let seed = UInt64.random(in: 0...UInt64.max, using: &generator)
-        var rng = SplitMix64(seed: seed)
+        var rng = SeededGenerator(seed: seed)
         var delivered = 0, kills = 0
         let path = helper.socketPath
         for iteration in 0..<8 {
@@ -170,19 +170,5 @@ import Glibc
         #expect(helper.stop() == 0)
         let record = try #require(try AuditDirectory(path: helper.auditDirectory).readAll().records.first)
         #expect(record.signatures == 6 && record.state == .closed, "\(record)")
-    }
-}
-
-/// A seeded generator, so that a failing kill schedule can be replayed from the seed in
-/// the failure message.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -9,8 +9,8 @@ import Glibc
 #endif
 
 // Shared pieces of CrashLoopTests and DiskFaultTests (issue 6, point 4): a seeded random
-// generator, a client that speaks to either helper, a reader for key directories, a helper
-// started with extra environment (LD_PRELOAD), a tiny tmpfs and a log cursor.
+// generator, a client that speaks to either helper, a reader for key directories, a tiny tmpfs
+// and a log cursor.
 
 /// SplitMix64: small, fast and reproducible from a printed seed.
 struct SeededGenerator: RandomNumberGenerator {
@@ -302,47 +302,6 @@ final class LogCursor {
     }
 }
 
-/// A helper started by the test itself, with extra environment (the fixture's `start` has
-/// no way to pass any): same arguments as the fixture, same files.
-final class EnvironmentHelper {
-    let fixture: HelperProcess
-    private(set) var process: Process?
-
-    init(_ fixture: HelperProcess) { self.fixture = fixture }
-
-    deinit { _ = stop() }
-
-    func start(environment: [String: String]) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: HelperProcess.binary(fixture.kind.program))
-        p.arguments = ["-c", fixture.configPath, "-L", "INFO", "-l", fixture.logPath] + HelperProcess.rootFlag
-        p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
-        process = p
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            if !p.isRunning { throw HelperTestError("helper exited with \(p.terminationStatus): \(fixture.log)") }
-            if FileManager.default.fileExists(atPath: fixture.socketPath) {
-                let probe = AnyHelperClient(fixture)
-                if (try? probe.connect(timeout: 2)) != nil, !probe.keys.isEmpty { return }
-            }
-            usleep(20_000)
-        }
-        throw HelperTestError("helper did not come up: \(fixture.log)")
-    }
-
-    var pid: Int32 { process?.processIdentifier ?? -1 }
-
-    @discardableResult
-    func stop() -> Int32 {
-        guard let p = process else { return -1 }
-        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
-        p.waitUntilExit()
-        process = nil
-        return p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus
-    }
-}
 
 /// A tmpfs of a few pages: a real ENOSPC. Root only; unmounted by `unmount` or at deinit.
 final class TinyTmpfs {

@@ -94,13 +94,12 @@ import Glibc
 
     @Test func eioFromFsyncOfAKeyFile() throws {
         let helper = try HelperProcess(duration: Self.duration, overlap: Self.overlap, lookahead: Self.lookahead)
-        let faulty = EnvironmentHelper(helper)
         let flag = helper.root + "/fault-on", count = helper.root + "/fault-count"
-        try faulty.start(environment: [
+        try helper.start(environment: [
             "LD_PRELOAD": try Self.preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": flag,
             "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": "fsync", "SECMOD_FAULT_COUNT": count,
         ])
-        defer { faulty.stop() }
+        defer { helper.stop() }
         try exercise(helper, Fault(
             name: "EIO (simulated: fsync of the temporary key file fails, LD_PRELOAD)", errnoText: "Input/output error", section: "",
             directory: helper.keyDirectory,
@@ -117,13 +116,12 @@ import Glibc
     /// persistent fault that is a busy loop of key generation and log lines.
     @Test func failedKeyWritesAreRetriedAfterABackoffNotInABusyLoop() throws {
         let helper = try HelperProcess(duration: Self.duration, overlap: Self.overlap, lookahead: Self.lookahead)
-        let faulty = EnvironmentHelper(helper)
         let flag = helper.root + "/fault-on", count = helper.root + "/fault-count"
-        try faulty.start(environment: [
+        try helper.start(environment: [
             "LD_PRELOAD": try Self.preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": flag,
             "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": "write", "SECMOD_FAULT_COUNT": count,
         ])
-        defer { faulty.stop() }
+        defer { helper.stop() }
         let log = LogCursor(path: helper.logPath, fromEnd: true)
         #expect(FileManager.default.createFile(atPath: flag, contents: nil))
         let first = log.waitFor(seconds: 8) { $0.contains("creating key") && $0.contains("Input/output error") }
@@ -145,13 +143,12 @@ import Glibc
     /// on disk and never announced (until a restart loads it).
     @Test func aFailedDirectorySyncDoesNotOrphanTheKeyFile() throws {
         let helper = try HelperProcess(duration: Self.duration, overlap: Self.overlap, lookahead: Self.lookahead)
-        let faulty = EnvironmentHelper(helper)
         let flag = helper.root + "/fault-on", count = helper.root + "/fault-count"
-        try faulty.start(environment: [
+        try helper.start(environment: [
             "LD_PRELOAD": try Self.preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": flag,
             "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": "dirfsync", "SECMOD_FAULT_COUNT": count,
         ])
-        defer { faulty.stop() }
+        defer { helper.stop() }
         let client = AnyHelperClient(helper)
         try client.connect(timeout: 20)
         let events = EventRecorder(client)
@@ -190,15 +187,14 @@ import Glibc
     /// never makes it: a hole in the key chain, during which no key may be valid.
     @Test func aKeyWriteThatFailsOnceIsRetriedEvenWhenLaterKeysExist() throws {
         let helper = try HelperProcess(duration: Self.duration, overlap: Self.overlap, lookahead: Self.lookahead)
-        let faulty = EnvironmentHelper(helper)
         let flag = helper.root + "/fault-on", count = helper.root + "/fault-count"
         #expect(FileManager.default.createFile(atPath: flag, contents: nil))
-        try faulty.start(environment: [
+        try helper.start(environment: [
             "LD_PRELOAD": try Self.preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": flag,
             "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": "fsync", "SECMOD_FAULT_COUNT": count,
             "SECMOD_FAULT_LIMIT": "1",
         ])
-        defer { faulty.stop() }
+        defer { helper.stop() }
         let log = LogCursor(path: helper.logPath)
         let failure = log.waitFor(seconds: 5) { $0.contains("creating key") && $0.contains("Input/output error") }
         guard let failure, let anchor = Self.failingKey(in: failure).flatMap({ UInt64($0) }) else {

@@ -97,8 +97,11 @@ final class HelperProcess {
 
     /// Starts the helper and waits until its socket answers a handshake.
     /// `user`: run the helper as that test account (its directory is handed over first).
-    func start(arguments: [String] = [], waitForKeys: Bool = true, as user: TestUsers.Account? = nil) throws {
+    /// `environment`: added to the test's own (LD_PRELOAD fault injection).
+    func start(arguments: [String] = [], waitForKeys: Bool = true, as user: TestUsers.Account? = nil,
+               environment: [String: String] = [:]) throws {
         let p = Process()
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let options = ["-c", configPath, "-L", "INFO", "-l", logPath] + arguments
         if let user {
             try TestUsers.handOver(root, to: user)
@@ -113,7 +116,7 @@ final class HelperProcess {
         try p.run()
         process = p
         guard waitForKeys else { return }
-        let deadline = Date().addingTimeInterval(20)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             if !p.isRunning { throw HelperTestError("helper exited with \(p.terminationStatus): \(log)") }
             if FileManager.default.fileExists(atPath: socketPath), hasKeys() { return }
