@@ -53,8 +53,15 @@ let package = Package(
             "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa",
         ]),
 
+        // Fuzzing: the decoders of untrusted input as libFuzzer targets (contrib/fuzz.sh). The
+        // targets are a library so that the unit tests replay saved crashers; CFuzzDriver
+        // finds libFuzzer when the executable is built with -sanitize=fuzzer.
+        .target(name: "SecmodFuzzTargets", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig"]),
+        .target(name: "CFuzzDriver"),
+        .executableTarget(name: "secmod-fuzz", dependencies: ["SecmodFuzzTargets", "CFuzzDriver"]),
+
         .testTarget(name: "SecmodUnitTests", dependencies: [
-            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
+            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets",
         ]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodKeys", "SecmodClient",

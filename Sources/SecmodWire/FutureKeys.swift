@@ -414,7 +414,8 @@ public struct JSONField: Sendable {
             }
             ageMask = m
         }
-        switch cipherName.uppercased() {
+        // ASCII case only, as taler-exchange-offline's strcasecmp: uppercased() makes "rſa" "RSA".
+        switch cipherName.asciiUppercasedForAmount {
         case "RSA":
             let text = try o.string("rsa_public_key")
             let bytes: [UInt8]

@@ -73,9 +73,12 @@ public struct RsaKeyAvailable: Sendable, Equatable {
         let pub = try r.take(pubSize, "RSA public key")
         let name = try r.take(nameSize - 1, "section name")
         guard !name.contains(0) else { throw SecmodError(.malformed, "RSA AVAIL section name contains a NUL") }
+        // Decoding with replacement characters would change the bytes the module signed.
+        guard let section = String(validating: name, as: UTF8.self) else {
+            throw SecmodError(.malformed, "RSA AVAIL section name is not valid UTF-8")
+        }
         return RsaKeyAvailable(anchor: anchor, durationWithdraw: duration, securityModulePublicKey: smPub,
-                               securityModuleSignature: smSig, publicKey: pub,
-                               section: String(decoding: name, as: UTF8.self))
+                               securityModuleSignature: smSig, publicKey: pub, section: section)
     }
 }
 
