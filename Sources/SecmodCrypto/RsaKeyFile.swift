@@ -8,7 +8,9 @@ enum RsaKeyFile {
     /// in GNUnet's default layout or canonical form, as `GNUNET_CRYPTO_rsa_private_key_decode`
     /// does; then checks that the integers form one key.
     static func read(_ file: borrowing SecureBytes) throws(SecmodError) -> RsaKeyMaterial {
-        try file.withUnsafeBytes { (text) throws(SecmodError) -> RsaKeyMaterial in try read(text) }
+        // libgcrypt's secure pool must be set up before its first use, or it never is.
+        try Gcrypt.initialize()
+        return try file.withUnsafeBytes { (text) throws(SecmodError) -> RsaKeyMaterial in try read(text) }
     }
 
     private static func read(_ text: UnsafeRawBufferPointer) throws(SecmodError) -> RsaKeyMaterial {
