@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the helpers in release and runs both on a demo configuration in a temporary
-# directory: lists their keys, signs, verifies, revokes, and stops them cleanly.
+# directory: lists their keys, signs, verifies, revokes, stops them cleanly and prints the
+# signature audit counters.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source contrib/deps.sh
@@ -86,6 +87,9 @@ for i in "${!pids[@]}"; do
     [ "$s" -eq 0 ] || status=1
 done
 pids=()
+echo
+echo "== secmod audit: signatures per key, exact after the clean stop (revoked keys marked)"
+"$secmod" audit -c etc/demo.conf
 for helper in eddsa rsa; do
     echo "-- $helper log"
     cat "$demo/$helper.log"

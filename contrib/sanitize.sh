@@ -24,5 +24,6 @@ export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1${TSAN_OPTIONS:+:$TS
 # No LeakSanitizer: in the test runner it reports only allocations of XCTest and of
 # Foundation's Process that live as long as the process (measured), which are not ours.
 export ASAN_OPTIONS="halt_on_error=1:detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-swift build --build-tests --sanitize="$kind" --scratch-path "$scratch"
+# lld: gold prints hundreds of "Cannot export local symbol" lines for the ASan runtime.
+swift build --build-tests --sanitize="$kind" --scratch-path "$scratch" -Xswiftc -use-ld=lld
 swift test --skip-build --sanitize="$kind" --scratch-path "$scratch" "$@"

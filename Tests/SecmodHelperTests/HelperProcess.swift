@@ -140,6 +140,7 @@ final class HelperProcess {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
         p.arguments = ["-c", configPath, "-l", logPath] + (allowRoot ? Self.rootFlag : []) + arguments
+        p.standardOutput = FileHandle.nullDevice  // -h and -v print there
         try p.run()
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(10_000) }
