@@ -1,5 +1,6 @@
 import Foundation
 import SecmodClient
+import SecmodWire
 import Testing
 
 /// Issue 6, point 2: CLIENT_USERS and CLIENT_GROUPS, proven with real second and third
@@ -48,6 +49,27 @@ struct CallerCheckTests {
         let served = listKeys(helper, as: try TestUsers.stranger)
         #expect(served.status == 0, "\(served.output)\n\(helper.log)")
         #expect(!helper.log.contains("refused a caller"))
+    }
+
+    /// The allowed client hands its session socket (SCM_RIGHTS) to a process of a user who
+    /// is not allowed. That user's datagrams carry its own credentials and get no answer;
+    /// handed to the allowed client's own user instead (control), the same request is answered.
+    @Test func aPassedSessionSocketDoesNotCarryTheOwnersRights() throws {
+        let helper = try HelperProcess(config: "CLIENT_USERS = root secmod-test-client")
+        try helper.start(as: TestUsers.helper)
+        let probe = try Probes.binary("passed-socket-probe").get()
+        let client = try TestUsers.client, stranger = try TestUsers.stranger
+        let request = hexString(EddsaSignRequest.encode(purposeBytes: EddsaSignRequest.purposeBytes(purpose: 0, body: [1, 2, 3])))
+        func handOver(to sender: TestUsers.Account) -> String {
+            let run = GnunetReferee.run(probe, [helper.socketPath, String(client.uid), String(client.gid),
+                                                String(sender.uid), String(sender.gid), request])
+            #expect(run.status == 0, "\(run.output)")
+            return run.output
+        }
+        #expect(handOver(to: client) == "reply 17")
+        #expect(handOver(to: stranger) == "no reply")
+        #expect(helper.waitForLog("datagram on session"))
+        #expect(helper.log.contains("uid \(stranger.uid)"))
     }
 
     @Test func anUnknownNameIsAConfigurationError() throws {
