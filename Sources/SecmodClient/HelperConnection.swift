@@ -80,9 +80,21 @@ final class HelperConnection {
                 }
                 handle = SocketHandle(fresh)
                 session = sender
-                return Array(buffer[0..<min(length, buffer.count)])
+                if isOneMessage(length: length) { return Array(buffer[0..<length]) }
+                guard let first = try receive(deadline: deadline) else {
+                    throw SecmodError(.timeout, "no message from helper at \(socketPath) before the deadline")
+                }
+                return first
             }
         }
+    }
+
+    /// One message per datagram (dgram-transport.md): a datagram whose header disagrees
+    /// with its length is not a message, whatever its type says, and is ignored; the
+    /// message decoders check only the length.
+    private func isOneMessage(length: Int) -> Bool {
+        guard length >= MessageHeader.byteCount, length <= buffer.count, let header = MessageHeader.peek(buffer) else { return false }
+        return header.size == length
     }
 
     /// Sends a request on the session. Throws `.unavailable` when the session is gone
@@ -128,6 +140,7 @@ final class HelperConnection {
             }
             guard sender == session else { continue }  // queued before we connected
             guard length <= MessageHeader.maximumMessageSize else { continue }
+            guard isOneMessage(length: length) else { continue }
             return Array(buffer[0..<length])
         }
     }
