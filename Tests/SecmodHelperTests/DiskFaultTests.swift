@@ -29,6 +29,27 @@ import Glibc
         try Probes.binary("failing-io", flags: "-shared -fPIC -ldl", suffix: ".so").get()
     }
 
+    /// Where the injected fault is switched (the flag file: EIO while it exists) and counted.
+    struct InjectedFault {
+        let flag: String
+        let count: String
+    }
+
+    /// Starts the helper with failing-io.c preloaded: `ops` ("fsync", "write", "dirfsync") in
+    /// KEY_DIR fail with EIO while the flag file exists, at most `limit` times if given.
+    @discardableResult
+    static func startWithEIO(_ helper: HelperProcess, ops: String, limit: Int? = nil, armed: Bool = false) throws -> InjectedFault {
+        let fault = InjectedFault(flag: helper.root + "/fault-on", count: helper.root + "/fault-count")
+        if armed { #expect(FileManager.default.createFile(atPath: fault.flag, contents: nil)) }
+        var environment = [
+            "LD_PRELOAD": try preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": fault.flag,
+            "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": ops, "SECMOD_FAULT_COUNT": fault.count,
+        ]
+        if let limit { environment["SECMOD_FAULT_LIMIT"] = String(limit) }
+        try helper.start(environment: environment)
+        return fault
+    }
+
     static func rsaFixture() throws -> HelperProcess {
         try HelperProcess(.rsa(denominations: [(section: "coin_a", duration: duration, bits: 1024),
                                                (section: "coin_b", duration: duration, bits: 1024)]),
@@ -94,18 +115,14 @@ import Glibc
 
     @Test func eioFromFsyncOfAKeyFile() throws {
         let helper = try HelperProcess(duration: Self.duration, overlap: Self.overlap, lookahead: Self.lookahead)
-        let flag = helper.root + "/fault-on", count = helper.root + "/fault-count"
-        try helper.start(environment: [
-            "LD_PRELOAD": try Self.preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": flag,
-            "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": "fsync", "SECMOD_FAULT_COUNT": count,
-        ])
+        let fault = try Self.startWithEIO(helper, ops: "fsync")
         defer { helper.stop() }
         try exercise(helper, Fault(
             name: "EIO (simulated: fsync of the temporary key file fails, LD_PRELOAD)", errnoText: "Input/output error", section: "",
             directory: helper.keyDirectory,
-            inject: { #expect(FileManager.default.createFile(atPath: flag, contents: nil)) },
-            clear: { try FileManager.default.removeItem(atPath: flag) }))
-        let injected = (try? String(contentsOfFile: count, encoding: .utf8)) ?? ""
+            inject: { #expect(FileManager.default.createFile(atPath: fault.flag, contents: nil)) },
+            clear: { try FileManager.default.removeItem(atPath: fault.flag) }))
+        let injected = (try? String(contentsOfFile: fault.count, encoding: .utf8)) ?? ""
         #expect(injected.contains("fsync \(helper.keyDirectory)/."), "the preload library never failed an fsync in KEY_DIR: '\(injected.prefix(500))'")
     }
 
@@ -116,21 +133,17 @@ import Glibc
     /// persistent fault that is a busy loop of key generation and log lines.
     @Test func failedKeyWritesAreRetriedAfterABackoffNotInABusyLoop() throws {
         let helper = try HelperProcess(duration: Self.duration, overlap: Self.overlap, lookahead: Self.lookahead)
-        let flag = helper.root + "/fault-on", count = helper.root + "/fault-count"
-        try helper.start(environment: [
-            "LD_PRELOAD": try Self.preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": flag,
-            "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": "write", "SECMOD_FAULT_COUNT": count,
-        ])
+        let fault = try Self.startWithEIO(helper, ops: "write")
         defer { helper.stop() }
         let log = LogCursor(path: helper.logPath, fromEnd: true)
-        #expect(FileManager.default.createFile(atPath: flag, contents: nil))
+        #expect(FileManager.default.createFile(atPath: fault.flag, contents: nil))
         let first = log.waitFor(seconds: 8) { $0.contains("creating key") && $0.contains("Input/output error") }
         #expect(first != nil, "the EIO fault never made a key write fail: \(helper.log.suffix(2000))")
-        guard first != nil else { try? FileManager.default.removeItem(atPath: flag); return }
+        guard first != nil else { try? FileManager.default.removeItem(atPath: fault.flag); return }
         usleep(2_000_000)
         let attempts = log.newLines().filter { $0.contains("creating key") && $0.contains("failed") }
-        try FileManager.default.removeItem(atPath: flag)
-        let injected = ((try? String(contentsOfFile: count, encoding: .utf8)) ?? "").split(separator: "\n").count
+        try FileManager.default.removeItem(atPath: fault.flag)
+        let injected = ((try? String(contentsOfFile: fault.count, encoding: .utf8)) ?? "").split(separator: "\n").count
         #expect(injected > 0, "the preload library never failed a write")
         #expect(attempts.count <= 2, """
             the helper tried the failed key write \(attempts.count) more times within 2 s (the preload failed \(injected) writes \
@@ -143,19 +156,15 @@ import Glibc
     /// on disk and never announced (until a restart loads it).
     @Test func aFailedDirectorySyncDoesNotOrphanTheKeyFile() throws {
         let helper = try HelperProcess(duration: Self.duration, overlap: Self.overlap, lookahead: Self.lookahead)
-        let flag = helper.root + "/fault-on", count = helper.root + "/fault-count"
-        try helper.start(environment: [
-            "LD_PRELOAD": try Self.preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": flag,
-            "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": "dirfsync", "SECMOD_FAULT_COUNT": count,
-        ])
+        let fault = try Self.startWithEIO(helper, ops: "dirfsync")
         defer { helper.stop() }
         let client = AnyHelperClient(helper)
         try client.connect(timeout: 20)
         let events = EventRecorder(client)
         let log = LogCursor(path: helper.logPath, fromEnd: true)
-        #expect(FileManager.default.createFile(atPath: flag, contents: nil))
+        #expect(FileManager.default.createFile(atPath: fault.flag, contents: nil))
         let failure = log.waitFor(seconds: 8) { $0.contains("creating key") && $0.contains("syncing directory") && $0.contains("Input/output error") }
-        try? FileManager.default.removeItem(atPath: flag)  // one failed directory fsync is enough
+        try? FileManager.default.removeItem(atPath: fault.flag)  // one failed directory fsync is enough
         guard let failure, let anchor = Self.failingKey(in: failure) else {
             Issue.record("the directory fsync never failed: \(helper.log.suffix(2000))")
             return
@@ -187,13 +196,7 @@ import Glibc
     /// never makes it: a hole in the key chain, during which no key may be valid.
     @Test func aKeyWriteThatFailsOnceIsRetriedEvenWhenLaterKeysExist() throws {
         let helper = try HelperProcess(duration: Self.duration, overlap: Self.overlap, lookahead: Self.lookahead)
-        let flag = helper.root + "/fault-on", count = helper.root + "/fault-count"
-        #expect(FileManager.default.createFile(atPath: flag, contents: nil))
-        try helper.start(environment: [
-            "LD_PRELOAD": try Self.preloadLibrary(), "SECMOD_FAULT_ERRNO": "EIO", "SECMOD_FAULT_FLAG": flag,
-            "SECMOD_FAULT_DIR": helper.keyDirectory, "SECMOD_FAULT_OPS": "fsync", "SECMOD_FAULT_COUNT": count,
-            "SECMOD_FAULT_LIMIT": "1",
-        ])
+        try Self.startWithEIO(helper, ops: "fsync", limit: 1, armed: true)
         defer { helper.stop() }
         let log = LogCursor(path: helper.logPath)
         let failure = log.waitFor(seconds: 5) { $0.contains("creating key") && $0.contains("Input/output error") }
