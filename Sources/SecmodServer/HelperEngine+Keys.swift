@@ -16,9 +16,7 @@ extension HelperEngine {
             try PrivateStorage.check(group.directory.path, what: "KEY_DIR subdirectory")
         }
         try PrivateStorage.check(settings.auditDirectory, what: "AUDIT_DIR")
-        if FileSystem.exists(settings.securityModuleKeyPath) {
-            try PrivateStorage.check(settings.securityModuleKeyPath, what: "SM_PRIV_KEY")
-        }
+        // SM_PRIV_KEY: SecurityModuleKey.load checks it, as it reads it.
     }
 
     func loadSecurityModuleKey() throws(SecmodError) -> Ed25519PrivateKey {
