@@ -89,7 +89,7 @@ ssize_t secmod_recvmsg(int fd, void *buffer, size_t capacity, secmod_unix_addres
         msg.msg_name = &sender->address;
         msg.msg_namelen = sizeof sender->address;
     }
-    ssize_t n = recvmsg(fd, &msg, flags | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+    ssize_t n = recvmsg(fd, &msg, flags | MSG_CMSG_CLOEXEC);
     if (n < 0) return n;
     if (sender != NULL) sender->length = msg.msg_namelen;
     if (credentials != NULL) {
@@ -115,6 +115,88 @@ ssize_t secmod_recvmsg(int fd, void *buffer, size_t capacity, secmod_unix_addres
         }
     }
     return n;
+}
+
+ssize_t secmod_recv_handover(int fd, void *buffer, size_t capacity, secmod_handover *h, int flags) {
+    struct iovec iov = { .iov_base = buffer, .iov_len = capacity };
+    /* Room for the credentials and four descriptors: an INIT carries one, and a sender who
+       passes more learns nothing but a dropped INIT (MSG_CTRUNC; the kernel closes the rest). */
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(4 * sizeof(int))];
+    } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    memset(h, 0, sizeof *h);
+    h->descriptor = -1;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = sizeof control.bytes;
+    ssize_t n = recvmsg(fd, &msg, flags | MSG_TRUNC | MSG_CMSG_CLOEXEC);
+    if (n < 0) return n;
+    h->control_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_CREDENTIALS &&
+            c->cmsg_len == CMSG_LEN(sizeof(struct ucred))) {
+            struct ucred cred;
+            memcpy(&cred, CMSG_DATA(c), sizeof cred);
+            h->credentials.pid = cred.pid;
+            h->credentials.uid = cred.uid;
+            h->credentials.gid = cred.gid;
+            h->credentials.present = 1;
+        } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+            size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+            for (size_t i = 0; i < count; i++) {
+                int passed;
+                memcpy(&passed, CMSG_DATA(c) + i * sizeof(int), sizeof passed);
+                h->descriptor_count++;
+                if (h->descriptor < 0) h->descriptor = passed; else close(passed);
+            }
+        }
+    }
+    return n;
+}
+
+ssize_t secmod_send_descriptor(int fd, const void *buffer, size_t length, const secmod_unix_address *a,
+                               int passed, int flags) {
+    struct iovec iov = { .iov_base = (void *)buffer, .iov_len = length };
+    union {
+        struct cmsghdr align;
+        char bytes[CMSG_SPACE(sizeof(int))];
+    } control;
+    memset(&control, 0, sizeof control);
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    if (a != NULL) {
+        msg.msg_name = (void *)&a->address;
+        msg.msg_namelen = a->length;
+    }
+    msg.msg_control = control.bytes;
+    msg.msg_controllen = sizeof control.bytes;
+    struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(sizeof(int));
+    memcpy(CMSG_DATA(c), &passed, sizeof passed);
+    return sendmsg(fd, &msg, flags | MSG_NOSIGNAL);
+}
+
+int secmod_socketpair(int type, int fds[2]) {
+    return socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, fds);
+}
+
+void secmod_socket_identify(int fd, secmod_socket_identity *identity) {
+    int value = 0;
+    socklen_t len = sizeof value;
+    identity->domain = getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &value, &len) == 0 ? value : -1;
+    len = sizeof value;
+    identity->type = getsockopt(fd, SOL_SOCKET, SO_TYPE, &value, &len) == 0 ? value : -1;
+    struct sockaddr_un peer;
+    socklen_t peer_len = sizeof peer;
+    identity->connected = getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0;
 }
 
 int secmod_peer_credentials(int fd, secmod_credentials *credentials) {

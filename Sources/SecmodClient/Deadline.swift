@@ -5,16 +5,33 @@ import SecmodSystem
 public struct Deadline: Sendable {
     let microseconds: UInt64
 
+    /// `seconds` from now. Negative or NaN means now; a time too large to represent (or
+    /// infinity) means never.
     public static func after(seconds: Double) -> Deadline {
-        Deadline(microseconds: Clock.monotonicMicroseconds() &+ UInt64(max(0, seconds) * 1_000_000))
+        let now = Clock.monotonicMicroseconds()
+        guard !seconds.isNaN, seconds > 0 else { return Deadline(microseconds: now) }
+        let span = seconds * 1_000_000
+        guard span < Double(UInt64.max - now) else { return Deadline(microseconds: .max) }
+        return Deadline(microseconds: now + UInt64(span))
+    }
+
+    /// The sooner of two deadlines, where nil is never.
+    static func earlier(_ a: Deadline, _ b: Deadline?) -> Deadline {
+        guard let b else { return a }
+        return a.microseconds <= b.microseconds ? a : b
     }
 
     var hasPassed: Bool { Clock.monotonicMicroseconds() >= microseconds }
 
+    /// Microseconds left, 0 once passed.
+    var remainingMicroseconds: UInt64 {
+        let now = Clock.monotonicMicroseconds()
+        return microseconds > now ? microseconds - now : 0
+    }
+
     /// Milliseconds left, at most `cap`.
     func remainingMilliseconds(cap: Int32) -> Int32 {
-        let now = Clock.monotonicMicroseconds()
-        guard microseconds > now else { return 0 }
-        return Int32(min(UInt64(cap), (microseconds - now + 999) / 1000))
+        let left = remainingMicroseconds
+        return Int32(min(UInt64(max(cap, 0)), left / 1000 + (left % 1000 == 0 ? 0 : 1)))
     }
 }

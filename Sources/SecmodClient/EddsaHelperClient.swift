@@ -32,8 +32,9 @@ public final class EddsaHelperClient: HelperClientFamily {
     /// Called for every AVAIL and PURGE, on the calling thread, while a call waits.
     public var onKeyEvent: ((EddsaKeyEvent) -> Void)?
     /// Checks every returned signature before handing it out (on by default). A check costs
-    /// about twice the helper's signing time; an exchange that trusts the helper's own
-    /// integrity may turn it off, as Taler's C client never checks.
+    /// about twice the helper's signing time (some 65 µs); an exchange that trusts the
+    /// helper's own integrity may turn it off, as Taler's C client never checks. Whether the
+    /// signing key was announced is checked either way.
     public var verifiesSignatures = true
     /// Default for calls that pass no timeout; nil waits as long as it takes.
     public var defaultTimeout: Double? {
@@ -56,8 +57,9 @@ public final class EddsaHelperClient: HelperClientFamily {
     }
 
     /// Signs `purposeBytes` (a purpose header and the data it covers) with the helper's
-    /// current key. Returns the key that signed and the signature, verified unless
-    /// `verifiesSignatures` is off.
+    /// current key. Returns the key that signed and the signature. The key must be one the
+    /// helper announced and has not purged (always checked); the signature itself is
+    /// verified unless `verifiesSignatures` is off.
     public func sign(purposeBytes: [UInt8], timeout: Double? = nil) throws(SecmodError) -> (publicKey: [UInt8], signature: [UInt8]) {
         guard purposeBytes.count >= 8, purposeBytes.count <= EddsaSignRequest.maximumPurposeByteCount else {
             throw SecmodError(.malformed, "purpose of \(purposeBytes.count) bytes: it must have 8 to \(EddsaSignRequest.maximumPurposeByteCount)")
@@ -68,8 +70,13 @@ public final class EddsaHelperClient: HelperClientFamily {
             throw SecmodError(.helperRefused, "the helper refused to sign: \(TalerErrorCode.describe(code))", talerCode: code)
         }
         let result = try EddsaSignature.decode(reply)
+        // Always: a signature under a key the helper never announced (or purged) is no
+        // signature of this helper's, whatever it verifies under.
+        guard keys.contains(where: { $0.publicKey == result.publicKey }) else {
+            throw SecmodError(.untrustedHelper, "the helper signed with key \(CrockfordBase32.encode(result.publicKey)), which it has not announced or has purged")
+        }
         guard !verifiesSignatures || Ed25519.verify(signature: result.signature, message: purposeBytes, publicKey: result.publicKey) else {
-            throw SecmodError(.crypto, "the helper returned a signature that does not verify")
+            throw SecmodError(.untrustedHelper, "the helper returned a signature that does not verify")
         }
         return (result.publicKey, result.signature)
     }

@@ -85,7 +85,8 @@ extension HelperClientFamily {
                     }
                 }
                 return replies
-            } catch where error.code == .unavailable && attempts < 3 {
+            } catch where (error.code == .unavailable || error.code == .untrustedHelper) && attempts < 3 {
+                // The session is closed either way: handshake again from a fresh one.
                 continue
             }
         }
@@ -126,7 +127,7 @@ struct ModuleKeyPin {
 
     mutating func check(moduleKey: [UInt8], signature: [UInt8], signed: [UInt8], what: String) throws(SecmodError) {
         if let pinned = publicKey, pinned != moduleKey {
-            throw SecmodError(.crypto, "the helper's security module key changed from \(CrockfordBase32.encode(pinned)) to \(CrockfordBase32.encode(moduleKey)); refusing its keys")
+            throw SecmodError(.untrustedHelper, "the helper's security module key changed from \(CrockfordBase32.encode(pinned)) to \(CrockfordBase32.encode(moduleKey)); refusing its keys")
         }
         guard Ed25519.verify(signature: signature, message: signed, publicKey: moduleKey) else {
             throw SecmodError(.crypto, "\(what) carries an invalid security module signature")

@@ -4,8 +4,10 @@ import SecmodWire
 import Glibc
 #endif
 
-/// A client's datagram session with one helper (dgram-transport.md): INIT to the main
-/// socket, then a socket connected to the helper's session socket.
+/// A client's datagram session with one helper (dgram-transport.md, version 2): the client
+/// makes a `SOCK_SEQPACKET` socket pair, passes one end to the helper inside its INIT, and
+/// keeps the other. The pair has no name, so nobody else can reach either end, and when
+/// either side goes away the other sees end of file at once.
 ///
 /// Not thread-safe: give each thread its own connection, as each exchange thread has its
 /// own. It blocks the calling thread and never spawns one.
@@ -14,13 +16,15 @@ final class HelperConnection {
     let initType: UInt16
 
     private var handle: SocketHandle?
-    private var session: UnixAddress?
+    /// The socket file's owner: every message on the session must come from this uid.
+    private var helperUID: UInt32 = 0
     private var buffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
 
-    /// How long to wait for any datagram before checking that the session still exists.
-    static let livenessInterval: Int32 = 1000
-    /// How long to wait for the first datagram after INIT before sending INIT again.
+    /// How long to wait for the first message after INIT before sending INIT again.
     static let initRetryInterval: Int32 = 5000
+    /// Waits between INITs that the helper closed unanswered (not running yet, or refusing
+    /// this user): doubles from the first to the last, so a refused client does not spin.
+    static let refusedBackoff: (first: UInt32, last: UInt32) = (100_000, 2_000_000)
 
     init(socketPath: String, initType: UInt16) {
         self.socketPath = socketPath
@@ -28,72 +32,56 @@ final class HelperConnection {
         ignoreBrokenPipeSignal()
     }
 
-    var isConnected: Bool { handle != nil && session != nil }
+    var isConnected: Bool { handle != nil }
 
-    func close() {
-        handle = nil
-        session = nil
-    }
+    func close() { handle = nil }
 
-    /// Opens a fresh socket and sends INIT. Returns the first message of the key dump,
-    /// which the caller processes like any other; the rest arrive through `receive`.
+    /// Sends INIT with a fresh socket pair until the helper answers on it. Returns the first
+    /// message of the key dump, which the caller processes like any other; the rest arrive
+    /// through `receive`.
     func handshake(deadline: Deadline?) throws(SecmodError) -> [UInt8] {
         close()
         let address = try UnixAddress(path: socketPath)
-        let owner: UInt32
-        do throws(Errno) { owner = try FileSystem.status(socketPath).uid } catch {
-            throw SecmodError(.unavailable, "helper socket \(socketPath): \(error)", errno: error.rawValue)
-        }
-        let fresh = try UnixSocket(.datagram)
-        do throws(Errno) {
-            try fresh.setPassCredentials()  // autobinds to an abstract address the helper can answer
-        } catch {
-            throw error.error("SO_PASSCRED")
-        }
+        var backoff = Self.refusedBackoff.first
         while true {
-            do throws(Errno) {
-                _ = try fresh.send(MessageHeader.bare(type: initType), to: address)
-            } catch {
-                throw SecmodError(.unavailable, "cannot reach helper at \(socketPath): \(error)", errno: error.rawValue)
+            if let deadline, deadline.hasPassed {
+                throw SecmodError(.timeout, "no answer from helper at \(socketPath) before the deadline (is it running, and does its CLIENT_USERS/CLIENT_GROUPS admit this user?)")
             }
-            let waitUntil = Deadline.after(seconds: Double(Self.initRetryInterval) / 1000)
-            while !waitUntil.hasPassed {
-                if let deadline, deadline.hasPassed {
-                    throw SecmodError(.timeout, "no answer from helper at \(socketPath) before the deadline (is it running, and does its CLIENT_USERS/CLIENT_GROUPS admit this user?)")
-                }
-                let cap = min(waitUntil.remainingMilliseconds(cap: Self.initRetryInterval),
-                              deadline?.remainingMilliseconds(cap: Self.initRetryInterval) ?? Self.initRetryInterval)
-                guard try wait(fresh, milliseconds: cap) else { continue }
-                let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
-                do throws(Errno) { received = try fresh.receive(into: &buffer) } catch {
-                    throw SecmodError(.unavailable, "receiving from helper: \(error)", errno: error.rawValue)
-                }
-                guard let (length, sender, credentials) = received else { continue }
-                // Only the helper's uid may open our session: until we connect, anyone who
-                // can find our abstract address could send to it.
-                guard let credentials, credentials.uid == owner, !sender.isUnnamed else { continue }
-                do throws(Errno) {
-                    try fresh.connect(to: sender)
-                    try fresh.setReceiveTimeout(milliseconds: Int(Self.livenessInterval))
-                } catch {
-                    throw SecmodError(.unavailable, "connecting to helper session: \(error)", errno: error.rawValue)
-                }
-                handle = SocketHandle(fresh)
-                session = sender
-                if isOneMessage(length: length) { return Array(buffer[0..<length]) }
-                guard let first = try receive(deadline: deadline) else {
-                    throw SecmodError(.timeout, "no message from helper at \(socketPath) before the deadline")
-                }
-                return first
+            helperUID = try HelperSocketTrust.owner(of: socketPath)
+            handle = SocketHandle(try sendInit(to: address))
+            let firstWait = Deadline.after(seconds: Double(Self.initRetryInterval) / 1000)
+            do throws(SecmodError) {
+                if let first = try receive(deadline: Deadline.earlier(firstWait, deadline), nonBlocking: false) { return first }
+                close()  // nothing yet: INIT again from a fresh pair, as the transport asks
+            } catch where error.code == .unavailable {
+                // The helper closed our session unanswered. Wait a little, then try again.
+                usleep(UInt32(min(UInt64(backoff), deadline?.remainingMicroseconds ?? UInt64(backoff))))
+                backoff = min(backoff * 2, Self.refusedBackoff.last)
             }
         }
     }
 
-    /// One message per datagram (dgram-transport.md): a datagram whose header disagrees
-    /// with its length is not a message, whatever its type says, and is ignored; the
-    /// message decoders check only the length.
+    /// INIT: a datagram to the helper's socket carrying one end of a new pair. Returns the
+    /// end we keep; the passed end and the datagram socket close when this returns, so the
+    /// helper holds the only other reference.
+    private func sendInit(to address: UnixAddress) throws(SecmodError) -> UnixSocket {
+        let pair = try UnixSocket.pair(.seqpacket)
+        let initSocket = try UnixSocket(.datagram)  // unbound, and without SO_PASSCRED: no name at all
+        do throws(Errno) {
+            try pair.kept.setPassCredentials()
+            try initSocket.send(MessageHeader.bare(type: initType), to: address, passing: pair.passed)
+        } catch {
+            throw SecmodError(.unavailable, "cannot reach helper at \(socketPath): \(error)", errno: error.rawValue)
+        }
+        return pair.kept
+    }
+
+    /// One message per packet (dgram-transport.md): a packet whose header disagrees with
+    /// its length is not a message, whatever its type says, and is ignored; the message
+    /// decoders check only the length.
     private func isOneMessage(length: Int) -> Bool {
-        guard length >= MessageHeader.byteCount, length <= buffer.count, let header = MessageHeader.peek(buffer) else { return false }
+        guard length >= MessageHeader.byteCount, length <= MessageHeader.maximumMessageSize,
+              let header = MessageHeader.peek(buffer) else { return false }
         return header.size == length
     }
 
@@ -107,49 +95,38 @@ final class HelperConnection {
         }
     }
 
-    /// Receives the next message from the session. Every second without traffic it checks
-    /// that the session still exists. Returns nil if `deadline` passes first; with
-    /// `nonBlocking`, returns nil at once when nothing is queued.
+    /// Receives the next message from the session. Returns nil if `deadline` passes first;
+    /// with `nonBlocking`, returns nil at once when nothing is queued. Throws `.unavailable`
+    /// at end of file (the helper restarted or closed the session) and `.untrustedHelper`
+    /// for a message from another uid than the socket's owner; either closes the session.
     func receive(deadline: Deadline?, nonBlocking: Bool = false) throws(SecmodError) -> [UInt8]? {
-        guard let handle, let session else { throw SecmodError(.unavailable, "not connected") }
+        guard let handle else { throw SecmodError(.unavailable, "not connected") }
         while true {
-            // Without a deadline, a blocking receive that times out after the liveness
-            // interval saves a poll(2) per message; with one, poll bounds the wait.
-            var blocking = false
-            if !nonBlocking {
-                if let deadline {
-                    if deadline.hasPassed { return nil }
-                    let cap = deadline.remainingMilliseconds(cap: Self.livenessInterval)
-                    if try !wait(handle.socket, milliseconds: cap) {
-                        try checkSessionAlive(handle, session)
-                        continue
-                    }
-                } else {
-                    blocking = true
-                }
+            if !nonBlocking, let deadline {
+                if deadline.hasPassed { return nil }
+                if try !wait(handle.socket, milliseconds: deadline.remainingMilliseconds(cap: 1000)) { continue }
             }
             let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
-            do throws(Errno) { received = try handle.socket.receive(into: &buffer, blocking: blocking) } catch {
+            do throws(Errno) {
+                received = try handle.socket.receive(into: &buffer, blocking: !nonBlocking && deadline == nil)
+            } catch {
                 close()
                 throw SecmodError(.unavailable, "helper session is gone: \(error)", errno: error.rawValue)
             }
-            guard let (length, sender, _) = received else {
+            guard let (length, _, credentials) = received else {
                 if nonBlocking { return nil }
-                if blocking { try checkSessionAlive(handle, session) }  // quiet for a whole interval
                 continue
             }
-            guard sender == session else { continue }  // queued before we connected
-            guard length <= MessageHeader.maximumMessageSize else { continue }
+            guard length > 0 else {
+                close()
+                throw SecmodError(.unavailable, "the helper closed the session")
+            }
+            guard let credentials, credentials.uid == helperUID else {
+                close()
+                throw HelperSocketTrust.impostor(credentials, expected: helperUID, socketPath: socketPath)
+            }
             guard isOneMessage(length: length) else { continue }
             return Array(buffer[0..<length])
-        }
-    }
-
-    /// A quiet session may be gone (the helper restarted): a fresh connect() says so.
-    private func checkSessionAlive(_ handle: SocketHandle, _ session: UnixAddress) throws(SecmodError) {
-        do throws(Errno) { try handle.socket.connect(to: session) } catch {
-            close()
-            throw SecmodError(.unavailable, "helper session is gone: \(error)", errno: error.rawValue)
         }
     }
 

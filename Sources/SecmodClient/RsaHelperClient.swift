@@ -37,6 +37,8 @@ public final class RsaHelperClient: HelperClientFamily {
     public var securityModulePublicKey: [UInt8]? { pin.publicKey }
     /// The announced keys, by section and anchor.
     public private(set) var keys: [RsaDenominationKey] = []
+    /// The announced keys by `h_rsa`, parsed once, to check every signature.
+    private var verifiers: [[UInt8]: RsaPublicKey] = [:]
     public var onKeyEvent: ((RsaKeyEvent) -> Void)?
     public var defaultTimeout: Double? {
         get { core.defaultTimeout }
@@ -64,7 +66,7 @@ public final class RsaHelperClient: HelperClientFamily {
             throw SecmodError(.malformed, "a sign request needs a 64-byte key hash and a non-empty blinded message that fits a message")
         }
         let reply = try exchange([RsaSignRequest.encode(hash: hash, blindedMessage: blindedMessage)], timeout: timeout) { $0.count == 1 }[0]
-        return try Self.signature(from: reply).get()
+        return try checkedSignature(from: reply, hash: hash, blindedMessage: blindedMessage).get()
     }
 
     /// Blind-signs many messages. Requests are packed into BATCH_SIGN messages of at most
@@ -80,7 +82,9 @@ public final class RsaHelperClient: HelperClientFamily {
             guard replies.count == chunk.count else {
                 throw SecmodError(.malformed, "the helper could not parse a batch the client built")
             }
-            results += replies.map(Self.signature(from:))
+            for (reply, item) in zip(replies, chunk) {
+                results.append(checkedSignature(from: reply, hash: item.hash, blindedMessage: item.blindedMessage))
+            }
         }
         return results
     }
@@ -113,9 +117,21 @@ public final class RsaHelperClient: HelperClientFamily {
         return chunks
     }
 
-    static func signature(from reply: [UInt8]) -> Result<[UInt8], SecmodError> {
+    /// A reply as a signature or the helper's refusal. A signature counts only if it is
+    /// one: `s^e mod n = m` under the announced key the request named. That costs a few
+    /// percent of the helper's signing time and turns a faulty or forged answer into an
+    /// error instead of a coin nobody can spend.
+    func checkedSignature(from reply: [UInt8], hash: [UInt8], blindedMessage: [UInt8]) -> Result<[UInt8], SecmodError> {
         if MessageHeader.peek(reply)?.type == RsaMessageType.signature {
-            return Result { () throws(SecmodError) in try RsaSignature.decode(reply) }
+            let signature: [UInt8]
+            do throws(SecmodError) { signature = try RsaSignature.decode(reply) } catch { return .failure(error) }
+            guard let key = verifiers[hash] else {
+                return .failure(SecmodError(.untrustedHelper, "the helper signed with a key it has not announced or has purged"))
+            }
+            guard key.verifyRaw(signature: signature, message: blindedMessage) else {
+                return .failure(SecmodError(.untrustedHelper, "the helper returned a signature that does not verify under the key the request named"))
+            }
+            return .success(signature)
         }
         guard let code = try? SignFailure.decodeCode(reply) else {
             return .failure(SecmodError(.malformed, "malformed reply from the helper"))
@@ -123,7 +139,10 @@ public final class RsaHelperClient: HelperClientFamily {
         return .failure(SecmodError(.helperRefused, "the helper refused to sign: \(TalerErrorCode.describe(code))", talerCode: code))
     }
 
-    func resetKeys() { keys.removeAll() }
+    func resetKeys() {
+        keys.removeAll()
+        verifiers.removeAll()
+    }
 
     func processPush(_ message: [UInt8]) throws(SecmodError) {
         switch MessageHeader.peek(message)?.type {
@@ -140,6 +159,7 @@ public final class RsaHelperClient: HelperClientFamily {
                                          securityModulePublicKey: avail.securityModulePublicKey,
                                          securityModuleSignature: avail.securityModuleSignature)
             if !keys.contains(where: { $0.hash == hash }) {
+                verifiers[hash] = try RsaPublicKey(encoded: avail.publicKey)
                 keys.append(key)
                 keys.sort { ($0.section, $0.anchor.microseconds) < ($1.section, $1.anchor.microseconds) }
             }
@@ -147,6 +167,7 @@ public final class RsaHelperClient: HelperClientFamily {
         case RsaMessageType.purge:
             let hash = try RsaKeyMessage.decodeHash(message)
             keys.removeAll { $0.hash == hash }
+            verifiers[hash] = nil
             onKeyEvent?(.purged(hash: hash))
         default:
             throw SecmodError(.malformed, "unexpected message type \(MessageHeader.peek(message)?.type ?? 0) from the helper")

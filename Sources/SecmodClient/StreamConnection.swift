@@ -27,9 +27,13 @@ extension HelperConnection: HelperLink {}
 
 /// A client's SOCK_STREAM connection (wire spec §2, §8, §12): connect, and the helper sends
 /// every AVAIL and SYNCED at once; messages are reassembled from the byte stream.
+///
+/// The peer must be the socket file's owner: `SO_PEERCRED` when connecting, and the
+/// `SCM_CREDENTIALS` of every read after that.
 final class StreamConnection: HelperLink {
     let socketPath: String
     private var handle: SocketHandle?
+    private var helperUID: UInt32 = 0
     private var buffer = [UInt8](repeating: 0, count: 4 * (MessageHeader.maximumMessageSize + 1))
     private var fill = 0
 
@@ -48,10 +52,19 @@ final class StreamConnection: HelperLink {
     func handshake(deadline: Deadline?) throws(SecmodError) -> [UInt8] {
         close()
         let address = try UnixAddress(path: socketPath)
+        let owner = try HelperSocketTrust.owner(of: socketPath)
         let socket = try UnixSocket(.stream)
-        do throws(Errno) { try socket.connect(to: address) } catch {
+        do throws(Errno) {
+            try socket.setPassCredentials()
+            try socket.connect(to: address)
+        } catch {
             throw SecmodError(.unavailable, "cannot reach helper at \(socketPath): \(error)", errno: error.rawValue)
         }
+        let peer = try? socket.peerCredentials()
+        guard let peer, peer.uid == owner else {
+            throw HelperSocketTrust.impostor(peer, expected: owner, socketPath: socketPath)
+        }
+        helperUID = owner
         handle = SocketHandle(socket)
         guard let first = try receive(deadline: deadline, nonBlocking: false) else {
             close()
@@ -78,7 +91,7 @@ final class StreamConnection: HelperLink {
     func receive(deadline: Deadline?, nonBlocking: Bool) throws(SecmodError) -> [UInt8]? {
         guard let handle else { throw SecmodError(.unavailable, "not connected") }
         while true {
-            if let message = takeMessage() { return message }
+            if let message = try takeMessage() { return message }
             if !nonBlocking, let deadline {
                 if deadline.hasPassed { return nil }
                 var polls = PollSet()
@@ -89,30 +102,36 @@ final class StreamConnection: HelperLink {
                     throw error.error("poll")
                 }
             }
-            let read: Int?
+            let read: (count: Int, credentials: PeerCredentials?)?
             do throws(Errno) { read = try handle.socket.readSome(into: &buffer, at: fill, blocking: !nonBlocking && deadline == nil) } catch {
                 close()
                 throw SecmodError(.unavailable, "helper connection is gone: \(error)", errno: error.rawValue)
             }
-            guard let read else { if nonBlocking { return nil }; continue }
-            guard read > 0 else {
+            guard let (count, credentials) = read else { if nonBlocking { return nil }; continue }
+            guard count > 0 else {
                 close()
                 throw SecmodError(.unavailable, "the helper closed the connection")
             }
-            fill += read
+            guard let credentials, credentials.uid == helperUID else {
+                close()
+                throw HelperSocketTrust.impostor(credentials, expected: helperUID, socketPath: socketPath)
+            }
+            fill += count
         }
     }
 
-    /// Cuts the first whole message off the buffer.
-    private func takeMessage() -> [UInt8]? {
+    /// Cuts the first whole message off the buffer. A size below a header's is a framing
+    /// error after which nothing on the stream can be trusted: the connection ends.
+    private func takeMessage() throws(SecmodError) -> [UInt8]? {
         guard fill >= MessageHeader.byteCount, let header = MessageHeader.peek(buffer) else { return nil }
         guard header.size >= MessageHeader.byteCount else {
             close()
-            return nil
+            throw SecmodError(.malformed, "the helper sent a message of size \(header.size), less than a header; the connection was closed")
         }
         guard fill >= header.size else { return nil }
         let message = Array(buffer[0..<header.size])
-        for i in 0..<(fill - header.size) { buffer[i] = buffer[header.size + i] }
+        let rest = fill - header.size
+        buffer.withUnsafeMutableBytes { b in _ = memmove(b.baseAddress!, b.baseAddress! + header.size, rest) }
         fill -= header.size
         return message
     }

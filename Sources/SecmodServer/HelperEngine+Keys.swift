@@ -3,6 +3,9 @@ import SecmodCrypto
 import SecmodKeys
 import SecmodSystem
 import SecmodWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The key lifecycle on the loop: loading at start, the schedule, revocation, and the
 /// results of the maintenance thread.
@@ -92,8 +95,9 @@ extension HelperEngine {
     /// already serves it.
     func openListener() throws(SecmodError) {
         let address = try UnixAddress(path: settings.unixPath)
-        let directory = settings.unixPath.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/")
-        if !directory.isEmpty { try FileSystem.createDirectories(directory, mode: 0o750) }
+        try FileSystem.createDirectories(FileSystem.directoryName(of: settings.unixPath), mode: 0o750)
+        // Whoever can write the socket's directory (or one above it) can replace the socket.
+        try SocketDirectory.check(socketPath: settings.unixPath, owner: UInt32(geteuid()))
         if FileSystem.exists(settings.unixPath) {
             let st: FileStatus
             do throws(Errno) { st = try FileSystem.status(settings.unixPath, followLinks: false) } catch {
@@ -123,11 +127,10 @@ extension HelperEngine {
             try socket.descriptor.setMode(0o620)
             try socket.bind(to: address)
             try FileSystem.changeMode(settings.unixPath, 0o620)
-            if stream {
-                try socket.listen(backlog: 512)  // as Taler's helpers (wire spec §11)
-            } else {
-                try socket.setPassCredentials()
-            }
+            // Datagram: the INIT's credentials. Stream: inherited by every accepted connection,
+            // so each read says who wrote it.
+            try socket.setPassCredentials()
+            if stream { try socket.listen(backlog: 512) }  // as Taler's helpers (wire spec §11)
         } catch {
             throw error.error("binding \(settings.unixPath)")
         }
@@ -261,7 +264,7 @@ extension HelperEngine {
         heldPurges[AnchorSlot(group: key.group, anchor: key.anchor)] = (key.announcement.purge, told)
         pendingAnchors[key.group].insert(key.anchor)
         maintainer.submit(.replace(group: key.group, anchor: key.anchor))
-        logger.warning("key \(describe(key.anchor, group: key.group)) revoked by session \(session.id) (\(session.credentials.map(\.description) ?? "unknown caller"))")
+        logger.warning("key \(describe(key.anchor, group: key.group)) revoked by session \(session.id) (\(session.owner))")
     }
 
     /// Sends a revoked key's PURGE to the sessions that were told of the key and are still here.

@@ -8,8 +8,8 @@ import Glibc
 /// Sessions: the handshake on the main socket, requests on session sockets, ordered
 /// replies and non-blocking sends.
 extension HelperEngine {
-    /// Stream: accepts connections. Datagram: reads INITs from the main socket and opens a
-    /// session for each sender.
+    /// Stream: accepts connections. Datagram: reads INITs from the main socket and adopts
+    /// the session socket each one carries.
     func acceptHandshakes() {
         guard let listener else { return }
         if settings.socketType == .stream {
@@ -17,27 +17,41 @@ extension HelperEngine {
             return
         }
         for _ in 0..<64 {
-            let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
-            do throws(Errno) { received = try listener.socket.receive(into: &receiveBuffer) } catch {
+            let received: Handover?
+            do throws(Errno) { received = try listener.socket.receiveHandover(into: &receiveBuffer) } catch {
                 dropLog.warning(logger, reason: "main socket receive failed", error.description)
                 return
             }
-            guard let (length, sender, credentials) = received else { return }
-            let header = MessageHeader.peek(receiveBuffer)
-            guard length == MessageHeader.byteCount, let header, header.size == length,
-                  header.type == family.messageTypes.initialize else {
-                dropLog.warning(logger, reason: "dropped datagram on the main socket",
-                                "\(length) bytes from \(sender); the main socket accepts only a 4-byte INIT")
+            guard var handover = received else { return }
+            // Every early `continue` drops `handover`, which closes the passed descriptor.
+            guard admits(handover.credentials, what: "INIT"), let credentials = handover.credentials else { continue }
+            if let problem = initProblem(handover) {
+                dropLog.warning(logger, reason: "dropped a bad INIT", "\(problem), from \(credentials)")
                 continue
             }
-            guard !sender.isUnnamed else {
-                dropLog.warning(logger, reason: "dropped INIT from an unnamed socket",
-                                "the client must set SO_PASSCRED (or bind) so that replies can reach it")
-                continue
-            }
-            guard admits(credentials, what: "INIT") else { continue }
-            openSession(for: sender, credentials: credentials)
+            guard let descriptor = handover.descriptor.take() else { continue }
+            openSession(adopting: descriptor, owner: credentials)
         }
+    }
+
+    /// Why an INIT on the main socket is refused, or nil when it is good: exactly the
+    /// 4-byte INIT of this family, and exactly one descriptor, a connected AF_UNIX
+    /// SOCK_SEQPACKET socket, with nothing lost from the control data.
+    private func initProblem(_ handover: borrowing Handover) -> String? {
+        let length = handover.length
+        guard length >= MessageHeader.byteCount, let header = MessageHeader.peek(receiveBuffer), header.size == length,
+              header.type == family.messageTypes.initialize else {
+            return "a \(length)-byte datagram that is not an INIT (the main socket accepts only INIT)"
+        }
+        guard length == MessageHeader.byteCount else { return "an INIT with a \(length - MessageHeader.byteCount)-byte body" }
+        guard !handover.controlTruncated else { return "an INIT whose control data was truncated (more than one descriptor)" }
+        guard handover.descriptorCount == 1, let identity = handover.descriptorIdentity else {
+            return "an INIT carrying \(handover.descriptorCount) descriptors (it must carry its session socket)"
+        }
+        guard identity.isConnectedUnixSeqpacket else {
+            return "an INIT whose descriptor is not a connected AF_UNIX SOCK_SEQPACKET socket (domain \(identity.domain.map(String.init) ?? "none"), type \(identity.type.map(String.init) ?? "none"), connected \(identity.isConnected))"
+        }
+        return nil
     }
 
     /// No handshake on a stream (wire spec §8.1): every key, then SYNCED, go out at once.
@@ -49,20 +63,19 @@ extension HelperEngine {
                 return
             }
             guard let connection = accepted else { return }
-            let credentials = try? connection.peerCredentials()
             // Closing the connection unanswered: the refused caller learns nothing, not even
             // which keys exist.
-            guard admits(credentials, what: "connection") else { continue }
+            guard let credentials = try? connection.peerCredentials(), admits(credentials, what: "connection") else { continue }
             makeRoomForSession()
             let socket = SocketHandle(connection)
             let channel = ReplyChannel(socket: socket, isStream: true, maxMessages: settings.sessionOutboxMessages,
                                        maxBytes: settings.sessionOutboxBytes)
-            let session = Session(id: nextSessionID, channel: channel, client: nil, credentials: credentials,
+            let session = Session(id: nextSessionID, channel: channel, isStream: true, owner: credentials,
                                   now: Clock.monotonicMicroseconds())
             session.streamBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
             nextSessionID += 1
             sessions[session.id] = session
-            logger.info("connection \(session.id) accepted (\(credentials.map(\.description) ?? "no credentials"))")
+            logger.info("connection \(session.id) accepted (\(credentials))")
             if ready { sendKeyDump(session) }
         }
     }
@@ -76,6 +89,23 @@ extension HelperEngine {
         return false
     }
 
+    /// Every message on a session must come from the uid that opened it (and still pass
+    /// the allow-list). Another uid means the client handed its socket to someone else: the
+    /// message is dropped and the session closed, so the socket is worth nothing to them.
+    private func isFromOwner(_ credentials: PeerCredentials?, _ session: Session) -> Bool {
+        guard let credentials, credentials.uid == session.owner.uid else {
+            dropLog.warning(logger, reason: "closed a session written to by another user",
+                            "session \(session.id) belongs to uid \(session.owner.uid) (pid \(session.owner.pid)); the message came from \(credentials.map(\.description) ?? "a sender without credentials")")
+            closeSession(session, reason: "a message from another user")
+            return false
+        }
+        guard admits(credentials, what: "message on session \(session.id)") else {
+            closeSession(session, reason: "caller no longer admitted")
+            return false
+        }
+        return true
+    }
+
     /// At MAX_SESSIONS, the session idle longest makes room for a new one.
     private func makeRoomForSession() {
         if sessions.count >= settings.maxSessions,
@@ -84,39 +114,26 @@ extension HelperEngine {
         }
     }
 
-    private func openSession(for client: UnixAddress, credentials: PeerCredentials?) {
-        if let old = sessionByClient[client], let session = sessions[old] {
-            closeSession(session, reason: "client handshook again")
-        }
-        makeRoomForSession()
-        let socket: SocketHandle
-        do throws(SecmodError) {
-            socket = SocketHandle(try makeSessionSocket(connectedTo: client))
+    /// Adopts the client's end of its socket pair as the session.
+    private func openSession(adopting descriptor: consuming FileDescriptor, owner: PeerCredentials) {
+        let socket = UnixSocket(adopting: descriptor)
+        do throws(Errno) {
+            try socket.descriptor.setNonBlocking()
+            try socket.setPassCredentials()
+            try socket.setSendBufferSize(settings.sessionSendBuffer)
         } catch {
-            dropLog.warning(logger, reason: "could not open a session", "for \(client): \(error)")
+            dropLog.warning(logger, reason: "could not open a session", "for \(owner): \(error)")
             return
         }
-        let channel = ReplyChannel(socket: socket, isStream: false, maxMessages: settings.sessionOutboxMessages,
+        makeRoomForSession()
+        let channel = ReplyChannel(socket: SocketHandle(socket), isStream: false, maxMessages: settings.sessionOutboxMessages,
                                    maxBytes: settings.sessionOutboxBytes)
-        let session = Session(id: nextSessionID, channel: channel, client: client, credentials: credentials,
+        let session = Session(id: nextSessionID, channel: channel, isStream: false, owner: owner,
                               now: Clock.monotonicMicroseconds())
         nextSessionID += 1
         sessions[session.id] = session
-        sessionByClient[client] = session.id
-        logger.info("session \(session.id) opened for \(client) (\(credentials.map(\.description) ?? "no credentials"))")
+        logger.info("session \(session.id) opened (\(owner))")
         if ready { sendKeyDump(session) }
-    }
-
-    private func makeSessionSocket(connectedTo client: UnixAddress) throws(SecmodError) -> UnixSocket {
-        let socket = try UnixSocket(.datagram, nonBlocking: true)
-        do throws(Errno) {
-            try socket.setPassCredentials()
-            try socket.setSendBufferSize(settings.sessionSendBuffer)
-            try socket.connect(to: client)
-        } catch {
-            throw error.error("session socket for \(client)")
-        }
-        return socket
     }
 
     /// Every announced key, in dump order, then SYNCED (wire spec §8.1).
@@ -133,7 +150,7 @@ extension HelperEngine {
         }
     }
 
-    /// Reads and dispatches one datagram. One per session per turn: a blocking client has
+    /// Reads and dispatches one message. One per session per turn: a blocking client has
     /// one request outstanding, so reading on to EAGAIN would cost a syscall per request,
     /// and a client that pipelines gets no more than its share of the loop.
     func readRequests(_ session: Session) {
@@ -144,21 +161,23 @@ extension HelperEngine {
         let now = Clock.wallMicroseconds()
         let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
         do throws(Errno) { received = try session.socket.receive(into: &receiveBuffer) } catch {
-            let gone = error == .connectionRefused || error.rawValue == ECONNRESET
+            let gone = error.rawValue == ECONNRESET || error.rawValue == EPIPE
             closeSession(session, reason: gone ? "client went away" : "receive failed: \(error)")
             return
         }
-        guard let (length, sender, credentials) = received else { return }
-        // Every datagram, not just the INIT: a client may pass its socket to another process.
-        guard admits(credentials, what: "datagram on session \(session.id)") else { return }
+        guard let (length, _, credentials) = received else { return }
+        guard length > 0 else {
+            closeSession(session, reason: "client closed its session")
+            return
+        }
+        guard isFromOwner(credentials, session) else { return }
         session.lastActivity = Clock.monotonicMicroseconds()
-        guard sender == session.client else { return }  // cannot happen on a connected socket
         guard length <= MessageHeader.maximumMessageSize else {
-            dropLog.warning(logger, reason: "dropped oversize datagram", "\(length) bytes on session \(session.id)")
+            dropLog.warning(logger, reason: "dropped oversize message", "\(length) bytes on session \(session.id)")
             return
         }
         guard let header = MessageHeader.peek(receiveBuffer), header.size == length, length >= MessageHeader.byteCount else {
-            dropLog.warning(logger, reason: "dropped datagram whose header disagrees with its length",
+            dropLog.warning(logger, reason: "dropped a message whose header disagrees with its length",
                             "\(length) bytes on session \(session.id)")
             return
         }
@@ -173,18 +192,19 @@ extension HelperEngine {
     /// Reads what a stream connection sent and handles every whole message in it, in order;
     /// a partial message waits in the buffer for the rest.
     private func readStream(_ session: Session) {
-        let read: Int?
+        let read: (count: Int, credentials: PeerCredentials?)?
         do throws(Errno) { read = try session.socket.readSome(into: &session.streamBuffer, at: session.streamFill) } catch {
             closeSession(session, reason: "receive failed: \(error)")
             return
         }
-        guard let read else { return }
-        guard read > 0 else {
+        guard let (count, credentials) = read else { return }
+        guard count > 0 else {
             closeSession(session, reason: "client closed the connection")
             return
         }
+        guard isFromOwner(credentials, session) else { return }
         session.lastActivity = Clock.monotonicMicroseconds()
-        session.streamFill += read
+        session.streamFill += count
         let now = Clock.wallMicroseconds()
         var offset = 0
         while !session.closed, let header = MessageHeader.peek(session.streamBuffer, at: offset),
@@ -240,6 +260,9 @@ extension HelperEngine {
             let id = session.id
             for (index, job) in work {
                 workers.submit {
+                    // A session closed while the job waited (its client went away): its work
+                    // is dropped unsigned, and uncounted.
+                    guard channel.isOpen else { return }
                     if channel.complete(sequence: sequence, index: index, reply: job()) == .loop {
                         mailbox.post(.attention(id))
                     }
@@ -270,16 +293,14 @@ extension HelperEngine {
         guard !session.closed else { return }
         session.closed = true
         sessions[session.id] = nil
-        if let client = session.client, sessionByClient[client] == session.id { sessionByClient[client] = nil }
         session.channel.close()
         if let reason { logger.info("session \(session.id) closed: \(reason)") }
         // The socket closes when the last reference to it goes (a worker may still hold one).
     }
 
-    /// Every SESSION_CHECK_INTERVAL: a session whose client socket is gone answers a fresh
-    /// connect() with ECONNREFUSED (the kernel never tells an idle datagram socket). Sessions
-    /// blocked longer than SESSION_BLOCKED_TIMEOUT are closed whenever they are seen.
-    func checkSessionsIfDue() {
+    /// Sessions blocked longer than SESSION_BLOCKED_TIMEOUT are closed. A vanished client
+    /// needs no probe: its session polls POLLHUP at once (dgram-transport.md).
+    func closeBlockedSessionsIfDue() {
         let now = Clock.monotonicMicroseconds()
         guard now &- lastBlockedCheck >= 100_000 else { return }  // every turn would cost a lock per session
         lastBlockedCheck = now
@@ -287,14 +308,6 @@ extension HelperEngine {
             // A worker may have set blockedSince after `now` was read: compare before subtracting.
             if let since = session.channel.status.blockedSince, now > since, now - since > settings.sessionBlockedTimeout {
                 closeSession(session, reason: "blocked for more than SESSION_BLOCKED_TIMEOUT: the client does not read")
-            }
-        }
-        guard now - lastSessionCheck >= settings.sessionCheckInterval else { return }
-        lastSessionCheck = now
-        for session in Array(sessions.values) {
-            guard let client = session.client else { continue }  // a stream tells us when it closes
-            do throws(Errno) { try session.socket.connect(to: client) } catch {
-                closeSession(session, reason: "liveness check: \(error)")
             }
         }
     }

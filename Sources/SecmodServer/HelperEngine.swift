@@ -55,9 +55,7 @@ public final class HelperEngine<Family: KeyFamily> {
 
     var listener: SocketHandle?
     var sessions: [UInt64: Session] = [:]
-    var sessionByClient: [UnixAddress: UInt64] = [:]
     var nextSessionID: UInt64 = 1
-    var lastSessionCheck: UInt64 = 0
     var lastBlockedCheck: UInt64 = 0
     var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
     var dropLog = RateLimitedLog()
@@ -90,6 +88,9 @@ public final class HelperEngine<Family: KeyFamily> {
         try maintainer.start(name: programName)
         try openListener()
         logger.notice("listening on \(settings.unixPath) (\(settings.socketType.rawValue), mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
+        for option in settings.obsoleteOptions {
+            logger.warning("[\(settings.section)] \(option) is obsolete and ignored: a session whose client goes away is closed at once (dgram-transport.md)")
+        }
         if let users = settings.callers.allowedUsers {
             logger.notice("callers limited by CLIENT_USERS/CLIENT_GROUPS to uids \(users.sorted()) and gids \(settings.callers.allowedGroups.sorted())")
         } else {
@@ -101,7 +102,6 @@ public final class HelperEngine<Family: KeyFamily> {
 
         maintainKeys(now: Clock.wallMicroseconds())
         if initialCreationsOutstanding == 0 { becomeReady() }
-        lastSessionCheck = Clock.monotonicMicroseconds()
         try loop()
         shutdown()
         return 0
@@ -113,7 +113,7 @@ public final class HelperEngine<Family: KeyFamily> {
         while !stopping {
             let now = Clock.wallMicroseconds()
             if now >= nextScheduleAction(now: now) { maintainKeys(now: now) }
-            checkSessionsIfDue()
+            closeBlockedSessionsIfDue()
 
             polls.removeAll()
             polled.removeAll(keepingCapacity: true)
@@ -143,20 +143,23 @@ public final class HelperEngine<Family: KeyFamily> {
             for (i, session) in polled.enumerated() where !session.closed {
                 let events = polls.events(at: 3 + i)
                 if events.isEmpty { continue }
+                if events.contains(.hangUp) {
+                    // The client closed its end: nothing more can reach it, so its queued
+                    // work is dropped now rather than signed for nobody.
+                    closeSession(session, reason: "client closed its session")
+                    continue
+                }
                 if events.contains(.writable) { flushOutbox(session) }
                 if !session.closed, !events.intersection([.readable, .error, .hangUp]).isEmpty { readRequests(session) }
             }
         }
     }
 
-    /// The poll timeout: until the next schedule action or session check, at most 5 s so
-    /// that a wall-clock jump is noticed soon.
+    /// The poll timeout: until the next schedule action, at most 5 s so that a wall-clock
+    /// jump is noticed soon, and at most 1 s while a session is blocked.
     private func pollTimeout(now: UInt64, anyBlocked: Bool) -> Int32 {
         let next = nextScheduleAction(now: now)
-        var wait = next > now ? next - now : 0
-        let mono = Clock.monotonicMicroseconds()
-        let check = lastSessionCheck &+ settings.sessionCheckInterval
-        wait = min(wait, check > mono ? check - mono : 0, 5_000_000)
+        var wait = min(next > now ? next - now : 0, 5_000_000)
         if anyBlocked { wait = min(wait, 1_000_000) }
         return Int32((wait + 999) / 1000)
     }

@@ -27,7 +27,9 @@ public struct HelperLogHandler: LogHandler {
         var line = Self.timestamp() + " \(program)-\(getpid()) \(Self.name(of: event.level)) \(event.message)"
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         if !merged.isEmpty { line += " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ") }
-        line += "\n"
+        // Callers quote what others chose with LogText.quoted; this makes sure that no
+        // message, however it was built, can add a line or a terminal escape.
+        line = LogText.neutralized(line) + "\n"
         var bytes = Array(line.utf8)
         _ = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress, $0.count) }
     }

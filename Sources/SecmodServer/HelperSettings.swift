@@ -19,7 +19,8 @@ public struct HelperSettings: Sendable {
     public let sessionOutboxBytes: Int
     public let sessionBlockedTimeout: UInt64
     public let sessionSendBuffer: Int
-    public let sessionCheckInterval: UInt64
+    /// Obsolete options the configuration sets: accepted, ignored, and warned about at start.
+    public let obsoleteOptions: [String]
     public let maxSessions: Int
     public let callers: CallerPolicy
     public let auditDirectory: String
@@ -28,10 +29,14 @@ public struct HelperSettings: Sendable {
     /// Options of Taler's helpers that we accept and do not use: a Taler configuration must
     /// load unchanged.
     static let tolerated: Set<String> = ["client_dir", "anchor_round"]
+    /// Options of earlier swift-secmod versions, accepted with a warning so that old
+    /// configurations still load: datagram sessions need no liveness probe since version 2
+    /// of the transport (dgram-transport.md).
+    static let obsolete: Set<String> = ["session_check_interval"]
     static let known: Set<String> = [
         "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
         "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf",
-        "session_check_interval", "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block",
+        "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block",
     ]
 
     /// Reads and checks the section. `extraOptions` are the family's own options.
@@ -39,7 +44,8 @@ public struct HelperSettings: Sendable {
         self.section = section
         for option in c.optionNames(in: section) {
             let lower = option.lowercased()
-            guard Self.known.contains(lower) || Self.tolerated.contains(lower) || extraOptions.contains(lower) else {
+            guard Self.known.contains(lower) || Self.tolerated.contains(lower) || Self.obsolete.contains(lower)
+                    || extraOptions.contains(lower) else {
                 let at = c.location(section: section, option: option).map { "\($0): " } ?? ""
                 throw SecmodError(.configValue, "\(at)[\(section)] \(option): unknown option (a typo would otherwise be ignored silently)")
             }
@@ -58,7 +64,7 @@ public struct HelperSettings: Sendable {
         sessionOutboxBytes = Int(try c.size(section: section, option: "SESSION_OUTBOX_BYTES") ?? 8 << 20)
         sessionBlockedTimeout = try c.time(section: section, option: "SESSION_BLOCKED_TIMEOUT") ?? 10_000_000
         sessionSendBuffer = Int(try c.size(section: section, option: "SESSION_SNDBUF") ?? 4 << 20)
-        sessionCheckInterval = try c.time(section: section, option: "SESSION_CHECK_INTERVAL") ?? 30_000_000
+        obsoleteOptions = c.optionNames(in: section).filter { Self.obsolete.contains($0.lowercased()) }.map { $0.uppercased() }
         maxSessions = Int(try c.number(section: section, option: "MAX_SESSIONS") ?? 4096)
         guard maxSessions >= 1, sessionOutboxMessages >= 1, sessionOutboxBytes >= 65536 else {
             throw SecmodError(.configValue, "[\(section)] MAX_SESSIONS and SESSION_OUTBOX_MESSAGES must be at least 1, SESSION_OUTBOX_BYTES at least 64 KiB")

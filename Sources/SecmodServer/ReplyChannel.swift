@@ -1,4 +1,5 @@
 import SecmodSystem
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,8 @@ final class ReplyChannel: @unchecked Sendable {
     /// socket takes all or nothing.
     let isStream: Bool
     private let state: Locked<State>
+    /// Cleared by `close`, read by workers before they sign without taking the lock.
+    private let openFlag = Atomic<Bool>(true)
     private let maxMessages: Int
     private let maxBytes: Int
 
@@ -106,7 +109,11 @@ final class ReplyChannel: @unchecked Sendable {
         state.withLock { s in (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty) }
     }
 
+    /// False once the session closed: a worker then skips the job instead of signing it.
+    var isOpen: Bool { openFlag.load(ordering: .acquiring) }
+
     func close() {
+        openFlag.store(false, ordering: .releasing)
         state.withLock { s in
             s.closed = true
             s.pending.removeAll()

@@ -1,13 +1,17 @@
 import SecmodSystem
 
-/// One client's session: its socket (connected to the client's address, so only that
-/// client can send to it, and what the client leaves unread fills only this socket's
-/// buffer; dgram-transport.md) and what the loop tracks about it.
+/// One client's session and what the loop tracks about it.
+///
+/// A datagram session is the helper's end of a `SOCK_SEQPACKET` socket pair that the client
+/// made and passed in its INIT (dgram-transport.md, "Handshake"): it has no name, so nobody
+/// but the holder of the other end can reach it, and what the client leaves unread fills
+/// only this socket's buffer. A stream session is an accepted connection.
 final class Session {
     let id: UInt64
-    /// The client's address for a datagram session; nil for a stream connection.
-    let client: UnixAddress?
-    let credentials: PeerCredentials?
+    let isStream: Bool
+    /// Who opened the session: the INIT's `SCM_CREDENTIALS`, or the connection's
+    /// `SO_PEERCRED`. Every later message must come from the same uid.
+    let owner: PeerCredentials
     /// Replies and pushes; shared with the workers.
     let channel: ReplyChannel
 
@@ -21,13 +25,11 @@ final class Session {
     var streamBuffer: [UInt8] = []
     var streamFill = 0
 
-    var isStream: Bool { client == nil }
-
-    init(id: UInt64, channel: ReplyChannel, client: UnixAddress?, credentials: PeerCredentials?, now: UInt64) {
+    init(id: UInt64, channel: ReplyChannel, isStream: Bool, owner: PeerCredentials, now: UInt64) {
         self.id = id
         self.channel = channel
-        self.client = client
-        self.credentials = credentials
+        self.isStream = isStream
+        self.owner = owner
         lastActivity = now
     }
 

@@ -16,6 +16,24 @@ public enum FileSystem {
         return FileStatus(st)
     }
 
+    /// The directory part of a path, as `dirname(1)`: "/a/b" gives "/a", "/a" gives "/",
+    /// and "b" gives ".".
+    public static func directoryName(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/") else { return "." }
+        var head = trimmed[..<slash]
+        while head.count > 1, head.hasSuffix("/") { head = head.dropLast() }
+        return head.isEmpty ? "/" : String(head)
+    }
+
+    /// `realpath(3)`: the absolute path with every symlink resolved, or nil (errno says why).
+    public static func resolvedPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
     public static func exists(_ path: String) -> Bool {
         var st = stat()
         return lstat(path, &st) == 0

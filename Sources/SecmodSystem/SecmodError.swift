@@ -34,6 +34,10 @@ public struct SecmodError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unavailable = Code("unavailable")
         /// A deadline passed.
         public static let timeout = Code("timeout")
+        /// Whatever answered is not the helper the client trusts: another uid than the
+        /// socket file's owner, another security module key, or a signature under a key the
+        /// helper never announced (or that does not verify).
+        public static let untrustedHelper = Code("untrusted-helper")
         /// Another helper already serves this socket.
         public static let alreadyRunning = Code("already-running")
     }

@@ -25,10 +25,20 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
     public let descriptor: FileDescriptor
     public var rawValue: Int32 { descriptor.rawValue }
 
-    public enum Kind: Sendable { case datagram, stream }
+    public enum Kind: Sendable {
+        case datagram, stream, seqpacket
+
+        var rawType: Int32 {
+            switch self {
+            case .datagram: Int32(SOCK_DGRAM.rawValue)
+            case .stream: Int32(SOCK_STREAM.rawValue)
+            case .seqpacket: Int32(SOCK_SEQPACKET.rawValue)
+            }
+        }
+    }
 
     public init(_ kind: Kind, nonBlocking: Bool = false) throws(SecmodError) {
-        var type = (kind == .datagram ? Int32(SOCK_DGRAM.rawValue) : Int32(SOCK_STREAM.rawValue)) | Int32(SOCK_CLOEXEC.rawValue)
+        var type = kind.rawType | Int32(SOCK_CLOEXEC.rawValue)
         if nonBlocking { type |= Int32(SOCK_NONBLOCK.rawValue) }
         let fd = socket(AF_UNIX, type, 0)
         if fd < 0 { throw Errno.current.error("socket(AF_UNIX)") }
@@ -36,6 +46,51 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
     }
 
     public init(adopting fd: consuming FileDescriptor) { descriptor = fd }
+
+    /// A connected pair with no name (`socketpair(2)`): nobody but the holders of its two
+    /// ends can send to, connect to or read from it. The datagram transport's sessions are
+    /// such pairs of `.seqpacket` sockets.
+    public static func pair(_ kind: Kind) throws(SecmodError) -> SocketPair {
+        var fds: [Int32] = [-1, -1]
+        if fds.withUnsafeMutableBufferPointer({ secmod_socketpair(kind.rawType, $0.baseAddress) }) != 0 {
+            throw Errno.current.error("socketpair(AF_UNIX)")
+        }
+        return SocketPair(kept: UnixSocket(adopting: FileDescriptor(adopting: fds[0])),
+                          passed: UnixSocket(adopting: FileDescriptor(adopting: fds[1])))
+    }
+
+    /// Sends one message carrying `passed` (SCM_RIGHTS), to `address` or the connected peer.
+    /// Blocks until the receiver's queue takes it. Never raises SIGPIPE.
+    public func send(_ bytes: [UInt8], to address: UnixAddress?, passing passed: borrowing UnixSocket) throws(Errno) {
+        let fd = passed.rawValue
+        let n: Int
+        if let address {
+            var raw = address.raw
+            n = bytes.withUnsafeBytes { buf in retryingInterrupts { secmod_send_descriptor(rawValue, buf.baseAddress, buf.count, &raw, fd, 0) } }
+        } else {
+            n = bytes.withUnsafeBytes { buf in retryingInterrupts { secmod_send_descriptor(rawValue, buf.baseAddress, buf.count, nil, fd, 0) } }
+        }
+        if n < 0 { throw Errno.current }
+    }
+
+    /// Receives one message that may carry a descriptor (a datagram INIT). The first passed
+    /// descriptor is handed over owned; any others are closed before this returns. Returns
+    /// nil when a non-blocking receive finds nothing.
+    public func receiveHandover(into buffer: inout [UInt8]) throws(Errno) -> Handover? {
+        var raw = secmod_handover()
+        let n = buffer.withUnsafeMutableBytes { buf in
+            retryingInterrupts { secmod_recv_handover(rawValue, buf.baseAddress, buf.count, &raw, Int32(MSG_DONTWAIT)) }
+        }
+        if n < 0 {
+            let e = Errno.current
+            if e == .again { return nil }
+            throw e
+        }
+        return Handover(length: n, credentials: PeerCredentials(raw.credentials),
+                        descriptorCount: Int(raw.descriptor_count), controlTruncated: raw.control_truncated != 0,
+                        descriptorIdentity: raw.descriptor >= 0 ? SocketIdentity(of: raw.descriptor) : nil,
+                        descriptor: raw.descriptor >= 0 ? FileDescriptor(adopting: raw.descriptor) : nil)
+    }
 
     public func bind(to address: UnixAddress) throws(Errno) {
         var raw = address.raw
@@ -112,7 +167,7 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         -> (length: Int, sender: UnixAddress, credentials: PeerCredentials?)? {
         var sender = secmod_unix_address()
         var creds = secmod_credentials()
-        let flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
+        let flags = Int32(MSG_TRUNC) | (blocking ? Int32(0) : Int32(MSG_DONTWAIT))
         let n = buffer.withUnsafeMutableBytes { buf in
             retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress, buf.count, &sender, &creds, flags) }
         }
@@ -152,14 +207,18 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         throw e
     }
 
-    /// Reads what is available into `buffer[offset...]` without blocking (stream sockets).
-    /// Returns the count read, 0 at end of stream, nil when nothing is available.
-    public func readSome(into buffer: inout [UInt8], at offset: Int, blocking: Bool = false) throws(Errno) -> Int? {
+    /// Reads what is available into `buffer[offset...]` (stream sockets). Returns the count
+    /// read (0 at end of stream) and, when `SO_PASSCRED` is set, the credentials of the
+    /// process that wrote those bytes: the kernel never joins bytes of two writers in one
+    /// read. Nil when a non-blocking read finds nothing.
+    public func readSome(into buffer: inout [UInt8], at offset: Int, blocking: Bool = false) throws(Errno)
+        -> (count: Int, credentials: PeerCredentials?)? {
+        var creds = secmod_credentials()
         let flags = blocking ? Int32(0) : Int32(MSG_DONTWAIT)
         let n = buffer.withUnsafeMutableBytes { buf in
-            retryingInterrupts { recv(rawValue, buf.baseAddress! + offset, buf.count - offset, flags) }
+            retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress! + offset, buf.count - offset, nil, &creds, flags) }
         }
-        if n >= 0 { return n }
+        if n >= 0 { return (n, PeerCredentials(creds)) }
         let e = Errno.current
         if e == .again { return nil }
         throw e
@@ -170,6 +229,51 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         var creds = secmod_credentials()
         if secmod_peer_credentials(rawValue, &creds) != 0 { throw Errno.current }
         return PeerCredentials(creds)
+    }
+}
+
+/// The two ends of `UnixSocket.pair`. Frozen so that callers can take one end and let the
+/// other close.
+@frozen
+public struct SocketPair: ~Copyable {
+    public var kept: UnixSocket
+    public var passed: UnixSocket
+}
+
+/// A message received with `receiveHandover`: its true length, the sender's credentials and
+/// what was passed beside it.
+public struct Handover: ~Copyable {
+    public let length: Int
+    public let credentials: PeerCredentials?
+    /// How many descriptors arrived in all; only the first is kept.
+    public let descriptorCount: Int
+    /// MSG_CTRUNC: the control data did not fit, so part of it was lost.
+    public let controlTruncated: Bool
+    /// What the first passed descriptor is; nil when none came.
+    public let descriptorIdentity: SocketIdentity?
+    public var descriptor: FileDescriptor?
+}
+
+/// What a descriptor is, as `getsockopt(SO_DOMAIN, SO_TYPE)` and `getpeername` say.
+public struct SocketIdentity: Sendable, Equatable {
+    /// `AF_*`, or nil when the descriptor is not a socket.
+    public let domain: Int32?
+    public let type: Int32?
+    /// True when the socket has a peer.
+    public let isConnected: Bool
+
+    /// A connected `AF_UNIX` `SOCK_SEQPACKET` socket: the only thing a session may be.
+    public var isConnectedUnixSeqpacket: Bool {
+        domain == AF_UNIX && type == Int32(SOCK_SEQPACKET.rawValue) && isConnected
+    }
+}
+
+extension SocketIdentity {
+    init(of fd: Int32) {
+        var raw = secmod_socket_identity()
+        secmod_socket_identify(fd, &raw)
+        self.init(domain: raw.domain >= 0 ? raw.domain : nil, type: raw.type >= 0 ? raw.type : nil,
+                  isConnected: raw.connected != 0)
     }
 }
 

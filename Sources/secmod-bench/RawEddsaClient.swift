@@ -16,27 +16,24 @@ final class RawEddsaClient {
     private let request: [UInt8]
     private var buffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
 
-    /// Handshakes (INIT, then AVAIL… SYNCED from the session socket) and prepares one request.
+    /// Handshakes (INIT carrying one end of a socket pair, then AVAIL… SYNCED on the other)
+    /// and prepares one request.
     init(socketPath: String, purposeBytes: [UInt8]) throws(SecmodError) {
         request = EddsaSignRequest.encode(purposeBytes: purposeBytes)
-        let fresh = try UnixSocket(.datagram)
+        let pair = try UnixSocket.pair(.seqpacket)
+        let initSocket = try UnixSocket(.datagram)
         let helper = try UnixAddress(path: socketPath)
         do throws(Errno) {
-            try fresh.setPassCredentials()  // autobinds, so the helper can answer
-            _ = try fresh.send(MessageHeader.bare(type: EddsaMessageType.initialize), to: helper)
-            var connected = false
+            try initSocket.send(MessageHeader.bare(type: EddsaMessageType.initialize), to: helper, passing: pair.passed)
             while true {
-                guard let (length, sender, _) = try fresh.receive(into: &buffer, blocking: true) else { continue }
-                if !connected {
-                    try fresh.connect(to: sender)
-                    connected = true
-                }
+                guard let (length, _, _) = try pair.kept.receive(into: &buffer, blocking: true) else { continue }
+                guard length > 0 else { throw Errno(ECONNRESET) }
                 if length >= 4, MessageHeader.peek(buffer)?.type == EddsaMessageType.synced { break }
             }
         } catch {
             throw error.error("raw handshake with \(socketPath)")
         }
-        socket = SocketHandle(fresh)
+        socket = SocketHandle(pair.kept)
     }
 
     /// One SIGN round trip with blocking send and receive.
@@ -50,6 +47,7 @@ final class RawEddsaClient {
                 if errno == EINTR { continue }
                 throw Errno.current.error("raw receive")
             }
+            if n == 0 { throw SecmodError(.unavailable, "the helper closed the session") }
             guard n >= 4, let header = MessageHeader.peek(buffer) else { continue }
             if header.type == EddsaMessageType.signature { return }
             if header.type == EddsaMessageType.signFailure { throw SecmodError(.helperRefused, "the helper refused to sign") }

@@ -4,18 +4,32 @@ import SecmodConfig
 import SecmodSystem
 import SecmodWire
 
-/// Resolves a helper's socket and transport the way the helper does, from the same configuration.
-func helperEndpoint(_ options: HelperOptions) throws -> (path: String, transport: HelperTransport) {
+/// How to reach a helper, resolved the way the helper does from the same configuration:
+/// its socket, its transport, and its security module key when `[exchange-offline]` pins it
+/// (otherwise the client pins the key it first sees).
+struct HelperEndpoint {
+    let path: String
+    let transport: HelperTransport
+    let moduleKey: [UInt8]?
+}
+
+func helperEndpoint(_ options: HelperOptions) throws -> HelperEndpoint {
     try helperEndpoint(helper: options.helper, config: options.config)
 }
 
-func helperEndpoint(helper: HelperKind, config: String?) throws -> (path: String, transport: HelperTransport) {
+func helperEndpoint(helper: HelperKind, config: String?) throws -> HelperEndpoint {
     do throws(SecmodError) {
         let c = try TalerConfiguration.load(file: config)
         let section = helper.section
         let path = try c.require(c.filename(section: section, option: "UNIXPATH"), section: section, option: "UNIXPATH")
         let type = try c.choice(section: section, option: "SOCKET_TYPE", among: HelperTransport.allCases.map(\.rawValue)) ?? "dgram"
-        return (path, HelperTransport(rawValue: type)!)
+        var moduleKey: [UInt8]?
+        if let text = try c.string(section: OfflineSettings.section, option: helper.moduleKeyOption) {
+            do throws(SecmodError) { moduleKey = try CrockfordBase32.decode(text, byteCount: 32) } catch {
+                throw SecmodError(.configValue, "[\(OfflineSettings.section)] \(helper.moduleKeyOption): the pinned module key is malformed: \(error.message)")
+            }
+        }
+        return HelperEndpoint(path: path, transport: HelperTransport(rawValue: type)!, moduleKey: moduleKey)
     } catch {
         throw CLIError(error)
     }
@@ -26,8 +40,8 @@ func connectRsa(_ options: HelperOptions) throws -> RsaHelperClient {
 }
 
 func connectRsa(config: String?, timeout: Double?) throws -> RsaHelperClient {
-    let (path, transport) = try helperEndpoint(helper: .rsa, config: config)
-    let client = RsaHelperClient(socketPath: path, transport: transport)
+    let endpoint = try helperEndpoint(helper: .rsa, config: config)
+    let client = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport, pinnedSecurityModuleKey: endpoint.moduleKey)
     do throws(SecmodError) { try client.connect(timeout: timeout) } catch { throw CLIError(error) }
     return client
 }
@@ -37,8 +51,8 @@ func connectEddsa(_ options: HelperOptions) throws -> EddsaHelperClient {
 }
 
 func connectEddsa(config: String?, timeout: Double?) throws -> EddsaHelperClient {
-    let (path, transport) = try helperEndpoint(helper: .eddsa, config: config)
-    let client = EddsaHelperClient(socketPath: path, transport: transport)
+    let endpoint = try helperEndpoint(helper: .eddsa, config: config)
+    let client = EddsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport, pinnedSecurityModuleKey: endpoint.moduleKey)
     do throws(SecmodError) { try client.connect(timeout: timeout) } catch { throw CLIError(error) }
     return client
 }

@@ -21,6 +21,15 @@ enum HelperKind: String, ExpressibleByArgument, CaseIterable, Sendable {
         case .rsa: "taler-exchange-secmod-rsa"
         }
     }
+
+    /// The `[exchange-offline]` option that pins this helper's security module key, as the
+    /// offline signer reads it.
+    var moduleKeyOption: String {
+        switch self {
+        case .eddsa: "SECM_ESIGN_PUBKEY"
+        case .rsa: "SECM_DENOM_PUBKEY"
+        }
+    }
 }
 
 /// Options shared by the commands that reach a helper.

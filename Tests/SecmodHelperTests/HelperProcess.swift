@@ -69,7 +69,6 @@ final class HelperProcess {
             [\(kind.program)]
             OVERLAP_DURATION = \(overlap)
             LOOKAHEAD_SIGN = \(lookahead)
-            SESSION_CHECK_INTERVAL = 1 s
             SOCKET_TYPE = \(transport.rawValue)
             \(extra)
 
@@ -192,44 +191,55 @@ struct HelperTestError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// A deliberately low-level client: speaks raw datagrams so tests can send what no
-/// well-behaved client would, and see every byte the helper sends.
+/// A deliberately low-level client of the datagram transport (version 2): speaks raw
+/// packets so tests can send what no well-behaved client would, and see every byte the
+/// helper sends.
 final class RawClient {
-    let handle: SocketHandle
-    var session: UnixAddress?
+    /// Our end of the session's socket pair, once handshaken.
+    private(set) var session: SocketHandle?
 
-    init() throws {
-        let s = try UnixSocket(.datagram)
-        try s.setPassCredentials()
-        handle = SocketHandle(s)
-    }
+    init() throws {}
 
-    /// INIT, then connect to the session and collect the dump through SYNCED.
+    /// INIT carrying one end of a fresh SOCK_SEQPACKET pair; collects the dump through SYNCED.
     func handshake(socketPath: String, initType: UInt16 = 14, syncedType: UInt16 = 19) throws -> [[UInt8]] {
-        _ = try handle.socket.send([0, 4, 0, UInt8(initType)], to: UnixAddress(path: socketPath))
+        let pair = try UnixSocket.pair(.seqpacket)
+        try pair.kept.setPassCredentials()
+        let initSocket = try UnixSocket(.datagram)
+        try initSocket.send([0, 4, 0, UInt8(initType)], to: UnixAddress(path: socketPath), passing: pair.passed)
+        session = SocketHandle(pair.kept)
         var messages: [[UInt8]] = []
         while true {
             guard let d = try receive(seconds: 10) else { throw HelperTestError("no dump") }
-            if session == nil {
-                try handle.socket.connect(to: d.sender)
-                session = d.sender
-            }
+            guard !d.bytes.isEmpty else { throw HelperTestError("the helper closed the session") }
             messages.append(d.bytes)
             if d.bytes == [0, 4, 0, UInt8(syncedType)] { return messages }
         }
     }
 
-    func send(_ bytes: [UInt8]) throws { _ = try handle.socket.send(bytes) }
+    private var socket: SocketHandle {
+        get throws {
+            guard let session else { throw HelperTestError("no session: handshake first") }
+            return session
+        }
+    }
+
+    func send(_ bytes: [UInt8]) throws { _ = try socket.socket.send(bytes) }
 
     /// Sends without waiting for buffer space; false when the kernel would block.
-    func sendNow(_ bytes: [UInt8]) throws -> Bool { try handle.socket.send(bytes, blocking: false) == .sent }
+    func sendNow(_ bytes: [UInt8]) throws -> Bool { try socket.socket.send(bytes, blocking: false) == .sent }
 
-    func send(_ bytes: [UInt8], to path: String) throws { _ = try handle.socket.send(bytes, to: UnixAddress(path: path)) }
+    /// One datagram to the helper's main socket, from a fresh unbound socket.
+    func send(_ bytes: [UInt8], to path: String) throws {
+        _ = try UnixSocket(.datagram).send(bytes, to: UnixAddress(path: path))
+    }
 
+    /// The next packet on the session; an empty one means end of file (the helper closed
+    /// the session). Nil when nothing comes within `seconds`.
     func receive(seconds: Double) throws -> ReceivedDatagram? {
+        let socket = try socket
         var polls = PollSet()
-        polls.add(handle.socket.rawValue, .readable)
+        polls.add(socket.socket.rawValue, .readable)
         guard try polls.wait(timeoutMilliseconds: Int32(seconds * 1000)) > 0 else { return nil }
-        return try handle.socket.receive(capacity: 70000, blocking: false)
+        return try socket.socket.receive(capacity: 70000, blocking: false)
     }
 }

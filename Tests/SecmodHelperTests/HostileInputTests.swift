@@ -80,9 +80,8 @@ import Glibc
         do {
             let raw = try RawClient()
             _ = try raw.handshake(socketPath: helper.socketPath)
-        }  // the client's socket closes here
-        // SESSION_CHECK_INTERVAL is 1 s in the test configuration.
-        #expect(helper.waitForLog("closed: liveness check"))
+        }  // the client's end of the session closes here: the helper sees POLLHUP at once
+        #expect(helper.waitForLog("closed: client closed its session"))
         _ = try helper.client().sign(purposeBytes: Self.okPurpose)
         #expect(helper.stop() == 0)
     }
@@ -117,9 +116,9 @@ import Glibc
         }
         #expect(slowest < 2.0, "a stalled client delayed another one by \(slowest) s")
         #expect(helper.waitForLog("the client does not read"))
-        // The dropped session's socket is really closed: the stalled client is told so.
-        // (ECONNREFUSED once, ENOTCONN after the kernel has disconnected the client.)
-        let closedErrors = [Errno.connectionRefused, Errno(ENOTCONN)]
+        // The dropped session's socket is really closed: the stalled client is told so
+        // (EPIPE on a socket pair whose other end is gone).
+        let closedErrors = [Errno(EPIPE), Errno(ECONNRESET)]
         var outcome: Errno?
         let deadline = Date().addingTimeInterval(5)
         while outcome.map(closedErrors.contains) != true && Date() < deadline {
@@ -128,22 +127,6 @@ import Glibc
         }
         #expect(outcome.map(closedErrors.contains) == true, "the dropped session's socket stayed open: \(String(describing: outcome))")
         #expect(helper.isRunning)
-        #expect(helper.stop() == 0)
-    }
-
-    @Test func unnamedSocketsAndGarbageOnTheMainSocketAreIgnored() throws {
-        let helper = try HelperProcess()
-        try helper.start()
-        // INIT from an unbound socket: the helper cannot answer, so it logs and carries on.
-        let unnamed = try UnixSocket(.datagram)
-        _ = try unnamed.send([0, 4, 0, 14], to: UnixAddress(path: helper.socketPath))
-        // INIT with a body, and another helper's INIT type.
-        let raw = try RawClient()
-        try raw.send([0, 5, 0, 14, 0], to: helper.socketPath)
-        try raw.send([0, 4, 0, 4], to: helper.socketPath)
-        #expect(try raw.receive(seconds: 0.3) == nil)
-        #expect(helper.waitForLog("unnamed socket"))
-        _ = try helper.client().sign(purposeBytes: Self.okPurpose)
         #expect(helper.stop() == 0)
     }
 

@@ -35,11 +35,9 @@ import Glibc
             DURATION = 1 hour
             OVERLAP_DURATION = 5 minutes
             LOOKAHEAD_SIGN = 2 hours
-            SESSION_CHECK_INTERVAL = 1 s
             [taler-exchange-secmod-rsa]
             OVERLAP_DURATION = 5 minutes
             LOOKAHEAD_SIGN = 2 hours
-            SESSION_CHECK_INTERVAL = 1 s
 
             """
         for (section, value, fees, aged) in denominations {

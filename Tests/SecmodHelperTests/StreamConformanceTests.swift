@@ -200,7 +200,7 @@ final class RawStream {
             var polls = PollSet()
             polls.add(handle.socket.rawValue, .readable)
             guard try polls.wait(timeoutMilliseconds: Int32(seconds * 1000)) > 0 else { throw HelperTestError("no message within \(seconds) s") }
-            guard let n = try handle.socket.readSome(into: &buffer, at: fill) else { continue }
+            guard let n = try handle.socket.readSome(into: &buffer, at: fill)?.count else { continue }
             if n == 0 { return nil }
             fill += n
         }

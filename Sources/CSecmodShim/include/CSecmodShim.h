@@ -47,10 +47,44 @@ int secmod_disconnect(int fd);
 int secmod_accept(int fd);
 int secmod_getsockname(int fd, secmod_unix_address *address);
 ssize_t secmod_sendto(int fd, const void *buffer, size_t length, const secmod_unix_address *address, int flags);
-/* recvmsg with MSG_TRUNC: returns the datagram's true length even when it exceeds `capacity`.
-   Fills the sender's address and, when the socket has SO_PASSCRED, its credentials. */
+/* recvmsg: fills the sender's address (when `sender` is not NULL) and, when the socket has
+   SO_PASSCRED, the sender's credentials. With MSG_TRUNC in `flags`, a datagram's true length
+   is returned even when it exceeds `capacity`. Descriptors passed with SCM_RIGHTS are closed
+   at once: nobody may hand the caller descriptors this way. */
 ssize_t secmod_recvmsg(int fd, void *buffer, size_t capacity, secmod_unix_address *sender,
                        secmod_credentials *credentials, int flags);
+
+/* What arrived beside a handover message (dgram transport INIT). */
+typedef struct {
+    secmod_credentials credentials;
+    /* The first descriptor passed with SCM_RIGHTS, or -1. Every other one is closed here. */
+    int descriptor;
+    /* How many descriptors arrived in all (the kernel drops those beyond the control buffer). */
+    int descriptor_count;
+    /* MSG_CTRUNC: control data did not fit, so something was lost. */
+    int control_truncated;
+} secmod_handover;
+
+/* recvmsg with MSG_TRUNC and MSG_CMSG_CLOEXEC that keeps one passed descriptor. The control
+   buffer holds the credentials and a few descriptors; more set `control_truncated`. */
+ssize_t secmod_recv_handover(int fd, void *buffer, size_t capacity, secmod_handover *handover, int flags);
+
+/* sendmsg of one message to `address` (or the connected peer, when NULL) carrying `passed`
+   in one SCM_RIGHTS control message. Never raises SIGPIPE. */
+ssize_t secmod_send_descriptor(int fd, const void *buffer, size_t length, const secmod_unix_address *address,
+                               int passed, int flags);
+
+/* socketpair(AF_UNIX, type | SOCK_CLOEXEC). */
+int secmod_socketpair(int type, int fds[2]);
+
+/* What a descriptor is: SO_DOMAIN and SO_TYPE (-1 when it is no socket), and whether it
+   has a peer (getpeername succeeds). */
+typedef struct {
+    int domain;
+    int type;
+    int connected;
+} secmod_socket_identity;
+void secmod_socket_identify(int fd, secmod_socket_identity *identity);
 int secmod_peer_credentials(int fd, secmod_credentials *credentials);
 int secmod_set_int_option(int fd, int level, int option, int value);
 int secmod_get_int_option(int fd, int level, int option, int *value);
