@@ -41,7 +41,7 @@ extension HelperEngine {
             for entry in try group.directory.scan(plausibleSize: family.isPlausibleKeyFileSize) {
                 switch entry {
                 case let .skipped(name, reason):
-                    logger.warning("skipping \(group.directory.path)/\(name): \(reason)")
+                    logger.warning("skipping \(LogText.quoted(group.directory.path + "/" + name)): \(reason)")
                 case let .key(anchor, path):
                     if group.schedule.isExpired(anchor: anchor, now: now) {
                         logger.info("deleting expired key \(path)")
@@ -277,6 +277,6 @@ extension HelperEngine {
 
     func describe(_ anchor: Timestamp, group: Int) -> String {
         let name = family.groups[group].name
-        return name.isEmpty ? "\(anchor.seconds)" : "\(name)/\(anchor.seconds)"
+        return name.isEmpty ? "\(anchor.seconds)" : "\(LogText.quoted(name))/\(anchor.seconds)"
     }
 }
