@@ -277,6 +277,6 @@ extension HelperEngine {
 
     func describe(_ anchor: Timestamp, group: Int) -> String {
         let name = family.groups[group].name
-        return name.isEmpty ? "\(anchor.seconds)" : "\(LogText.quoted(name))/\(anchor.seconds)"
+        return name.isEmpty ? "\(anchor.seconds)" : "\(name)/\(anchor.seconds)"
     }
 }

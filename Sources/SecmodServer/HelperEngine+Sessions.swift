@@ -166,7 +166,9 @@ extension HelperEngine {
             return
         }
         guard let (length, _, credentials) = received else { return }
-        guard length > 0 else {
+        // A read of 0 bytes is end of file, or an empty packet (which SOCK_SEQPACKET allows):
+        // only the first has the peer gone.
+        if length == 0, session.socket.hasHungUp {
             closeSession(session, reason: "client closed its session")
             return
         }

@@ -224,6 +224,13 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         throw e
     }
 
+    /// True when the peer has gone (`POLLHUP` now): tells end of file from an empty packet.
+    public var hasHungUp: Bool {
+        var polls = PollSet()
+        polls.add(rawValue, [])
+        return ((try? polls.wait(timeoutMilliseconds: 0)) ?? 0) > 0 && polls.events(at: 0).contains(.hangUp)
+    }
+
     /// The credentials of a connected peer (`SO_PEERCRED`).
     public func peerCredentials() throws(Errno) -> PeerCredentials? {
         var creds = secmod_credentials()

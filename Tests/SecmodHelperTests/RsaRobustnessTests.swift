@@ -113,7 +113,7 @@ import Glibc
             let gone = try RawClient()
             _ = try gone.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
         }
-        #expect(helper.waitForLog("closed: liveness check"))
+        #expect(helper.waitForLog("closed: client closed its session"))
         let client = try helper.rsaClient()
         let key = try currentKey(client)
         let stalled = try RawClient()
