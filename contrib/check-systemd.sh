@@ -9,7 +9,7 @@
 #      running them again changes nothing (tmpfiles leaves an existing directory's owner)
 #   4. the default configuration, resolved by GNUnet's own gnunet-config with the staged
 #      taler.conf, puts KEY_DIR, SM_PRIV_KEY (and AUDIT_DIR) in the units' StateDirectory=
-#      and UNIXPATH in their RuntimeDirectory=; no PrivateNetwork=yes with SOCKET_TYPE dgram
+#      and UNIXPATH in their RuntimeDirectory=
 #   5. no executable stack in the helpers or their libraries (MemoryDenyWriteExecute=yes)
 # It starts, enables and reloads nothing, needs no running systemd (containers are fine)
 # and writes only under the temporary directory, the Swift build directory and, through
@@ -147,12 +147,6 @@ for helper in eddsa rsa; do
             *) fail "$section $option = '$path' is outside the unit's StateDirectory $state, which is the only place it may write" ;;
         esac
     done
-    # The datagram transport connects session sockets to clients' abstract addresses, which
-    # exist per network namespace: PrivateNetwork=yes would leave every client unanswered.
-    transport="$(gnunet-config -c "$config" -s "$section" -o SOCKET_TYPE 2>/dev/null || true)"
-    if [ "${transport:-dgram}" = dgram ] && [ "$(directive "$unit" PrivateNetwork)" = yes ]; then
-        fail "$unit has PrivateNetwork=yes, but SOCKET_TYPE is dgram: the helper could not connect back to any client"
-    fi
     socket="$(resolve UNIXPATH)"
     if [ "$(dirname "$socket")" != "$runtime" ]; then
         fail "$section UNIXPATH = '$socket' is not in the unit's RuntimeDirectory $runtime"

@@ -1,4 +1,5 @@
 import Foundation
+import SecmodClient
 import SecmodSystem
 import Testing
 #if canImport(Glibc)
@@ -47,4 +48,23 @@ import Glibc
         #expect(fields.count >= 6 && fields[4] == "0" && fields[5] == "0", "\(line)")
         #expect(helper.stop() == 0)
     }
+
+    /// `PrivateNetwork=yes` in the units: in a network namespace of its own the helper still
+    /// serves clients outside it, on both transports, since it reaches them only through
+    /// its socket file and the socket pairs they pass it (no abstract name is involved).
+    @Test(.enabled(if: geteuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/unshare"),
+                   "needs root and unshare(1) for a network namespace"),
+          arguments: [HelperTransport.datagram, .stream])
+    func servesClientsFromANetworkNamespaceOfItsOwn(transport: HelperTransport) throws {
+        let helper = try HelperProcess(.eddsa, transport: transport)
+        try helper.start(networkNamespace: true)
+        // unshare(1) without --fork execs the helper in place: the process is the helper.
+        let helperNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(helper.pid)/ns/net")
+        let testNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
+        #expect(helperNamespace != testNamespace, "the helper is not in a network namespace of its own")
+        let client = try helper.client()
+        for i in 0..<3 { _ = try client.sign(purpose: 1234, body: [UInt8(i)]) }
+        #expect(helper.stop() == 0)
+    }
 }
+
