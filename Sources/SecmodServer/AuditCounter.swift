@@ -21,6 +21,8 @@ final class AuditCounter: Sendable {
         /// holds a crashed run's reservation.
         var dirty = false
         var revoked = false
+        /// Expired: no new signature may start, though the record is not marked revoked.
+        var retired = false
         var lastFailureLog: UInt64 = 0
     }
 
@@ -52,11 +54,22 @@ final class AuditCounter: Sendable {
         state = Locked(start)
     }
 
-    /// Reserves `n` signatures. False if the count could not be made durable: the caller
-    /// must then not sign.
-    func admit(_ n: UInt64 = 1) -> Bool {
+    /// Whether a worker may sign, decided under the counter's lock so that a revocation or
+    /// expiry stops every signature that has not started yet.
+    enum Admission: Equatable {
+        case admitted
+        /// Revoked or expired since the request was queued: answer "key unknown".
+        case retired
+        /// The count could not be made durable: refuse to sign.
+        case unrecordable
+    }
+
+    /// Reserves `n` signatures. Anything but `.admitted` means: do not sign. A signature that
+    /// then fails must be given back with `release`, so that the count stays exact.
+    func admit(_ n: UInt64 = 1) -> Admission {
         state.withLock { s in
-            guard s.used != UInt64.max else { return false }
+            guard !s.revoked, !s.retired else { return .retired }
+            guard s.used != UInt64.max else { return .unrecordable }
             if s.used + n > s.reserved {
                 let target = s.used + n + block
                 let record = AuditRecord(section: identity.section, anchorSeconds: identity.anchor, key: identity.key,
@@ -68,14 +81,28 @@ final class AuditCounter: Sendable {
                         s.lastFailureLog = now
                         logger.error("cannot record signatures of key \(identity.key), refusing to sign with it until the audit counter can be written: \(error)")
                     }
-                    return false
+                    return .unrecordable
                 }
                 s.reserved = target
             }
             s.used += n
             s.dirty = true
-            return true
+            return .admitted
         }
+    }
+
+    /// Gives back `n` admitted signatures that were not produced (m >= n, a failed
+    /// self-check): the reservation on disk still covers them, and the count stays exact.
+    func release(_ n: UInt64 = 1) {
+        state.withLock { s in
+            guard s.used != UInt64.max, s.used >= n else { return }
+            s.used -= n
+        }
+    }
+
+    /// Expiry: no signature that has not started yet may use the key.
+    func retire() {
+        state.withLock { $0.retired = true }
     }
 
     /// Whether the record on disk says the key was revoked (read at start).

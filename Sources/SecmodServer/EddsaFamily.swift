@@ -67,9 +67,12 @@ public struct EddsaFamily: KeyFamily {
             }
             let material = key.material, audit = key.audit
             return .reply([.sign {
-                // No signature that the audit count on disk does not already include.
-                guard audit.admit() else {
-                    return SignFailure.encode(type: EddsaMessageType.signFailure, code: .signkeyHelperUnavailable)
+                // No signature that the audit count on disk does not already include, and none
+                // by a key revoked or expired while this request waited.
+                switch audit.admit() {
+                case .admitted: break
+                case .retired: return SignFailure.encode(type: EddsaMessageType.signFailure, code: .keysMissing)
+                case .unrecordable: return SignFailure.encode(type: EddsaMessageType.signFailure, code: .signkeyHelperUnavailable)
                 }
                 return EddsaSignature(publicKey: material.publicKey, signature: material.sign(request, range: range)).encode()
             }], trailer: nil)

@@ -182,6 +182,7 @@ extension HelperEngine {
         for (index, group) in family.groups.enumerated() {
             for key in registry.ordered where key.group == index && group.schedule.isExpired(anchor: key.anchor, now: now) {
                 registry.remove(key)
+                key.audit.retire()  // requests still queued for it are refused, unsigned
                 broadcast(key.announcement.purge)
                 maintainer.submit(.remove(group: index, anchor: key.anchor))
                 logger.info("key \(describe(key.anchor, group: index)) expired")

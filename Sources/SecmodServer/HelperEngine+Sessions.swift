@@ -166,9 +166,9 @@ extension HelperEngine {
             return
         }
         guard let (length, _, credentials) = received else { return }
-        // A read of 0 bytes is end of file, or an empty packet (which SOCK_SEQPACKET allows):
-        // only the first has the peer gone.
-        if length == 0, session.socket.hasHungUp {
+        // A read of 0 bytes is end of file (the client closed or shut down its end) or an
+        // empty packet, which SOCK_SEQPACKET allows: only a packet carries credentials.
+        if length == 0, credentials == nil || session.socket.hasHungUp {
             closeSession(session, reason: "client closed its session")
             return
         }

@@ -133,13 +133,17 @@ public struct RsaFamily: KeyFamily {
         let material = key.material, audit = key.audit
         let range = parsed.message
         return .sign {
-            // No signature that the audit count on disk does not already include.
-            guard audit.admit() else {
-                return SignFailure.encode(type: RsaMessageType.signFailure, code: .denominationHelperUnavailable)
+            // No signature that the audit count on disk does not already include, and none by
+            // a key revoked or expired while this request waited.
+            switch audit.admit() {
+            case .admitted: break
+            case .retired: return SignFailure.encode(type: RsaMessageType.signFailure, code: .denominationKeyUnknown)
+            case .unrecordable: return SignFailure.encode(type: RsaMessageType.signFailure, code: .denominationHelperUnavailable)
             }
             do throws(SecmodError) {
                 return RsaSignature.encode(try material.sign(blindedMessage: Array(request[range])))
             } catch {
+                audit.release()  // m >= n, m = 0 or a failed self-check: nothing was signed
                 return SignFailure.encode(type: RsaMessageType.signFailure, code: .genericInternalInvariantFailure)
             }
         }

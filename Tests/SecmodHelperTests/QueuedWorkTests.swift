@@ -1,0 +1,83 @@
+import Foundation
+import SecmodClient
+import SecmodSystem
+import SecmodWire
+import Testing
+
+/// What is queued is not yet signed: a revocation stops every signature that has not
+/// started, and a request refused before signing is not counted.
+@Suite struct QueuedWorkTests {
+    static let workers = 2
+
+    private func audit(_ helper: HelperProcess) throws -> [[String: Any]] {
+        let run = GnunetReferee.run(HelperProcess.binary("secmod"), ["audit", "-c", helper.configPath, "--json"])
+        #expect(run.status == 0, "\(run.output)")
+        return try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [[String: Any]])
+    }
+
+    private func signatures(_ rows: [[String: Any]], key: [UInt8]) -> Int? {
+        rows.first { $0["key"] as? String == CrockfordBase32.encode(key) }?["signatures"] as? Int
+    }
+
+    /// Another session has 2,048 signatures queued for a key when it is revoked: after
+    /// the revocation only those already inside a signing call (at most WORKERS) come
+    /// out signed; the rest are answered 1005, and the audit count is exactly what was
+    /// handed out.
+    @Test func revocationStopsQueuedSignatures() throws {
+        let helper = try HelperProcess(.rsa(denominations: [("coin_q", "1 minute", 2048)]),
+                                       config: "WORKERS = \(Self.workers)\nAUDIT_BLOCK = 16")
+        try helper.start()
+        let revoker = try helper.rsaClient()
+        let key = try #require(revoker.keys.first { $0.anchor.microseconds <= Clock.wallMicroseconds() })
+
+        let flood = try RawClient()
+        _ = try flood.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
+        let request = RsaSignRequest.encode(hash: key.hash, blindedMessage: [UInt8](repeating: 0x5a, count: 100))  // 256 of these fit one message
+        let batches = 8
+        for _ in 0..<batches { try flood.send(RsaBatchSignRequest.encode(Array(repeating: request, count: 256))) }
+        // The first reply means the batches are being worked on: revoke now.
+        let first = try #require(try flood.receive(seconds: 30), "no reply to the flood")
+        var replies = [first.bytes]
+        var purged = false
+        revoker.onKeyEvent = { if case let .purged(hash) = $0, hash == key.hash { purged = true } }
+        try revoker.revoke(hash: key.hash)
+        while !purged { try revoker.waitForEvents(seconds: 1) }
+        while replies.count < batches * 256 {
+            let reply = try #require(try flood.receive(seconds: 30), "reply \(replies.count) missing")
+            // PURGE and the successor's AVAIL may come between replies: pushes, not replies.
+            let type = MessageHeader.peek(reply.bytes)?.type
+            if type == RsaMessageType.purge || type == RsaMessageType.avail { continue }
+            replies.append(reply.bytes)
+        }
+        let types = replies.map { MessageHeader.peek($0)!.type }
+        let signed = types.filter { $0 == RsaMessageType.signature }.count
+        let unknown = replies.filter { (try? SignFailure.decodeCode($0)) == 1005 }.count
+        #expect(signed + unknown == replies.count, "only signatures and 1005 expected")
+        #expect(unknown > 1000, "the revocation did not stop the queued signatures: \(signed) signed")
+        let firstRefusal = try #require(types.firstIndex(of: RsaMessageType.signFailure))
+        let signedAfter = types[firstRefusal...].filter { $0 == RsaMessageType.signature }.count
+        #expect(signedAfter <= Self.workers, "\(signedAfter) signatures after the first refusal")
+
+        #expect(helper.stop() == 0)
+        #expect(signatures(try audit(helper), key: key.hash) == signed, "the count is not exactly the signatures handed out")
+    }
+
+    /// 1,000 requests the key cannot sign (m >= n) are answered 60 and leave the count
+    /// where it was.
+    @Test func unsignableRequestsAreNotCounted() throws {
+        let helper = try HelperProcess(.rsa(denominations: [("coin_u", "1 minute", 1024)]), config: "AUDIT_BLOCK = 8")
+        try helper.start()
+        let client = try helper.rsaClient()
+        let key = try #require(client.keys.first { $0.anchor.microseconds <= Clock.wallMicroseconds() })
+        _ = try client.sign(hash: key.hash, blindedMessage: [1, 2, 3])
+        let tooLarge = [UInt8](repeating: 0xFF, count: 128)  // above any 1024-bit modulus
+        let items = Array(repeating: RsaSignRequestItem(hash: key.hash, blindedMessage: tooLarge), count: 1000)
+        for result in try client.batchSign(items) {
+            guard case let .failure(error) = result else { Issue.record("m >= n was signed"); continue }
+            #expect(error.talerCode == 60)
+        }
+        client.disconnect()
+        #expect(helper.stop() == 0)
+        #expect(signatures(try audit(helper), key: key.hash) == 1)
+    }
+}
