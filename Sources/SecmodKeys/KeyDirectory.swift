@@ -15,6 +15,9 @@ public struct KeyDirectory: Sendable {
 
     public init(path: String) { self.path = path }
 
+    /// The lock file that keeps a second helper off the store (`FileLock`); scans pass it by.
+    public static let lockFileName = ".secmod-lock"
+
     /// Creates the directory (mode 0700) if needed.
     public func create() throws(SecmodError) {
         try FileSystem.createDirectories(path, mode: 0o700)
@@ -39,7 +42,7 @@ public struct KeyDirectory: Sendable {
             throw error.error("listing key directory \(path)")
         }
         var entries: [Entry] = []
-        for name in names.sorted() {
+        for name in names.sorted() where name != Self.lockFileName {
             let full = path + "/" + name
             if name.hasPrefix("."), name.contains(".tmp-") {
                 try? FileSystem.remove(full)

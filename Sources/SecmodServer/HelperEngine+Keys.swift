@@ -22,6 +22,21 @@ extension HelperEngine {
         // SM_PRIV_KEY: SecurityModuleKey.load checks it, as it reads it.
     }
 
+    /// One helper per key store, for the process's life: two helpers signing with the same
+    /// keys would each count only their own signatures. KEY_DIR is locked, and AUDIT_DIR
+    /// too when it is elsewhere (another configuration could share only that).
+    func lockKeyStore() throws(SecmodError) {
+        keyStoreLock = try lock(settings.keyDirectory, what: "KEY_DIR")
+        if !(settings.auditDirectory + "/").hasPrefix(settings.keyDirectory + "/") {
+            auditStoreLock = try lock(settings.auditDirectory, what: "AUDIT_DIR")
+        }
+    }
+
+    private func lock(_ directory: String, what: String) throws(SecmodError) -> FileLock {
+        try FileSystem.createDirectories(directory, mode: 0o700)
+        return try FileLock(path: directory + "/" + KeyDirectory.lockFileName, what: "\(what) \(directory)")
+    }
+
     func loadSecurityModuleKey() throws(SecmodError) -> Ed25519PrivateKey {
         let (key, created) = try SecurityModuleKey.loadOrCreate(path: settings.securityModuleKeyPath)
         let pub = CrockfordBase32.encode(key.publicKey)

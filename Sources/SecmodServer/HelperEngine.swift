@@ -61,6 +61,9 @@ public final class HelperEngine<Family: KeyFamily> {
     var dropLog = RateLimitedLog()
     var refusedLog = RateLimitedLog()
     let auditBook: AuditBook
+    /// Held for the process's life: one helper per key store.
+    var keyStoreLock: FileLock?
+    var auditStoreLock: FileLock?
     var stopping = false
     /// The schedule's next action, recomputed only when keys or pending work change.
     var cachedNextAction: UInt64?
@@ -80,6 +83,7 @@ public final class HelperEngine<Family: KeyFamily> {
     /// Starts everything and serves until SIGTERM or SIGINT. Returns the exit status.
     public func run() throws(SecmodError) -> Int32 {
         try checkKeyStorage()
+        try lockKeyStore()
         securityModuleKey = try loadSecurityModuleKey()
         try loadKeys()
         let mailbox = self.mailbox
