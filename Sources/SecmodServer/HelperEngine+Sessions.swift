@@ -59,6 +59,9 @@ extension HelperEngine {
         for _ in 0..<64 {
             let accepted: UnixSocket?
             do throws(Errno) { accepted = try listener.socket.accept() } catch {
+                if error.rawValue == EMFILE || error.rawValue == ENFILE {
+                    listenerPausedSince = Clock.monotonicMicroseconds()  // no busy loop on a readable listener
+                }
                 dropLog.warning(logger, reason: "accept failed", error.description)
                 return
             }
@@ -106,12 +109,31 @@ extension HelperEngine {
         return true
     }
 
-    /// At MAX_SESSIONS, the session idle longest makes room for a new one.
+    /// At the session cap, the session idle longest makes room for a new one.
     private func makeRoomForSession() {
-        if sessions.count >= settings.maxSessions,
+        if sessions.count >= sessionCap,
            let idlest = sessions.values.min(by: { $0.lastActivity < $1.lastActivity }) {
-            closeSession(idlest, reason: "MAX_SESSIONS (\(settings.maxSessions)) reached; closing the longest idle session")
+            closeSession(idlest, reason: "session cap (\(sessionCap)) reached; closing the longest idle session")
         }
+    }
+
+    /// Descriptors kept free for what the helper opens besides sessions: key and counter
+    /// files, the log, a session arriving while the cap is reached.
+    static var descriptorReserve: Int { 64 }
+
+    /// Raises RLIMIT_NOFILE to its hard limit and lowers the session cap below MAX_SESSIONS
+    /// when descriptors would run out first, so that a new client always finds one.
+    func capSessionsByDescriptors() -> Int {
+        let limit: Int
+        do throws(SecmodError) { limit = try DescriptorLimit.raiseToHardLimit() } catch {
+            logger.warning("\(error); keeping MAX_SESSIONS = \(settings.maxSessions)")
+            return settings.maxSessions
+        }
+        let available = limit - DescriptorLimit.openCount() - Self.descriptorReserve
+        guard available < settings.maxSessions else { return settings.maxSessions }
+        let cap = max(1, available)
+        logger.warning("RLIMIT_NOFILE is \(limit): serving at most \(cap) sessions, not MAX_SESSIONS = \(settings.maxSessions), so that descriptors never run out (raise LimitNOFILE= to serve more)")
+        return cap
     }
 
     /// Adopts the client's end of its socket pair as the session.
@@ -295,6 +317,7 @@ extension HelperEngine {
         guard !session.closed else { return }
         session.closed = true
         sessions[session.id] = nil
+        listenerPausedSince = nil  // a descriptor is free again (once workers let go of it)
         session.channel.close()
         if let reason { logger.info("session \(session.id) closed: \(reason)") }
         // The socket closes when the last reference to it goes (a worker may still hold one).

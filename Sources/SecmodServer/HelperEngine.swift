@@ -55,6 +55,12 @@ public final class HelperEngine<Family: KeyFamily> {
 
     var listener: SocketHandle?
     var sessions: [UInt64: Session] = [:]
+    /// MAX_SESSIONS, lowered at start if descriptors would run out first.
+    var sessionCap = 0
+    /// `accept` failed with EMFILE/ENFILE at this monotonic µs: the listener stays
+    /// readable, so polling it would spin. It is left out of the poll set until a session
+    /// closes and frees a descriptor, or for a second.
+    var listenerPausedSince: UInt64?
     var nextSessionID: UInt64 = 1
     var lastBlockedCheck: UInt64 = 0
     var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
@@ -91,6 +97,7 @@ public final class HelperEngine<Family: KeyFamily> {
         maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
         try maintainer.start(name: programName)
         try openListener()
+        sessionCap = capSessionsByDescriptors()
         logger.notice("listening on \(settings.unixPath) (\(settings.socketType.rawValue), mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
         for option in settings.obsoleteOptions {
             logger.warning("[\(settings.section)] \(option) is obsolete and ignored: a session whose client goes away is closed at once (dgram-transport.md)")
@@ -123,7 +130,8 @@ public final class HelperEngine<Family: KeyFamily> {
             polled.removeAll(keepingCapacity: true)
             polls.add(signals.rawValue, .readable)
             polls.add(mailbox.counter.rawValue, .readable)
-            polls.add(listener!.socket.rawValue, .readable)
+            if let since = listenerPausedSince, Clock.monotonicMicroseconds() &- since > 1_000_000 { listenerPausedSince = nil }
+            polls.add(listener!.socket.rawValue, listenerPausedSince == nil ? .readable : [])
             var anyBlocked = false
             for session in sessions.values {
                 let status = session.channel.status
@@ -164,7 +172,7 @@ public final class HelperEngine<Family: KeyFamily> {
     private func pollTimeout(now: UInt64, anyBlocked: Bool) -> Int32 {
         let next = nextScheduleAction(now: now)
         var wait = min(next > now ? next - now : 0, 5_000_000)
-        if anyBlocked { wait = min(wait, 1_000_000) }
+        if anyBlocked || listenerPausedSince != nil { wait = min(wait, 1_000_000) }
         return Int32((wait + 999) / 1000)
     }
 

@@ -97,10 +97,10 @@ final class HelperProcess {
     /// Starts the helper and waits until its socket answers a handshake.
     /// `user`: run the helper as that test account (its directory is handed over first).
     /// `environment`: added to the test's own (LD_PRELOAD fault injection).
-    /// `networkNamespace`: run it in a network namespace of its own (`unshare --net`, root
-    /// only), as `PrivateNetwork=yes` does under systemd.
+    /// `wrapper`: a command that execs the helper in place, e.g. `unshare --net` (a network
+    /// namespace, as `PrivateNetwork=yes`) or `prlimit --nofile=N:N --`.
     func start(arguments: [String] = [], waitForKeys: Bool = true, as user: TestUsers.Account? = nil,
-               environment: [String: String] = [:], networkNamespace: Bool = false) throws {
+               environment: [String: String] = [:], wrapper: [String] = []) throws {
         let p = Process()
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let options = ["-c", configPath, "-L", "INFO", "-l", logPath] + arguments
@@ -109,9 +109,9 @@ final class HelperProcess {
             let (tool, full) = TestUsers.command(as: user, Self.binary(kind.program), options)
             p.executableURL = URL(fileURLWithPath: tool)
             p.arguments = full
-        } else if networkNamespace {
-            p.executableURL = URL(fileURLWithPath: "/usr/bin/unshare")
-            p.arguments = ["--net", Self.binary(kind.program)] + options + Self.rootFlag
+        } else if let tool = wrapper.first {
+            p.executableURL = URL(fileURLWithPath: tool)
+            p.arguments = wrapper.dropFirst() + [Self.binary(kind.program)] + options + Self.rootFlag
         } else {
             p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
             p.arguments = options + Self.rootFlag

@@ -57,7 +57,7 @@ import Glibc
           arguments: [HelperTransport.datagram, .stream])
     func servesClientsFromANetworkNamespaceOfItsOwn(transport: HelperTransport) throws {
         let helper = try HelperProcess(.eddsa, transport: transport)
-        try helper.start(networkNamespace: true)
+        try helper.start(wrapper: ["/usr/bin/unshare", "--net"])
         // unshare(1) without --fork execs the helper in place: the process is the helper.
         let helperNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(helper.pid)/ns/net")
         let testNamespace = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/ns/net")
