@@ -28,12 +28,12 @@ extension HelperConnection: HelperLink {}
 /// A client's SOCK_STREAM connection (wire spec §2, §8, §12): connect, and the helper sends
 /// every AVAIL and SYNCED at once; messages are reassembled from the byte stream.
 ///
-/// The peer must be the socket file's owner: `SO_PEERCRED` when connecting, and the
-/// `SCM_CREDENTIALS` of every read after that.
+/// The peer must be the socket file's owner (`SO_PEERCRED`). Only the helper that accepted
+/// the connection holds its other end. (No `SO_PASSCRED` here: on a stream socket it would
+/// autobind an abstract name at `connect`.)
 final class StreamConnection: HelperLink {
     let socketPath: String
     private var handle: SocketHandle?
-    private var helperUID: UInt32 = 0
     private var buffer = [UInt8](repeating: 0, count: 4 * (MessageHeader.maximumMessageSize + 1))
     private var fill = 0
 
@@ -54,17 +54,13 @@ final class StreamConnection: HelperLink {
         let address = try UnixAddress(path: socketPath)
         let owner = try HelperSocketTrust.owner(of: socketPath)
         let socket = try UnixSocket(.stream)
-        do throws(Errno) {
-            try socket.setPassCredentials()
-            try socket.connect(to: address)
-        } catch {
+        do throws(Errno) { try socket.connect(to: address) } catch {
             throw SecmodError(.unavailable, "cannot reach helper at \(socketPath): \(error)", errno: error.rawValue)
         }
         let peer = try? socket.peerCredentials()
         guard let peer, peer.uid == owner else {
             throw HelperSocketTrust.impostor(peer, expected: owner, socketPath: socketPath)
         }
-        helperUID = owner
         handle = SocketHandle(socket)
         guard let first = try receive(deadline: deadline, nonBlocking: false) else {
             close()
@@ -107,14 +103,10 @@ final class StreamConnection: HelperLink {
                 close()
                 throw SecmodError(.unavailable, "helper connection is gone: \(error)", errno: error.rawValue)
             }
-            guard let (count, credentials) = read else { if nonBlocking { return nil }; continue }
+            guard let (count, _) = read else { if nonBlocking { return nil }; continue }
             guard count > 0 else {
                 close()
                 throw SecmodError(.unavailable, "the helper closed the connection")
-            }
-            guard let credentials, credentials.uid == helperUID else {
-                close()
-                throw HelperSocketTrust.impostor(credentials, expected: helperUID, socketPath: socketPath)
             }
             fill += count
         }

@@ -1,6 +1,7 @@
 import Foundation
 import SecmodClient
 import SecmodCrypto
+import SecmodKeys
 import SecmodSystem
 import SecmodWire
 import Testing
@@ -224,7 +225,8 @@ final class KeyFileReader {
 
     static func entries(_ directory: String, section: String) -> [KeyFileEntry] {
         guard let names = try? FileSystem.listDirectory(directory) else { return [] }
-        return names.sorted().compactMap { name in
+        // The helper's lock file (one helper per key store) is not a key.
+        return names.sorted().filter { $0 != KeyDirectory.lockFileName }.compactMap { name in
             let path = directory + "/" + name
             var st = stat()
             guard lstat(path, &st) == 0 else { return nil }  // gone since the listing

@@ -263,7 +263,10 @@ import Glibc
             var owner: [UInt64: Int32] = [:]
             for pid in ours { for inode in socketInodes(of: pid) { owner[inode] = pid } }
             for row in table where row.isAbstract {
-                if let pid = owner[row.inode] {
+                // The test process also holds the sockets of tests running beside this one
+                // (fakes, raw probes): for it, only its session ends must be connected
+                // seqpacket; every abstract name, its own included, is probed below.
+                if let pid = owner[row.inode], pid != getpid() || row.type == 5 {
                     #expect(row.type == 5 && row.state == 3, "pid \(pid) holds \(row.line)")
                 }
             }

@@ -107,7 +107,8 @@ import Glibc
         #expect(try FileSystem.status(helper.socketPath, followLinks: false).permissions == 0o620)
         #expect(try FileSystem.status(helper.socketPath, followLinks: false).isSocket)
         #expect(try FileSystem.status(helper.securityModuleKeyPath).permissions == 0o400)
-        let files = try FileSystem.listDirectory(helper.keyDirectory)
+        let files = try FileSystem.listDirectory(helper.keyDirectory).filter { $0 != KeyDirectory.lockFileName }
+        #expect(try FileSystem.status(helper.keyDirectory + "/" + KeyDirectory.lockFileName).permissions == 0o600)
         #expect(files.count == 6)
         for f in files {
             let st = try FileSystem.status(helper.keyDirectory + "/" + f)
