@@ -72,7 +72,7 @@ extension HelperEngine {
             makeRoomForSession()
             let socket = SocketHandle(connection)
             let channel = ReplyChannel(socket: socket, isStream: true, maxMessages: settings.sessionOutboxMessages,
-                                       maxBytes: settings.sessionOutboxBytes)
+                                       maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight)
             let session = Session(id: nextSessionID, channel: channel, isStream: true, owner: credentials,
                                   now: Clock.monotonicMicroseconds())
             session.streamBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
@@ -149,7 +149,7 @@ extension HelperEngine {
         }
         makeRoomForSession()
         let channel = ReplyChannel(socket: SocketHandle(socket), isStream: false, maxMessages: settings.sessionOutboxMessages,
-                                   maxBytes: settings.sessionOutboxBytes)
+                                   maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight)
         let session = Session(id: nextSessionID, channel: channel, isStream: false, owner: owner,
                               now: Clock.monotonicMicroseconds())
         nextSessionID += 1

@@ -136,7 +136,11 @@ public final class HelperEngine<Family: KeyFamily> {
             for session in sessions.values {
                 let status = session.channel.status
                 anyBlocked = anyBlocked || status.wantsWrite
-                polls.add(session.socket.rawValue, status.wantsWrite ? [.readable, .writable] : .readable)
+                // At SESSION_MAX_INFLIGHT the session is not read (backpressure: its requests
+                // wait in its own socket buffer) until a worker's completion wakes the loop.
+                var interest: PollEvents = status.atInflightBound ? [] : .readable
+                if status.wantsWrite { interest.insert(.writable) }
+                polls.add(session.socket.rawValue, interest)
                 polled.append(session)
             }
             do throws(Errno) {

@@ -22,6 +22,9 @@ final class ReplyChannel: @unchecked Sendable {
     private let openFlag = Atomic<Bool>(true)
     private let maxMessages: Int
     private let maxBytes: Int
+    /// SESSION_MAX_INFLIGHT: at this many signatures queued or in progress, the loop stops
+    /// reading the session.
+    private let maxInflight: Int
 
     struct State {
         /// Requests whose replies are not all sent, in request order.
@@ -36,6 +39,8 @@ final class ReplyChannel: @unchecked Sendable {
         var outboxBytes = 0
         /// Monotonic µs since when the outbox has been non-empty.
         var blockedSince: UInt64?
+        /// Signatures queued or being made for this session.
+        var inflight = 0
         /// Set once: why the session must close (the loop closes it).
         var failure: String?
         var closed = false
@@ -48,11 +53,12 @@ final class ReplyChannel: @unchecked Sendable {
         case loop
     }
 
-    init(socket: SocketHandle, isStream: Bool, maxMessages: Int, maxBytes: Int) {
+    init(socket: SocketHandle, isStream: Bool, maxMessages: Int, maxBytes: Int, maxInflight: Int) {
         self.socket = socket
         self.isStream = isStream
         self.maxMessages = maxMessages
         self.maxBytes = maxBytes
+        self.maxInflight = maxInflight
         state = Locked(State())
     }
 
@@ -61,23 +67,27 @@ final class ReplyChannel: @unchecked Sendable {
         state.withLock { s in
             let sequence = s.nextSequence
             s.nextSequence += 1
+            s.inflight += reply.missing
             s.pending.append(reply)
             if reply.missing == 0 { flushCompleted(&s) }
             return sequence
         }
     }
 
-    /// Files a signature in its slot and sends whatever is complete at the front.
+    /// Files a signature in its slot and sends whatever is complete at the front. `.loop`
+    /// also when the session falls below its in-flight bound: the loop reads it again.
     func complete(sequence: UInt64, index: Int, reply: [UInt8]) -> Attention {
         state.withLock { s in
+            s.inflight -= 1
             guard !s.closed, s.failure == nil else { return .none }
+            let resume = s.inflight == maxInflight - 1
             let offset = Int(sequence &- s.firstPendingSequence)
             guard offset >= 0, offset < s.pending.count else { return .none }
             s.pending[offset].parts[index] = reply
             s.pending[offset].missing -= 1
             let wasBlocked = !s.outbox.isEmpty
             if offset == 0 { flushCompleted(&s) }
-            return (s.failure != nil || (!wasBlocked && !s.outbox.isEmpty)) ? .loop : .none
+            return (resume || s.failure != nil || (!wasBlocked && !s.outbox.isEmpty)) ? .loop : .none
         }
     }
 
@@ -105,8 +115,8 @@ final class ReplyChannel: @unchecked Sendable {
 
     /// What the loop needs each turn: whether to poll for POLLOUT, since when the session
     /// is blocked, and why it must close, if it must.
-    var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool) {
-        state.withLock { s in (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty) }
+    var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool, atInflightBound: Bool) {
+        state.withLock { s in (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty, s.inflight >= maxInflight) }
     }
 
     /// False once the session closed: a worker then skips the job instead of signing it.

@@ -199,7 +199,7 @@ struct HelperTestError: Error, CustomStringConvertible {
 /// A deliberately low-level client of the datagram transport (version 2): speaks raw
 /// packets so tests can send what no well-behaved client would, and see every byte the
 /// helper sends.
-final class RawClient {
+final class RawClient: @unchecked Sendable {  // one thread sends while another reads, as a test needs
     /// Our end of the session's socket pair, once handshaken.
     private(set) var session: SocketHandle?
 
