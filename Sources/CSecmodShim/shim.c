@@ -197,6 +197,7 @@ void secmod_socket_identify(int fd, secmod_socket_identity *identity) {
     struct sockaddr_un peer;
     socklen_t peer_len = sizeof peer;
     identity->connected = getpeername(fd, (struct sockaddr *)&peer, &peer_len) == 0;
+    if (secmod_peer_credentials(fd, &identity->peer) != 0) memset(&identity->peer, 0, sizeof identity->peer);
 }
 
 int secmod_peer_credentials(int fd, secmod_credentials *credentials) {

@@ -25,7 +25,7 @@ extension HelperEngine {
             guard var handover = received else { return }
             // Every early `continue` drops `handover`, which closes the passed descriptor.
             guard admits(handover.credentials, what: "INIT"), let credentials = handover.credentials else { continue }
-            if let problem = initProblem(handover) {
+            if let problem = initProblem(handover, from: credentials) {
                 dropLog.warning(logger, reason: "dropped a bad INIT", "\(problem), from \(credentials)")
                 continue
             }
@@ -37,19 +37,24 @@ extension HelperEngine {
     /// Why an INIT on the main socket is refused, or nil when it is good: exactly the
     /// 4-byte INIT of this family, and exactly one descriptor, a connected AF_UNIX
     /// SOCK_SEQPACKET socket, with nothing lost from the control data.
-    private func initProblem(_ handover: borrowing Handover) -> String? {
+    private func initProblem(_ handover: borrowing Handover, from credentials: PeerCredentials) -> String? {
         let length = handover.length
         guard length >= MessageHeader.byteCount, let header = MessageHeader.peek(receiveBuffer), header.size == length,
               header.type == family.messageTypes.initialize else {
             return "a \(length)-byte datagram that is not an INIT (the main socket accepts only INIT)"
         }
         guard length == MessageHeader.byteCount else { return "an INIT with a \(length - MessageHeader.byteCount)-byte body" }
-        guard !handover.controlTruncated else { return "an INIT whose control data was truncated (more than one descriptor)" }
+        guard !handover.controlTruncated else { return "an INIT whose control data was truncated (too many descriptors passed, or none free here)" }
         guard handover.descriptorCount == 1, let identity = handover.descriptorIdentity else {
             return "an INIT carrying \(handover.descriptorCount) descriptors (it must carry its session socket)"
         }
         guard identity.isConnectedUnixSeqpacket else {
             return "an INIT whose descriptor is not a connected AF_UNIX SOCK_SEQPACKET socket (domain \(identity.domain.map(String.init) ?? "none"), type \(identity.type.map(String.init) ?? "none"), connected \(identity.isConnected))"
+        }
+        // A socket pair the sender's user made, not a connection to some other service
+        // that the helper would then write to with its own credentials.
+        guard identity.peer?.uid == credentials.uid else {
+            return "an INIT whose session socket is connected to uid \(identity.peer.map { String($0.uid) } ?? "unknown"), not to the sender's"
         }
         return nil
     }

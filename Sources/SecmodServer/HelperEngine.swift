@@ -160,8 +160,11 @@ public final class HelperEngine<Family: KeyFamily> {
                 let events = polls.events(at: 3 + i)
                 if events.isEmpty { continue }
                 if events.contains(.hangUp) {
-                    // The client closed its end: nothing more can reach it, so its queued
-                    // work is dropped now rather than signed for nobody.
+                    // The client closed its end. What it sent before still counts (a REVOKE
+                    // followed by exit must not be lost): read to end of file, which closes
+                    // the session; signatures nobody can receive are then dropped unsigned.
+                    var left = 100_000
+                    while !session.closed, left > 0 { readRequests(session); left -= 1 }
                     closeSession(session, reason: "client closed its session")
                     continue
                 }

@@ -12,6 +12,8 @@ import Glibc
 /// - Every directory above it (after resolving symlinks) must be owned by root or `owner`,
 ///   and may be writable by group or others only with the sticky bit set, as `/tmp` is:
 ///   there nobody can rename or remove an entry they do not own.
+/// - Every symlink on the path as written must be owned by root or `owner`: its owner can
+///   point it elsewhere at any time.
 ///
 /// The transport spec names only the socket's own directory; the ancestors are checked too
 /// because they allow the same substitution (the safer reading, stated in the docs).
@@ -36,6 +38,20 @@ public enum SocketDirectory {
         guard let real = FileSystem.resolvedPath(parent) else {
             throw Errno.current.error("resolving \(what) directory \(parent)", code: .permission)
         }
+        // The path as written: a symlink on the way is as good as its owner, who may point
+        // it elsewhere (in a sticky directory too), so it must be root's or `owner`'s.
+        if parent.hasPrefix("/") {
+            var component = FileSystem.directoryName(of: parent)
+            while component != "/" {
+                let c: FileStatus
+                do throws(Errno) { c = try FileSystem.status(component, followLinks: false) } catch {
+                    throw error.error("\(what) ancestor \(component)", code: .permission)
+                }
+                if c.isSymbolicLink { try checkOwner(c, component, owner: owner, what: what) }
+                component = FileSystem.directoryName(of: component)
+            }
+        }
+        // The directories it leads to, symlinks resolved.
         var ancestor = FileSystem.directoryName(of: real)
         while true {
             let a: FileStatus

@@ -268,6 +268,8 @@ public struct SocketIdentity: Sendable, Equatable {
     public let type: Int32?
     /// True when the socket has a peer.
     public let isConnected: Bool
+    /// `SO_PEERCRED`: who connected it, or created the pair it belongs to.
+    public let peer: PeerCredentials?
 
     /// A connected `AF_UNIX` `SOCK_SEQPACKET` socket: the only thing a session may be.
     public var isConnectedUnixSeqpacket: Bool {
@@ -280,7 +282,7 @@ extension SocketIdentity {
         var raw = secmod_socket_identity()
         secmod_socket_identify(fd, &raw)
         self.init(domain: raw.domain >= 0 ? raw.domain : nil, type: raw.type >= 0 ? raw.type : nil,
-                  isConnected: raw.connected != 0)
+                  isConnected: raw.connected != 0, peer: PeerCredentials(raw.peer))
     }
 }
 

@@ -230,6 +230,9 @@ final class RawClient: @unchecked Sendable {  // one thread sends while another 
 
     func send(_ bytes: [UInt8]) throws { _ = try socket.socket.send(bytes) }
 
+    /// Closes our end of the session: the helper sees the hang-up.
+    func close() { session = nil }
+
     /// Sends without waiting for buffer space; false when the kernel would block.
     func sendNow(_ bytes: [UInt8]) throws -> Bool { try socket.socket.send(bytes, blocking: false) == .sent }
 

@@ -3,6 +3,9 @@ import SecmodClient
 import SecmodSystem
 import SecmodWire
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What is queued is not yet signed: a revocation stops every signature that has not
 /// started, and a request refused before signing is not counted.
@@ -79,5 +82,27 @@ import Testing
         client.disconnect()
         #expect(helper.stop() == 0)
         #expect(signatures(try audit(helper), key: key.hash) == 1)
+    }
+
+    /// A client that sends REVOKE and exits at once: the helper sees the hang-up together
+    /// with the REVOKE, and must still act on it. (The helper is stopped meanwhile, so the
+    /// two arrive in one turn whatever the timing.)
+    @Test func aRevokeFollowedByExitIsNotLost() throws {
+        let helper = try HelperProcess()
+        try helper.start()
+        let watcher = try helper.client()
+        let key = try #require(watcher.keys.first)
+        let raw = try RawClient()
+        _ = try raw.handshake(socketPath: helper.socketPath)
+        #expect(kill(helper.pid, SIGSTOP) == 0)
+        try raw.send(EddsaKeyMessage.encode(type: EddsaMessageType.revoke, publicKey: key.publicKey))
+        raw.close()
+        #expect(kill(helper.pid, SIGCONT) == 0)
+        var purged = false
+        watcher.onKeyEvent = { if case let .purged(publicKey) = $0, publicKey == key.publicKey { purged = true } }
+        let deadline = Date().addingTimeInterval(20)
+        while !purged, Date() < deadline { try watcher.waitForEvents(seconds: 1) }
+        #expect(purged, "the REVOKE of a client that exited right after it was lost: \(helper.log)")
+        #expect(helper.stop() == 0)
     }
 }

@@ -55,6 +55,25 @@ import Glibc
         #expect(try helper.runExpectingExit() == 4, "\(helper.log)")
     }
 
+    /// A symlink on the way that another user owns: they can point it elsewhere at any time,
+    /// even inside a sticky directory, so the helper refuses it.
+    @Test(.enabled(if: TestUsers.canCreate, "needs root to give the symlink to another user"))
+    func aSymlinkOnThePathOwnedByAnotherUserStopsTheHelper() throws {
+        let probe = try HelperProcess()
+        let real = probe.root + "/real-run"
+        try FileManager.default.createDirectory(atPath: real, withIntermediateDirectories: true)
+        let link = probe.root + "/linked-run"
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: real)
+        let helper = try HelperProcess(config: "UNIXPATH = \(link)/eddsa/server.sock")
+        #expect(lchown(link, try TestUsers.stranger.uid, 0) == 0)
+        #expect(try helper.runExpectingExit() == 4, "\(helper.log)")
+        // Control: the same symlink owned by root is fine.
+        #expect(lchown(link, 0, 0) == 0)
+        try helper.start(waitForKeys: false)
+        #expect(helper.waitForLog("listening on"), "\(helper.log)")
+        #expect(helper.stop() == 0)
+    }
+
     @Test(.enabled(if: TestUsers.canCreate, "needs root to give the directory to another user"))
     func aSocketDirectoryOwnedByAnotherUserStopsTheHelper() throws {
         let helper = try HelperProcess()

@@ -83,6 +83,8 @@ typedef struct {
     int domain;
     int type;
     int connected;
+    /* SO_PEERCRED: who made the connection (for a socket pair, who created the pair). */
+    secmod_credentials peer;
 } secmod_socket_identity;
 void secmod_socket_identify(int fd, secmod_socket_identity *identity);
 int secmod_peer_credentials(int fd, secmod_credentials *credentials);
