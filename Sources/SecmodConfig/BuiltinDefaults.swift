@@ -18,7 +18,7 @@ TALER_RUNTIME_DIR = ${TMPDIR:-${TMP:-/tmp}}/taler-system-runtime/
         ("taler-exchange-secmod-eddsa.conf", #"""
 # Defaults of taler-exchange-secmod-eddsa. Taler's own options keep Taler's defaults, so a
 # Taler configuration resolves to the same files; the SESSION_* options, SOCKET_TYPE and
-# WORKERS are swift-secmod's (see dgram-transport.md).
+# WORKERS are swift-secmod's (see docs/spec/dgram-transport.md).
 [taler-exchange-secmod-eddsa]
 # How long consecutive online signing keys overlap.
 OVERLAP_DURATION = 5m
@@ -31,7 +31,7 @@ UNIXPATH = $TALER_RUNTIME_DIR/exchange-secmod-eddsa/server.sock
 SM_PRIV_KEY = ${TALER_DATA_HOME}/exchange-secmod-eddsa/secmod-private-key
 # Unused: the DGRAM-era client directory of Taler. Clients need none here.
 CLIENT_DIR = $TALER_RUNTIME_DIR/exchange-secmod-eddsa/clients
-# dgram (default; dgram-transport.md) or stream (Taler 0.9.2 clients).
+# dgram (default; docs/spec/dgram-transport.md) or stream (Taler 0.9.2 clients).
 SOCKET_TYPE = dgram
 # Signature audit counters, one file per key (README, "Signature audit counters"); the
 # helper never deletes them. A crash can overstate a count by at most AUDIT_BLOCK.
@@ -71,7 +71,7 @@ CLIENT_DIR = $TALER_RUNTIME_DIR/exchange-secmod-rsa/clients
 # nettle (rsa_compute_root_tr over GMP) or gcrypt (libgcrypt, as Taler's C helper).
 # Every engine rejects m >= n and verifies each signature before releasing it.
 RSA_ENGINE = openssl
-# dgram (default; dgram-transport.md) or stream (Taler 0.9.2 clients).
+# dgram (default; docs/spec/dgram-transport.md) or stream (Taler 0.9.2 clients).
 SOCKET_TYPE = dgram
 # Signature audit counters, one file per key (README, "Signature audit counters"); the
 # helper never deletes them. A crash can overstate a count by at most AUDIT_BLOCK.

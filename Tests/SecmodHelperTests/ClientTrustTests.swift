@@ -38,6 +38,10 @@ import Testing
         let client = EddsaHelperClient(socketPath: fake.socketPath, transport: transport)
         let signed = try client.sign(purposeBytes: Self.purpose, timeout: 10)
         #expect(signed.publicKey == key.publicKey)
+        // A deadline too far to represent means no deadline (it used to trap).
+        for never in [Double.infinity, 1e300] {
+            #expect(try client.sign(purposeBytes: Self.purpose, timeout: never).publicKey == key.publicKey)
+        }
     }
 
     @Test(arguments: [HelperTransport.datagram, .stream])
