@@ -38,7 +38,7 @@ public final class RsaHelperClient: HelperClientFamily {
     /// The announced keys, by section and anchor.
     public private(set) var keys: [RsaDenominationKey] = []
     /// The announced keys by `h_rsa`, parsed once, to check every signature.
-    private var verifiers: [[UInt8]: RsaPublicKey] = [:]
+    private var verifiers: [[UInt8]: RsaVerifier] = [:]
     public var onKeyEvent: ((RsaKeyEvent) -> Void)?
     public var defaultTimeout: Double? {
         get { core.defaultTimeout }
@@ -76,15 +76,21 @@ public final class RsaHelperClient: HelperClientFamily {
         var results: [Result<[UInt8], SecmodError>] = []
         for chunk in Self.chunks(items) {
             let message = RsaBatchSignRequest.encode(chunk.map { RsaSignRequest.encode(hash: $0.hash, blindedMessage: $0.blindedMessage) })
+            // Each reply is checked as it arrives, while the helper still signs the rest of the
+            // batch: checked only at the end, the checks would leave the helper idle.
+            var checked: [Result<[UInt8], SecmodError>] = []
             let replies = try exchange([message], timeout: timeout) { replies in
-                replies.count == chunk.count || replies.last.flatMap { MessageHeader.peek($0) }?.type == RsaMessageType.batchFailure
+                if replies.count < checked.count { checked.removeAll() }  // a retry started over
+                while checked.count < min(replies.count, chunk.count) {
+                    let item = chunk[checked.count]
+                    checked.append(checkedSignature(from: replies[checked.count], hash: item.hash, blindedMessage: item.blindedMessage))
+                }
+                return replies.count == chunk.count || replies.last.flatMap { MessageHeader.peek($0) }?.type == RsaMessageType.batchFailure
             }
-            guard replies.count == chunk.count else {
+            guard replies.count == chunk.count, checked.count == chunk.count else {
                 throw SecmodError(.malformed, "the helper could not parse a batch the client built")
             }
-            for (reply, item) in zip(replies, chunk) {
-                results.append(checkedSignature(from: reply, hash: item.hash, blindedMessage: item.blindedMessage))
-            }
+            results += checked
         }
         return results
     }
@@ -128,7 +134,7 @@ public final class RsaHelperClient: HelperClientFamily {
             guard let key = verifiers[hash] else {
                 return .failure(SecmodError(.untrustedHelper, "the helper signed with a key it has not announced or has purged"))
             }
-            guard key.verifyRaw(signature: signature, message: blindedMessage) else {
+            guard key.verify(signature: signature, message: blindedMessage) else {
                 return .failure(SecmodError(.untrustedHelper, "the helper returned a signature that does not verify under the key the request named"))
             }
             return .success(signature)
@@ -159,7 +165,7 @@ public final class RsaHelperClient: HelperClientFamily {
                                          securityModulePublicKey: avail.securityModulePublicKey,
                                          securityModuleSignature: avail.securityModuleSignature)
             if !keys.contains(where: { $0.hash == hash }) {
-                verifiers[hash] = try RsaPublicKey(encoded: avail.publicKey)
+                verifiers[hash] = RsaVerifier(try RsaPublicKey(encoded: avail.publicKey))
                 keys.append(key)
                 keys.sort { ($0.section, $0.anchor.microseconds) < ($1.section, $1.anchor.microseconds) }
             }
