@@ -130,6 +130,28 @@ import Glibc
 
     /// A pair end whose other end is already closed is connected as far as `getpeername`
     /// knows, so the helper may adopt it; it must let go of it at once (§7.2).
+    /// A session socket must be a pair the sender's own user made: a socket connected to
+    /// another user's service is refused, so the helper never writes its announcements,
+    /// with its own credentials, into someone else's service.
+    @Test(.enabled(if: TestUsers.canCreate, "needs root to run a service as another user"))
+    func aSocketConnectedToAnotherUsersServiceIsNoSession() throws {
+        let helper = try HelperProcess()
+        try helper.start()
+        let name = "secmod-test-service-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let stranger = try TestUsers.stranger
+        let service = try HeldProbe(["squat", name], as: stranger)
+        _ = try #require(service.waitForLine("bound"), "\(service.output)")
+        let connected = try UnixSocket(.seqpacket)
+        try connected.connect(to: UnixAddress(abstract: Array(name.utf8)))
+        let before = descriptorCount(helper.pid)
+        try UnixSocket(.datagram).send([0, 4, 0, 14], to: UnixAddress(path: helper.socketPath), passing: connected)
+        #expect(helper.waitForLog("connected to uid \(stranger.uid)"), "\(helper.log)")
+        #expect(descriptorCount(helper.pid) == before)
+        _ = try helper.client().sign(purpose: 1, body: [1])
+        _ = service.finish()
+        #expect(helper.stop() == 0)
+    }
+
     @Test func aSessionWhosePeerIsAlreadyGoneIsReleased() throws {
         let helper = try HelperProcess()
         try helper.start()
