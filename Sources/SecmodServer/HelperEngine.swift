@@ -192,23 +192,28 @@ public final class HelperEngine<Family: KeyFamily> {
         }
     }
 
-    /// SIGTERM: stop taking requests, let the signatures in flight finish and go out
-    /// (for at most 5 s), remove the socket file.
+    /// SIGTERM: stop reading, let the signatures already being made finish, drop the queued
+    /// rest unsigned, send what is ready (for at most SHUTDOWN_TIMEOUT), write the exact
+    /// counts, remove the socket file. Well inside systemd's stop timeout, however much a
+    /// client had queued.
     private func shutdown() {
         ServiceNotification.send("STOPPING=1")
+        let deadline = Clock.monotonicMicroseconds() &+ settings.shutdownTimeout
         if listener != nil {
             listener = nil
             _ = try? FileSystem.remove(settings.unixPath)
         }
-        let deadline = Clock.monotonicMicroseconds() + 5_000_000
-        while sessions.values.contains(where: { $0.channel.status.hasPending }), Clock.monotonicMicroseconds() < deadline {
+        let dropped = workers.shutdown()
+        if dropped > 0 { logger.notice("dropped \(dropped) queued signatures unsigned") }
+        processMailbox()
+        while Clock.monotonicMicroseconds() < deadline {
+            let waiting = sessions.values.filter { !$0.closed && $0.channel.status.wantsWrite }
+            if waiting.isEmpty { break }
             var polls = PollSet()
-            polls.add(mailbox.counter.rawValue, .readable)
+            for session in waiting { polls.add(session.socket.rawValue, .writable) }
             _ = try? polls.wait(timeoutMilliseconds: 100)
-            processMailbox()
+            for session in waiting { flushOutbox(session) }
         }
-        for session in Array(sessions.values) { flushOutbox(session) }
-        workers.shutdown()
         auditBook.closeAll()  // no signature can follow: the workers are gone
         maintainer.shutdown()
         for session in Array(sessions.values) { closeSession(session, reason: nil) }

@@ -22,6 +22,8 @@ public struct HelperSettings: Sendable {
     /// Signatures one session may have queued or in progress; at the bound the helper stops
     /// reading that session until replies drain (backpressure, nothing dropped).
     public let sessionMaxInflight: Int
+    /// How long a stop may spend sending replies that are ready, in µs.
+    public let shutdownTimeout: UInt64
     /// Obsolete options the configuration sets: accepted, ignored, and warned about at start.
     public let obsoleteOptions: [String]
     public let maxSessions: Int
@@ -38,7 +40,7 @@ public struct HelperSettings: Sendable {
     static let obsolete: Set<String> = ["session_check_interval"]
     static let known: Set<String> = [
         "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
-        "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf", "session_max_inflight",
+        "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf", "session_max_inflight", "shutdown_timeout",
         "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block",
     ]
 
@@ -67,6 +69,7 @@ public struct HelperSettings: Sendable {
         sessionOutboxBytes = Int(try c.size(section: section, option: "SESSION_OUTBOX_BYTES") ?? 8 << 20)
         sessionBlockedTimeout = try c.time(section: section, option: "SESSION_BLOCKED_TIMEOUT") ?? 10_000_000
         sessionSendBuffer = Int(try c.size(section: section, option: "SESSION_SNDBUF") ?? 4 << 20)
+        shutdownTimeout = min(try c.time(section: section, option: "SHUTDOWN_TIMEOUT") ?? 5_000_000, 60_000_000)
         sessionMaxInflight = Int(min(try c.number(section: section, option: "SESSION_MAX_INFLIGHT") ?? 1024, 1 << 20))
         obsoleteOptions = c.optionNames(in: section).filter { Self.obsolete.contains($0.lowercased()) }.map { $0.uppercased() }
         maxSessions = Int(try c.number(section: section, option: "MAX_SESSIONS") ?? 4096)

@@ -26,17 +26,27 @@ final class WorkerPool: @unchecked Sendable {
         semaphore.post()
     }
 
-    /// Lets each worker finish what is queued, then stops and joins them all.
-    func shutdown() {
-        for _ in threads { queue.withLock { $0.append(nil) }; semaphore.post() }
+    /// Stops the workers and joins them. Jobs still queued are dropped unsigned (they would
+    /// only delay the stop); jobs already running finish. Returns how many were dropped.
+    @discardableResult
+    func shutdown() -> Int {
+        let dropped = queue.withLock { q in
+            let n = q.count
+            q.removeAll()
+            for _ in threads { q.append(nil) }
+            return n
+        }
+        // Wakes for the dropped jobs find an empty queue or a stop marker: either ends a worker.
+        for _ in threads { semaphore.post() }
         for t in threads { t.join() }
         threads.removeAll()
+        return dropped
     }
 
     private func run() {
         while true {
             semaphore.wait()
-            guard let job = queue.withLock({ $0.popFirst() }) ?? nil else { return }
+            guard let job = queue.withLock({ $0.popFirst() }) ?? nil else { return }  // a stop marker, or dropped work
             job()
         }
     }

@@ -10,7 +10,7 @@ import Glibc
 /// One session that pipelines requests cannot queue unbounded work ahead of everyone else:
 /// at SESSION_MAX_INFLIGHT the helper stops reading it, its requests wait in its own socket
 /// buffer, and another client is served meanwhile.
-@Suite struct BoundedWorkTests {
+@Suite(.serialized) struct BoundedWorkTests {
     private func residentKiB(_ pid: Int32) throws -> Int {
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
         let line = try #require(status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") })
@@ -26,7 +26,7 @@ import Glibc
             SESSION_MAX_INFLIGHT = 256
             SESSION_OUTBOX_MESSAGES = 32768
             SESSION_BLOCKED_TIMEOUT = 120 s
-            """)
+            """, lookahead: "30 s")  // RSA-4096 keys take seconds each: make few
         try helper.start()
         let good = try helper.rsaClient()
         let key = try #require(good.keys.first { $0.anchor.microseconds <= Clock.wallMicroseconds() })
@@ -57,4 +57,43 @@ import Glibc
         #expect(answered == batches * 256)
         #expect(helper.stop() == 0)
     }
+
+    /// SIGTERM with thousands of signatures queued: the helper drops them unsigned and
+    /// exits at once instead of signing for seconds (systemd would kill it at 90 s and the
+    /// clean-stop count would be lost), and the audit count is exactly what was made.
+    @Test func stopDoesNotSignWhatIsQueued() throws {
+        let helper = try HelperProcess(.rsa(denominations: [("coin_s", "1 minute", 4096)]), config: """
+            WORKERS = 2
+            SESSION_MAX_INFLIGHT = 100000
+            SESSION_OUTBOX_MESSAGES = 32768
+            """, lookahead: "30 s")
+        try helper.start()
+        let client = try helper.rsaClient()
+        let key = try #require(client.keys.first { $0.anchor.microseconds <= Clock.wallMicroseconds() })
+        let flood = try RawClient()
+        _ = try flood.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
+        let batch = RsaBatchSignRequest.encode(Array(repeating: RsaSignRequest.encode(hash: key.hash, blindedMessage: [UInt8](repeating: 9, count: 100)),
+                                                     count: 256))
+        for _ in 0..<30 { try flood.send(batch) }  // some 20 s of work for two workers
+        _ = try #require(try flood.receive(seconds: 30), "no reply to the flood")
+        let start = Date()
+        #expect(helper.stop() == 0)
+        let took = Date().timeIntervalSince(start)
+        #expect(took < 8, "SIGTERM took \(took) s with work queued")
+        var signed = 1
+        while let reply = try flood.receive(seconds: 1), !reply.bytes.isEmpty {
+            if MessageHeader.peek(reply.bytes)?.type == RsaMessageType.signature { signed += 1 }
+        }
+        #expect(signed < 30 * 256, "everything was signed anyway")
+        let run = GnunetReferee.run(HelperProcess.binary("secmod"), ["audit", "-c", helper.configPath, "--json"])
+        let rows = try #require(try JSONSerialization.jsonObject(with: Data(run.output.utf8)) as? [[String: Any]])
+        let row = try #require(rows.first { $0["key"] as? String == CrockfordBase32.encode(key.hash) })
+        // A clean stop writes the exact count of signatures made: all that went out, plus
+        // any that were made but not sent (held behind a dropped reply of their batch, or
+        // in the outbox of a client that did not read); never the dropped ones.
+        let made = try #require(row["signatures"] as? Int)
+        #expect(row["state"] as? String == "closed" && row["overcount_bound"] as? Int == 0, "\(row)")
+        #expect(made >= signed && made < 30 * 256 / 2, "\(made) counted, \(signed) received")
+    }
 }
+
