@@ -139,12 +139,13 @@ extension HelperEngine {
         do throws(Errno) {
             // fchmod before bind sets the mode the socket file is created with, so there is
             // no moment when it is more open than 0620; chmod after bind makes sure.
-            try socket.descriptor.setMode(0o620)
-            try socket.bind(to: address)
-            try FileSystem.changeMode(settings.unixPath, 0o620)
+            // Before bind, so that no datagram can arrive without its sender's credentials.
             // Datagram: the INIT's credentials. Stream: inherited by every accepted connection,
             // so each read says who wrote it.
             try socket.setPassCredentials()
+            try socket.descriptor.setMode(0o620)
+            try socket.bind(to: address)
+            try FileSystem.changeMode(settings.unixPath, 0o620)
             if stream { try socket.listen(backlog: 512) }  // as Taler's helpers (wire spec §11)
         } catch {
             throw error.error("binding \(settings.unixPath)")
