@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(name: "secmod-fuzz", dependencies: ["SecmodFuzzTargets", "CFuzzDriver"]),
 
         .testTarget(name: "SecmodUnitTests", dependencies: [
-            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets",
+            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets", "SecmodServer",
         ]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodKeys", "SecmodClient",

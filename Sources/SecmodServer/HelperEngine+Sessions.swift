@@ -288,7 +288,7 @@ extension HelperEngine {
             let mailbox = self.mailbox
             let id = session.id
             for (index, job) in work {
-                workers.submit {
+                workers.submit(session: id) {
                     // A session closed while the job waited (its client went away): its work
                     // is dropped unsigned, and uncounted.
                     guard channel.isOpen else { return }
@@ -324,6 +324,7 @@ extension HelperEngine {
         sessions[session.id] = nil
         listenerPausedSince = nil  // a descriptor is free again (once workers let go of it)
         session.channel.close()
+        workers.drop(session: session.id)
         if let reason { logger.info("session \(session.id) closed: \(reason)") }
         // The socket closes when the last reference to it goes (a worker may still hold one).
     }

@@ -3,12 +3,20 @@ import SecmodSystem
 /// Signing threads fed through a semaphore: the event loop queues a job and posts once; an
 /// idle worker wakes, takes it and reports through the mailbox.
 ///
-/// The semaphore counts queued jobs, so a worker that finishes one and finds more queued
-/// takes the next without sleeping: under load, workers run back to back.
+/// Jobs are queued per session and taken round robin (`RoundRobinQueue`), so one session's
+/// flood delays another session's request by at most one job per busy session. The
+/// semaphore counts queued jobs, so a worker that finishes one and finds more queued takes
+/// the next without sleeping: under load, workers run back to back. Jobs removed before a
+/// worker reached them leave surplus posts; a worker that wakes to an empty queue waits again.
 final class WorkerPool: @unchecked Sendable {
     typealias Job = @Sendable () -> Void
 
-    private let queue = Locked<FIFO<Job?>>(FIFO())
+    private struct State {
+        var queue = RoundRobinQueue<UInt64, Job>()
+        var stopping = false
+    }
+
+    private let state = Locked(State())
     private let semaphore = CountingSemaphore()
     private var threads: [OSThread] = []
     let count: Int
@@ -21,22 +29,32 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    func submit(_ job: @escaping Job) {
-        queue.withLock { $0.append(job) }
+    /// Queues a job of `session`'s, behind that session's earlier jobs.
+    func submit(session: UInt64, _ job: @escaping Job) {
+        state.withLock { $0.queue.append(job, for: session) }
         semaphore.post()
     }
+
+    /// Drops a closed session's queued jobs at once: they would be skipped anyway, and
+    /// meanwhile they hold its socket and memory. Returns how many.
+    @discardableResult
+    func drop(session: UInt64) -> Int {
+        state.withLock { $0.queue.removeAll(of: session) }
+    }
+
+    /// Jobs queued and not yet taken by a worker.
+    var queued: Int { state.withLock { $0.queue.count } }
 
     /// Stops the workers and joins them. Jobs still queued are dropped unsigned (they would
     /// only delay the stop); jobs already running finish. Returns how many were dropped.
     @discardableResult
     func shutdown() -> Int {
-        let dropped = queue.withLock { q in
-            let n = q.count
-            q.removeAll()
-            for _ in threads { q.append(nil) }
+        let dropped = state.withLock { s in
+            let n = s.queue.count
+            s.queue.removeAll()
+            s.stopping = true
             return n
         }
-        // Wakes for the dropped jobs find an empty queue or a stop marker: either ends a worker.
         for _ in threads { semaphore.post() }
         for t in threads { t.join() }
         threads.removeAll()
@@ -46,8 +64,9 @@ final class WorkerPool: @unchecked Sendable {
     private func run() {
         while true {
             semaphore.wait()
-            guard let job = queue.withLock({ $0.popFirst() }) ?? nil else { return }  // a stop marker, or dropped work
-            job()
+            let next: Job?? = state.withLock { s in s.stopping ? .none : .some(s.queue.popNext()) }
+            guard let taken = next else { return }  // stopping
+            taken?()  // nil: a surplus post for a job that was dropped
         }
     }
 }
