@@ -55,11 +55,16 @@ public final class HelperEngine<Family: KeyFamily> {
 
     var listener: SocketHandle?
     var sessions: [UInt64: Session] = [:]
+    /// The loop's interest list: the signalfd, the mailbox, the listener and every session.
+    let epoll: Epoll
+    /// Sessions polled for POLLOUT (their outbox is not empty): the only ones the blocked
+    /// check looks at, and while there are any the loop wakes at least once a second.
+    var writeWaiting: Set<UInt64> = []
     /// MAX_SESSIONS, lowered at start if descriptors would run out first.
     var sessionCap = 0
     /// `accept` failed with EMFILE/ENFILE at this monotonic µs: the listener stays
-    /// readable, so polling it would spin. It is left out of the poll set until a session
-    /// closes and frees a descriptor, or for a second.
+    /// readable, so watching it would spin. It is not watched until a session closes and
+    /// frees a descriptor, or for a second.
     var listenerPausedSince: UInt64?
     var nextSessionID: UInt64 = 1
     var lastBlockedCheck: UInt64 = 0
@@ -82,6 +87,7 @@ public final class HelperEngine<Family: KeyFamily> {
         self.programName = programName
         signals = try TerminationSignals()
         mailbox = try Mailbox()
+        epoll = try Epoll()
         pendingAnchors = Array(repeating: [], count: family.groups.count)
         auditBook = AuditBook(directory: AuditDirectory(path: settings.auditDirectory), block: settings.auditBlock, logger: logger)
     }
@@ -97,6 +103,7 @@ public final class HelperEngine<Family: KeyFamily> {
         maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
         try maintainer.start(name: programName)
         try openListener()
+        try watchOwnDescriptors()
         sessionCap = capSessionsByDescriptors()
         logger.notice("listening on \(settings.unixPath) (\(settings.socketType.rawValue), mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
         for option in settings.obsoleteOptions {
@@ -118,60 +125,70 @@ public final class HelperEngine<Family: KeyFamily> {
         return 0
     }
 
+    /// epoll tokens of the loop's own descriptors; sessions use their ids, which count up
+    /// from 1 and never reach these.
+    static var signalToken: UInt64 { .max }
+    static var mailboxToken: UInt64 { .max - 1 }
+    static var listenerToken: UInt64 { .max - 2 }
+
+    private func watchOwnDescriptors() throws(SecmodError) {
+        do throws(Errno) {
+            try epoll.add(signals.rawValue, .readable, token: Self.signalToken)
+            try epoll.add(mailbox.counter.rawValue, .readable, token: Self.mailboxToken)
+            try epoll.add(listener!.socket.rawValue, .readable, token: Self.listenerToken)
+        } catch {
+            throw error.error("epoll_ctl")
+        }
+    }
+
     private func loop() throws(SecmodError) {
-        var polls = PollSet()
-        var polled: [Session] = []
+        var ready = EpollReadySet()
         while !stopping {
             let now = Clock.wallMicroseconds()
             if now >= nextScheduleAction(now: now) { maintainKeys(now: now) }
             closeBlockedSessionsIfDue()
-
-            polls.removeAll()
-            polled.removeAll(keepingCapacity: true)
-            polls.add(signals.rawValue, .readable)
-            polls.add(mailbox.counter.rawValue, .readable)
-            if let since = listenerPausedSince, Clock.monotonicMicroseconds() &- since > 1_000_000 { listenerPausedSince = nil }
-            polls.add(listener!.socket.rawValue, listenerPausedSince == nil ? .readable : [])
-            var anyBlocked = false
-            for session in sessions.values {
-                let status = session.channel.status
-                anyBlocked = anyBlocked || status.wantsWrite
-                // At SESSION_MAX_INFLIGHT the session is not read (backpressure: its requests
-                // wait in its own socket buffer) until a worker's completion wakes the loop.
-                var interest: PollEvents = status.atInflightBound ? [] : .readable
-                if status.wantsWrite { interest.insert(.writable) }
-                polls.add(session.socket.rawValue, interest)
-                polled.append(session)
-            }
+            if let since = listenerPausedSince, Clock.monotonicMicroseconds() &- since > 1_000_000 { setListenerPaused(false) }
             do throws(Errno) {
-                _ = try polls.wait(timeoutMilliseconds: pollTimeout(now: now, anyBlocked: anyBlocked))
+                try epoll.wait(into: &ready, timeoutMilliseconds: pollTimeout(now: now, anyBlocked: !writeWaiting.isEmpty))
             } catch {
-                throw error.error("poll")
+                throw error.error("epoll_wait")
             }
-
-            if !polls.events(at: 0).isEmpty, let signo = signals.next() {
-                logger.notice("received signal \(signo), shutting down")
-                stopping = true
-                break
-            }
-            if !polls.events(at: 1).isEmpty { processMailbox() }
-            if !polls.events(at: 2).isEmpty { acceptHandshakes() }
-            for (i, session) in polled.enumerated() where !session.closed {
-                let events = polls.events(at: 3 + i)
-                if events.isEmpty { continue }
-                if events.contains(.hangUp) {
-                    // The client closed its end. What it sent before still counts (a REVOKE
-                    // followed by exit must not be lost): read to end of file, which closes
-                    // the session; signatures nobody can receive are then dropped unsigned.
-                    var left = 100_000
-                    while !session.closed, left > 0 { readRequests(session); left -= 1 }
-                    closeSession(session, reason: "client closed its session")
-                    continue
+            for i in 0..<ready.count {
+                let (token, events) = ready[i]
+                switch token {
+                case Self.signalToken:
+                    if let signo = signals.next() {
+                        logger.notice("received signal \(signo), shutting down")
+                        stopping = true
+                        return
+                    }
+                case Self.mailboxToken:
+                    processMailbox()
+                case Self.listenerToken:
+                    acceptHandshakes()
+                default:
+                    // A session closed earlier in this turn is gone from `sessions`.
+                    guard let session = sessions[token], !session.closed else { continue }
+                    serve(session, events)
                 }
-                if events.contains(.writable) { flushOutbox(session) }
-                if !session.closed, !events.intersection([.readable, .error, .hangUp]).isEmpty { readRequests(session) }
             }
         }
+    }
+
+    /// One ready session: write what waits, read one message, or read to the end of a
+    /// session whose client hung up.
+    private func serve(_ session: Session, _ events: PollEvents) {
+        if events.contains(.hangUp) {
+            // The client closed its end. What it sent before still counts (a REVOKE
+            // followed by exit must not be lost): read to end of file, which closes the
+            // session; signatures nobody can receive are then dropped unsigned.
+            var left = 100_000
+            while !session.closed, left > 0 { readRequests(session); left -= 1 }
+            closeSession(session, reason: "client closed its session")
+            return
+        }
+        if events.contains(.writable) { flushOutbox(session) }
+        if !session.closed, !events.intersection([.readable, .error]).isEmpty { readRequests(session) }
     }
 
     /// The poll timeout: until the next schedule action, at most 5 s so that a wall-clock

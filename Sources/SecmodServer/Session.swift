@@ -19,11 +19,12 @@ final class Session {
     /// True once AVAIL…SYNCED is queued: from then on the session gets every push.
     var dumped = false
     var lastActivity: UInt64
+    /// What the loop's epoll watches this session for.
+    var interest: PollEvents = []
 
     /// A stream connection's bytes not yet forming a whole message (wire spec §2.1: messages
-    /// arrive split and concatenated), and how many of them are valid.
+    /// arrive split and concatenated); empty, and unallocated, between messages.
     var streamBuffer: [UInt8] = []
-    var streamFill = 0
 
     init(id: UInt64, channel: ReplyChannel, isStream: Bool, owner: PeerCredentials, now: UInt64) {
         self.id = id

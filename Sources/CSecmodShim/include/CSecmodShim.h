@@ -92,4 +92,15 @@ int secmod_set_int_option(int fd, int level, int option, int value);
 int secmod_get_int_option(int fd, int level, int option, int *value);
 int secmod_set_receive_timeout(int fd, int milliseconds);
 
+/* epoll, with a 64-bit token per descriptor: struct epoll_event is packed on x86-64, which
+   Swift does not import faithfully. `events` uses the poll(2) bits, which epoll shares. */
+int secmod_epoll_create(void);
+int secmod_epoll_control(int epfd, int op, int fd, uint32_t events, uint64_t token);
+typedef struct {
+    uint64_t token;
+    uint32_t events;
+} secmod_epoll_ready;
+/* Waits; fills up to `capacity` entries of `ready`. Returns the count, or -1 with errno. */
+int secmod_epoll_wait(int epfd, secmod_epoll_ready *ready, int capacity, int timeout_ms);
+
 #endif
