@@ -77,7 +77,8 @@ extension HelperEngine {
             makeRoomForSession()
             let socket = SocketHandle(connection)
             let channel = ReplyChannel(socket: socket, isStream: true, maxMessages: settings.sessionOutboxMessages,
-                                       maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight)
+                                       maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight,
+                                       maxInflightBytes: settings.sessionMaxInflightBytes)
             let session = Session(id: nextSessionID, channel: channel, isStream: true, owner: credentials,
                                   now: Clock.monotonicMicroseconds())
             nextSessionID += 1
@@ -153,7 +154,8 @@ extension HelperEngine {
         }
         makeRoomForSession()
         let channel = ReplyChannel(socket: SocketHandle(socket), isStream: false, maxMessages: settings.sessionOutboxMessages,
-                                   maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight)
+                                   maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight,
+                                   maxInflightBytes: settings.sessionMaxInflightBytes)
         let session = Session(id: nextSessionID, channel: channel, isStream: false, owner: owner,
                               now: Clock.monotonicMicroseconds())
         nextSessionID += 1
@@ -254,7 +256,8 @@ extension HelperEngine {
             return
         }
         let request = Array(receiveBuffer[0..<length])
-        dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session)
+        dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session,
+                 requestBytes: request.count)
     }
 
     /// Reads what a stream connection sent and handles every whole message in it, in order.
@@ -293,7 +296,8 @@ extension HelperEngine {
                 closeSession(session, reason: "INIT on a stream connection (obsolete since Taler 0.9): protocol violation")
                 return
             }
-            dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session)
+            dispatch(family.handle(request: request, header: header, keys: registry, now: now), from: session,
+                     requestBytes: request.count)
         }
         guard !session.closed else { return }
         // Less than one message: the receive buffer holds a whole one, so the next read
@@ -301,7 +305,7 @@ extension HelperEngine {
         session.streamBuffer = offset < fill ? Array(receiveBuffer[offset..<fill]) : []
     }
 
-    private func dispatch(_ outcome: RequestOutcome, from session: Session) {
+    private func dispatch(_ outcome: RequestOutcome, from session: Session, requestBytes: Int = 0) {
         switch outcome {
         case let .violation(reason):
             if session.isStream {
@@ -327,7 +331,8 @@ extension HelperEngine {
                 }
             }
             let channel = session.channel
-            let sequence = channel.open(PendingReply(parts: parts, missing: work.count, trailer: trailer))
+            let sequence = channel.open(PendingReply(parts: parts, missing: work.count, trailer: trailer,
+                                                   requestBytes: requestBytes))
             let mailbox = self.mailbox
             let id = session.id
             for (index, job) in work {

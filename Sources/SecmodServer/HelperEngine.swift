@@ -209,13 +209,22 @@ public final class HelperEngine<Family: KeyFamily> {
         }
     }
 
+    /// How long a session's replies must have waited unsent for the stop to treat its client
+    /// as not reading (µs).
+    static var stalledAtStop: UInt64 { 1_000_000 }
+
     /// SIGTERM: stop reading, let the signatures already being made finish, drop the queued
     /// rest unsigned, send what is ready (for at most SHUTDOWN_TIMEOUT), write the exact
     /// counts, remove the socket file. Well inside systemd's stop timeout, however much a
     /// client had queued.
+    ///
+    /// A client whose replies had already waited `Self.stalledAtStop` when the stop came was
+    /// not reading: it is not waited for, so that a flooding client cannot hold every stop
+    /// for the whole SHUTDOWN_TIMEOUT. A reading client drains its socket in microseconds.
     private func shutdown() {
         ServiceNotification.send("STOPPING=1")
-        let deadline = Clock.monotonicMicroseconds() &+ settings.shutdownTimeout
+        let stopAt = Clock.monotonicMicroseconds()
+        let deadline = stopAt &+ settings.shutdownTimeout
         if listener != nil {
             listener = nil
             _ = try? FileSystem.remove(settings.unixPath)
@@ -223,8 +232,12 @@ public final class HelperEngine<Family: KeyFamily> {
         let dropped = workers.shutdown()
         if dropped > 0 { logger.notice("dropped \(dropped) queued signatures unsigned") }
         processMailbox()
+        let stalled = Set(sessions.values.filter { session in
+            session.channel.status.blockedSince.map { stopAt &- $0 >= Self.stalledAtStop } ?? false
+        }.map(\.id))
+        if !stalled.isEmpty { logger.notice("not waiting for \(stalled.count) sessions that stopped reading before the stop") }
         while Clock.monotonicMicroseconds() < deadline {
-            let waiting = sessions.values.filter { !$0.closed && $0.channel.status.wantsWrite }
+            let waiting = sessions.values.filter { !$0.closed && !stalled.contains($0.id) && $0.channel.status.wantsWrite }
             if waiting.isEmpty { break }
             var polls = PollSet()
             for session in waiting { polls.add(session.socket.rawValue, .writable) }

@@ -22,9 +22,13 @@ final class ReplyChannel: @unchecked Sendable {
     private let openFlag = Atomic<Bool>(true)
     private let maxMessages: Int
     private let maxBytes: Int
-    /// SESSION_MAX_INFLIGHT: at this many signatures queued or in progress, the loop stops
-    /// reading the session.
+    /// SESSION_MAX_INFLIGHT: at this many signatures queued, in progress or waiting in the
+    /// outbox, the loop stops reading the session.
     private let maxInflight: Int
+    /// SESSION_MAX_INFLIGHT_BYTES: at this many bytes of requests whose signatures are not
+    /// all made, the loop stops reading the session. Without it one session could park
+    /// SESSION_MAX_INFLIGHT requests of 64 KiB each (64 MiB) in the helper.
+    private let maxInflightBytes: Int
 
     struct State {
         /// Requests whose replies are not all sent, in request order.
@@ -41,6 +45,8 @@ final class ReplyChannel: @unchecked Sendable {
         var blockedSince: UInt64?
         /// Signatures queued or being made for this session.
         var inflight = 0
+        /// Bytes of the requests behind `inflight`.
+        var inflightBytes = 0
         /// Set once: why the session must close (the loop closes it).
         var failure: String?
         var closed = false
@@ -53,12 +59,13 @@ final class ReplyChannel: @unchecked Sendable {
         case loop
     }
 
-    init(socket: SocketHandle, isStream: Bool, maxMessages: Int, maxBytes: Int, maxInflight: Int) {
+    init(socket: SocketHandle, isStream: Bool, maxMessages: Int, maxBytes: Int, maxInflight: Int, maxInflightBytes: Int) {
         self.socket = socket
         self.isStream = isStream
         self.maxMessages = maxMessages
         self.maxBytes = maxBytes
         self.maxInflight = maxInflight
+        self.maxInflightBytes = maxInflightBytes
         state = Locked(State())
     }
 
@@ -68,6 +75,7 @@ final class ReplyChannel: @unchecked Sendable {
             let sequence = s.nextSequence
             s.nextSequence += 1
             s.inflight += reply.missing
+            if reply.missing > 0 { s.inflightBytes += reply.requestBytes }
             s.pending.append(reply)
             if reply.missing == 0 { flushCompleted(&s) }
             return sequence
@@ -75,20 +83,31 @@ final class ReplyChannel: @unchecked Sendable {
     }
 
     /// Files a signature in its slot and sends whatever is complete at the front. `.loop`
-    /// also when the session falls below its in-flight bound: the loop reads it again.
+    /// also when the session falls below its in-flight bounds: the loop reads it again.
     func complete(sequence: UInt64, index: Int, reply: [UInt8]) -> Attention {
         state.withLock { s in
+            let wasAtBound = atBound(s)
             s.inflight -= 1
             guard !s.closed, s.failure == nil else { return .none }
-            let resume = s.inflight == maxInflight - 1
             let offset = Int(sequence &- s.firstPendingSequence)
             guard offset >= 0, offset < s.pending.count else { return .none }
             s.pending[offset].parts[index] = reply
             s.pending[offset].missing -= 1
+            if s.pending[offset].missing == 0 { s.inflightBytes -= s.pending[offset].requestBytes }
             let wasBlocked = !s.outbox.isEmpty
             if offset == 0 { flushCompleted(&s) }
+            let resume = wasAtBound && !atBound(s)
             return (resume || s.failure != nil || (!wasBlocked && !s.outbox.isEmpty)) ? .loop : .none
         }
+    }
+
+    /// The backpressure rule: a session is not read while it holds SESSION_MAX_INFLIGHT
+    /// signatures (queued, being made, or made and waiting in the outbox because the client
+    /// does not read) or SESSION_MAX_INFLIGHT_BYTES of unsigned requests. Counting the
+    /// outbox makes a client that sends without reading wait in its own socket buffer
+    /// instead of growing the helper's outbox towards SESSION_OUTBOX_BYTES.
+    private func atBound(_ s: State) -> Bool {
+        s.inflight + s.outbox.count >= maxInflight || s.inflightBytes >= maxInflightBytes
     }
 
     /// A push (AVAIL, PURGE, the dump): goes out between whole replies.
@@ -116,7 +135,7 @@ final class ReplyChannel: @unchecked Sendable {
     /// What the loop needs each turn: whether to poll for POLLOUT, since when the session
     /// is blocked, and why it must close, if it must.
     var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool, atInflightBound: Bool) {
-        state.withLock { s in (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty, s.inflight >= maxInflight) }
+        state.withLock { s in (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty, atBound(s)) }
     }
 
     /// False once the session closed: a worker then skips the job instead of signing it.

@@ -42,4 +42,7 @@ struct PendingReply: Sendable {
     var parts: [[UInt8]?]
     var missing: Int
     let trailer: [UInt8]?
+    /// Size of the request: counts against SESSION_MAX_INFLIGHT_BYTES until every
+    /// signature it asked for is made.
+    let requestBytes: Int
 }

@@ -83,6 +83,14 @@ enum ProcFS {
         return 0
     }
 
+    /// A `/proc/<pid>/status` size such as `VmRSS:\t  1234 kB`, in KiB; 0 if absent.
+    static func kibibytes(_ name: String, in status: String) -> Int {
+        for line in status.split(separator: "\n") where line.hasPrefix(name + ":") {
+            return line.dropFirst(name.count + 1).split(whereSeparator: { $0 == " " || $0 == "\t" }).first.flatMap { Int($0) } ?? 0
+        }
+        return 0
+    }
+
     static func read(_ path: String) -> String? {
         guard let fd = try? FileDescriptor.open(path, O_RDONLY), let bytes = try? fd.read(upTo: 65536) else { return nil }
         return String(decoding: bytes, as: UTF8.self)

@@ -65,6 +65,7 @@ import Glibc
         let helper = try HelperProcess(.rsa(denominations: [("coin_s", "1 minute", 4096)]), config: """
             WORKERS = 2
             SESSION_MAX_INFLIGHT = 100000
+            SESSION_MAX_INFLIGHT_BYTES = 64 MiB
             SESSION_OUTBOX_MESSAGES = 32768
             """, lookahead: "30 s")
         try helper.start()

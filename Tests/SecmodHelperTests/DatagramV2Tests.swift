@@ -143,10 +143,11 @@ import Glibc
         _ = try #require(service.waitForLine("bound"), "\(service.output)")
         let connected = try UnixSocket(.seqpacket)
         try connected.connect(to: UnixAddress(abstract: Array(name.utf8)))
-        let before = descriptorCount(helper.pid)
+        // Settled: the start-up probe's session must be closed before counting.
+        let before = Self.settledDescriptors(helper)
         try UnixSocket(.datagram).send([0, 4, 0, 14], to: UnixAddress(path: helper.socketPath), passing: connected)
         #expect(helper.waitForLog("connected to uid \(stranger.uid)"), "\(helper.log)")
-        #expect(descriptorCount(helper.pid) == before)
+        Self.expectDescriptors(helper, backTo: before)
         _ = try helper.client().sign(purpose: 1, body: [1])
         _ = service.finish()
         #expect(helper.stop() == 0)
