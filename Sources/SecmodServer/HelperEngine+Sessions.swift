@@ -78,7 +78,7 @@ extension HelperEngine {
             let socket = SocketHandle(connection)
             let channel = ReplyChannel(socket: socket, isStream: true, maxMessages: settings.sessionOutboxMessages,
                                        maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight,
-                                       maxInflightBytes: settings.sessionMaxInflightBytes)
+                                       maxInflightBytes: settings.sessionMaxInflightBytes, budget: inflightBudget)
             let session = Session(id: nextSessionID, channel: channel, isStream: true, owner: credentials,
                                   now: Clock.monotonicMicroseconds())
             nextSessionID += 1
@@ -155,7 +155,7 @@ extension HelperEngine {
         makeRoomForSession()
         let channel = ReplyChannel(socket: SocketHandle(socket), isStream: false, maxMessages: settings.sessionOutboxMessages,
                                    maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight,
-                                   maxInflightBytes: settings.sessionMaxInflightBytes)
+                                   maxInflightBytes: settings.sessionMaxInflightBytes, budget: inflightBudget)
         let session = Session(id: nextSessionID, channel: channel, isStream: false, owner: owner,
                               now: Clock.monotonicMicroseconds())
         nextSessionID += 1
@@ -183,6 +183,7 @@ extension HelperEngine {
         guard !session.closed else { return }
         let status = session.channel.status
         var wanted: PollEvents = status.atInflightBound ? [] : .readable
+        if status.heldByBudget { budgetPaused.insert(session.id) } else { budgetPaused.remove(session.id) }
         if status.wantsWrite {
             wanted.insert(.writable)
             writeWaiting.insert(session.id)
@@ -195,6 +196,13 @@ extension HelperEngine {
             return
         }
         session.interest = wanted
+    }
+
+    /// The helper-wide budget has room again: every session it held back is read again.
+    func resumeBudgetPaused() {
+        for id in budgetPaused {
+            if let session = sessions[id] { updateInterest(session) }
+        }
     }
 
     /// Stops or resumes watching the listener (EMFILE/ENFILE from accept).
@@ -376,12 +384,14 @@ extension HelperEngine {
         session.closed = true
         sessions[session.id] = nil
         writeWaiting.remove(session.id)
+        budgetPaused.remove(session.id)
         // Before the close: a worker may still hold the socket, and epoll forgets a
         // descriptor only when every reference to it is closed.
         epoll.remove(session.socket.rawValue)
         setListenerPaused(false)  // a descriptor is free again (once workers let go of it)
-        session.channel.close()
+        let budgetResumes = session.channel.close()
         workers.drop(session: session.id)
+        if budgetResumes { resumeBudgetPaused() }
         if let reason { logger.info("session \(session.id) closed: \(reason)") }
         // The socket closes when the last reference to it goes (a worker may still hold one).
     }

@@ -60,6 +60,11 @@ public final class HelperEngine<Family: KeyFamily> {
     /// Sessions polled for POLLOUT (their outbox is not empty): the only ones the blocked
     /// check looks at, and while there are any the loop wakes at least once a second.
     var writeWaiting: Set<UInt64> = []
+    /// MAX_INFLIGHT_BYTES, shared with every session's channel.
+    let inflightBudget: InflightBudget
+    /// Sessions not read only because the helper-wide budget is exhausted: re-armed when it
+    /// falls below its resume mark.
+    var budgetPaused: Set<UInt64> = []
     /// MAX_SESSIONS, lowered at start if descriptors would run out first.
     var sessionCap = 0
     /// `accept` failed with EMFILE/ENFILE at this monotonic µs: the listener stays
@@ -88,6 +93,7 @@ public final class HelperEngine<Family: KeyFamily> {
         signals = try TerminationSignals()
         mailbox = try Mailbox()
         epoll = try Epoll()
+        inflightBudget = InflightBudget(limit: settings.maxInflightBytes)
         pendingAnchors = Array(repeating: [], count: family.groups.count)
         auditBook = AuditBook(directory: AuditDirectory(path: settings.auditDirectory), block: settings.auditBlock, logger: logger)
     }
@@ -203,7 +209,9 @@ public final class HelperEngine<Family: KeyFamily> {
     func processMailbox() {
         for completion in mailbox.takeAll() {
             switch completion {
-            case let .attention(id): if let session = sessions[id] { checkChannel(session) }
+            case let .attention(id):
+                if let session = sessions[id] { checkChannel(session) }
+                if !budgetPaused.isEmpty, !inflightBudget.isExhausted { resumeBudgetPaused() }
             case let .maintenance(result): handleMaintenance(result)
             }
         }

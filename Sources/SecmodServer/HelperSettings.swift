@@ -23,6 +23,7 @@ public struct HelperSettings: Sendable {
     /// reading that session until replies drain (backpressure, nothing dropped).
     public let sessionMaxInflight: Int
     public let sessionMaxInflightBytes: Int
+    public let maxInflightBytes: Int
     /// How long a stop may spend sending replies that are ready, in µs.
     public let shutdownTimeout: UInt64
     /// Obsolete options the configuration sets: accepted, ignored, and warned about at start.
@@ -41,7 +42,7 @@ public struct HelperSettings: Sendable {
     static let obsolete: Set<String> = ["session_check_interval"]
     static let known: Set<String> = [
         "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
-        "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf", "session_max_inflight", "session_max_inflight_bytes", "shutdown_timeout",
+        "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf", "session_max_inflight", "session_max_inflight_bytes", "max_inflight_bytes", "shutdown_timeout",
         "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block",
     ]
 
@@ -73,11 +74,12 @@ public struct HelperSettings: Sendable {
         shutdownTimeout = min(try c.time(section: section, option: "SHUTDOWN_TIMEOUT") ?? 5_000_000, 60_000_000)
         sessionMaxInflight = Int(min(try c.number(section: section, option: "SESSION_MAX_INFLIGHT") ?? 1024, 1 << 20))
         sessionMaxInflightBytes = Int(min(try c.size(section: section, option: "SESSION_MAX_INFLIGHT_BYTES") ?? 1 << 20, 1 << 30))
+        maxInflightBytes = Int(min(try c.size(section: section, option: "MAX_INFLIGHT_BYTES") ?? 64 << 20, 1 << 40))
         obsoleteOptions = c.optionNames(in: section).filter { Self.obsolete.contains($0.lowercased()) }.map { $0.uppercased() }
         maxSessions = Int(try c.number(section: section, option: "MAX_SESSIONS") ?? 4096)
         guard maxSessions >= 1, sessionOutboxMessages >= 1, sessionOutboxBytes >= 65536, sessionMaxInflight >= 1,
-              sessionMaxInflightBytes >= 65536 else {
-            throw SecmodError(.configValue, "[\(section)] MAX_SESSIONS, SESSION_OUTBOX_MESSAGES and SESSION_MAX_INFLIGHT must be at least 1, SESSION_OUTBOX_BYTES and SESSION_MAX_INFLIGHT_BYTES at least 64 KiB")
+              sessionMaxInflightBytes >= 65536, maxInflightBytes >= 65536 else {
+            throw SecmodError(.configValue, "[\(section)] MAX_SESSIONS, SESSION_OUTBOX_MESSAGES and SESSION_MAX_INFLIGHT must be at least 1; SESSION_OUTBOX_BYTES, SESSION_MAX_INFLIGHT_BYTES and MAX_INFLIGHT_BYTES at least 64 KiB")
         }
         callers = try CallerPolicy(users: c.string(section: section, option: "CLIENT_USERS"),
                                    groups: c.string(section: section, option: "CLIENT_GROUPS"), section: section)

@@ -29,6 +29,8 @@ final class ReplyChannel: @unchecked Sendable {
     /// all made, the loop stops reading the session. Without it one session could park
     /// SESSION_MAX_INFLIGHT requests of 64 KiB each (64 MiB) in the helper.
     private let maxInflightBytes: Int
+    /// MAX_INFLIGHT_BYTES, shared by every session of the helper.
+    private let budget: InflightBudget
 
     struct State {
         /// Requests whose replies are not all sent, in request order.
@@ -59,13 +61,15 @@ final class ReplyChannel: @unchecked Sendable {
         case loop
     }
 
-    init(socket: SocketHandle, isStream: Bool, maxMessages: Int, maxBytes: Int, maxInflight: Int, maxInflightBytes: Int) {
+    init(socket: SocketHandle, isStream: Bool, maxMessages: Int, maxBytes: Int, maxInflight: Int, maxInflightBytes: Int,
+         budget: InflightBudget) {
         self.socket = socket
         self.isStream = isStream
         self.maxMessages = maxMessages
         self.maxBytes = maxBytes
         self.maxInflight = maxInflight
         self.maxInflightBytes = maxInflightBytes
+        self.budget = budget
         state = Locked(State())
     }
 
@@ -75,7 +79,10 @@ final class ReplyChannel: @unchecked Sendable {
             let sequence = s.nextSequence
             s.nextSequence += 1
             s.inflight += reply.missing
-            if reply.missing > 0 { s.inflightBytes += reply.requestBytes }
+            if reply.missing > 0 {
+                s.inflightBytes += reply.requestBytes
+                budget.charge(reply.requestBytes)
+            }
             s.pending.append(reply)
             if reply.missing == 0 { flushCompleted(&s) }
             return sequence
@@ -93,10 +100,14 @@ final class ReplyChannel: @unchecked Sendable {
             guard offset >= 0, offset < s.pending.count else { return .none }
             s.pending[offset].parts[index] = reply
             s.pending[offset].missing -= 1
-            if s.pending[offset].missing == 0 { s.inflightBytes -= s.pending[offset].requestBytes }
+            var budgetResumes = false
+            if s.pending[offset].missing == 0 {
+                s.inflightBytes -= s.pending[offset].requestBytes
+                budgetResumes = budget.release(s.pending[offset].requestBytes)
+            }
             let wasBlocked = !s.outbox.isEmpty
             if offset == 0 { flushCompleted(&s) }
-            let resume = wasAtBound && !atBound(s)
+            let resume = budgetResumes || (wasAtBound && !atBound(s))
             return (resume || s.failure != nil || (!wasBlocked && !s.outbox.isEmpty)) ? .loop : .none
         }
     }
@@ -105,10 +116,17 @@ final class ReplyChannel: @unchecked Sendable {
     /// signatures (queued, being made, or made and waiting in the outbox because the client
     /// does not read) or SESSION_MAX_INFLIGHT_BYTES of unsigned requests. Counting the
     /// outbox makes a client that sends without reading wait in its own socket buffer
-    /// instead of growing the helper's outbox towards SESSION_OUTBOX_BYTES.
+    /// instead of growing the helper's outbox towards SESSION_OUTBOX_BYTES. While the
+    /// helper-wide budget is exhausted, a session with requests in flight is not read either.
     private func atBound(_ s: State) -> Bool {
+        atOwnBound(s) || heldByBudget(s)
+    }
+
+    private func atOwnBound(_ s: State) -> Bool {
         s.inflight + s.outbox.count >= maxInflight || s.inflightBytes >= maxInflightBytes
     }
+
+    private func heldByBudget(_ s: State) -> Bool { s.inflightBytes > 0 && budget.isExhausted }
 
     /// A push (AVAIL, PURGE, the dump): goes out between whole replies.
     func push(_ message: [UInt8]) {
@@ -134,19 +152,26 @@ final class ReplyChannel: @unchecked Sendable {
 
     /// What the loop needs each turn: whether to poll for POLLOUT, since when the session
     /// is blocked, and why it must close, if it must.
-    var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool, atInflightBound: Bool) {
-        state.withLock { s in (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty, atBound(s)) }
+    var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool, atInflightBound: Bool,
+                 heldByBudget: Bool) {
+        state.withLock { s in
+            (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty, atBound(s), !atOwnBound(s) && heldByBudget(s))
+        }
     }
 
     /// False once the session closed: a worker then skips the job instead of signing it.
     var isOpen: Bool { openFlag.load(ordering: .acquiring) }
 
-    func close() {
+    /// Returns true when the bytes it gives back let the helper-wide budget resume readers.
+    func close() -> Bool {
         openFlag.store(false, ordering: .releasing)
-        state.withLock { s in
+        return state.withLock { s in
             s.closed = true
             s.pending.removeAll()
             s.outbox.removeAll()
+            let resumes = budget.release(s.inflightBytes)
+            s.inflightBytes = 0
+            return resumes
         }
     }
 

@@ -71,6 +71,44 @@ import Glibc
         print("flood \(family) \(transport): p50 \(latencies[49] * 1000) ms, p99 \(p99 * 1000) ms, peak RSS +\(try status.kibibytes("VmHWM") - baseline) KiB, stop \(took) s, \(sent.value.load(ordering: .relaxed)) flood requests")
     }
 
+    /// Many flooding sessions: each stays within its own bound (1 MiB of requests), and
+    /// MAX_INFLIGHT_BYTES bounds their sum. 16 sessions of 60 KB EdDSA requests grow the
+    /// helper's peak RSS by some 17 MiB with a budget that does not bind (the control: over
+    /// 10 MiB), and by some 3 MiB with a 2 MiB budget (under 8 MiB); a good client is
+    /// served meanwhile.
+    @Test(arguments: [2, 64])
+    func theHelperWideBudgetBoundsManyFloods(budgetMiB: Int) throws {
+        let helper = try HelperProcess(.eddsa, config: "WORKERS = 2\nMAX_INFLIGHT_BYTES = \(budgetMiB) MiB\nSESSION_BLOCKED_TIMEOUT = 120 s")
+        try helper.start()
+        let (goodSign, floodRequest, _) = try eddsaWork(helper)
+        try goodSign()
+        let baseline = try ProcStatus(pid: helper.pid).kibibytes("VmRSS")
+        let sent = SentCount()
+        var senders: [OSThread] = []
+        for i in 0..<16 {
+            let flood = try FloodSession(helper, family: .eddsa)
+            senders.append(try OSThread.start(name: "flood\(i)") {
+                while (try? flood.send(floodRequest)) != nil { sent.value.add(1, ordering: .relaxed) }
+            })
+        }
+        // 16 sessions × 18 requests fill 16 MiB; wait for several times that.
+        let deadline = Date().addingTimeInterval(30)
+        while sent.value.load(ordering: .relaxed) < 16 * 18 * 4, Date() < deadline { usleep(10_000) }
+        for _ in 0..<20 { try goodSign() }
+        let growth = try ProcStatus(pid: helper.pid).kibibytes("VmHWM") - baseline
+        print("16 floods, MAX_INFLIGHT_BYTES \(budgetMiB) MiB: peak RSS +\(growth) KiB, \(sent.value.load(ordering: .relaxed)) requests")
+        if ProcessInfo.processInfo.environment["SECMOD_SANITIZER"] == nil {
+            if budgetMiB == 2 {
+                #expect(growth < 8 * 1024, "16 floods grew the helper's RSS by \(growth) KiB under a 2 MiB budget")
+            } else {
+                // The control: without a binding budget the sessions' own bounds add up.
+                #expect(growth > 10 * 1024, "16 floods held only \(growth) KiB: the test did not load the helper")
+            }
+        }
+        #expect(helper.stop() == 0)
+        for sender in senders { sender.join() }
+    }
+
     /// Idle stream connections hold no receive buffer (each held 64 KiB up front before):
     /// 2,000 of them grow the helper's RSS by less than 24 MiB, and a client is served.
     @Test func idleStreamConnectionsHoldNoBuffers() throws {

@@ -5,9 +5,10 @@ import Testing
 /// The backpressure rule of one session (`ReplyChannel`), without an engine: when the loop
 /// must stop reading a session, and when a worker's completion must wake it to read again.
 @Suite struct ReplyChannelBoundTests {
-    private func channel(_ kept: consuming UnixSocket, maxInflight: Int, maxInflightBytes: Int) -> ReplyChannel {
+    private func channel(_ kept: consuming UnixSocket, maxInflight: Int, maxInflightBytes: Int,
+                         budget: InflightBudget = InflightBudget(limit: 1 << 40)) -> ReplyChannel {
         ReplyChannel(socket: SocketHandle(kept), isStream: false, maxMessages: 1 << 20, maxBytes: 1 << 30,
-                     maxInflight: maxInflight, maxInflightBytes: maxInflightBytes)
+                     maxInflight: maxInflight, maxInflightBytes: maxInflightBytes, budget: budget)
     }
 
     private func request(signatures: Int, bytes: Int) -> PendingReply {
@@ -42,6 +43,41 @@ import Testing
         #expect(c.complete(sequence: small, index: 1, reply: [2]) == .loop)
         #expect(!c.status.atInflightBound)
         _ = c.complete(sequence: large, index: 0, reply: [3])
+    }
+
+    /// MAX_INFLIGHT_BYTES across sessions: while one session's requests exhaust it, another
+    /// session with work in flight is not read, one with none still is; the release that
+    /// takes the budget below three quarters wakes the loop, and a closed session's bytes
+    /// come back.
+    @Test func theHelperWideBudgetHoldsBackSessionsWithWorkInFlight() throws {
+        let budget = InflightBudget(limit: 100_000)
+        let pairA = try UnixSocket.pair(.seqpacket)
+        let pairB = try UnixSocket.pair(.seqpacket)
+        let pairC = try UnixSocket.pair(.seqpacket)
+        let a = channel(pairA.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
+        let b = channel(pairB.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
+        let c = channel(pairC.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
+        let first = a.open(request(signatures: 1, bytes: 60_000))
+        let small = b.open(request(signatures: 1, bytes: 100))
+        #expect(!a.status.atInflightBound && !b.status.atInflightBound)
+        let second = a.open(request(signatures: 1, bytes: 60_000))
+        #expect(budget.isExhausted)
+        #expect(a.status.atInflightBound && a.status.heldByBudget)
+        #expect(b.status.atInflightBound && b.status.heldByBudget, "b has work in flight")
+        #expect(!c.status.atInflightBound, "c has none: it is still read")
+        // 120,100 → 60,100: below the resume mark of 75,000.
+        #expect(a.complete(sequence: first, index: 0, reply: [1]) == .loop)
+        #expect(!b.status.atInflightBound && !a.status.atInflightBound)
+        #expect(b.complete(sequence: small, index: 0, reply: [2]) == .none)
+        // A close gives back what its session held.
+        let third = b.open(request(signatures: 1, bytes: 60_000))
+        #expect(budget.isExhausted)
+        #expect(b.close(), "closing b takes the budget below the resume mark")
+        #expect(budget.bytes == 60_000)
+        #expect(!a.status.atInflightBound)
+        _ = third
+        _ = a.complete(sequence: second, index: 0, reply: [3])
+        #expect(budget.bytes == 0)
     }
 
     /// A client that sends without reading: its replies wait in the outbox, and they count,
