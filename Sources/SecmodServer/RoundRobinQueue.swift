@@ -2,8 +2,8 @@
 ///
 /// A flood from one session must not delay another session's request behind everything it
 /// sent: with a single FIFO, a request waits for every job queued before it. Here a new
-/// request waits for at most one job of each other owner with work queued (issue 11,
-/// dgram-transport.md §7.3). Within one owner, jobs keep their order.
+/// request waits for at most one job of each other owner with work queued
+/// (docs/spec/dgram-transport.md §7.3). Within one owner, jobs keep their order.
 ///
 /// Pure data: the worker pool holds it under its lock.
 struct RoundRobinQueue<Owner: Hashable & Sendable, Job: Sendable>: Sendable {

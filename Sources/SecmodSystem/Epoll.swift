@@ -6,7 +6,7 @@ import Glibc
 /// An epoll instance: the event loop's interest list, kept by the kernel.
 ///
 /// With `poll(2)` the loop rebuilt and passed every session's descriptor each turn, so
-/// 4,000 idle sessions cost every request 4,000 entries (issue 11). Here a session costs
+/// 4,000 idle sessions cost every request 4,000 entries. Here a session costs
 /// nothing until it is ready or its interest changes.
 ///
 /// Level-triggered, on purpose: the loop reads one message per ready session per turn, so

@@ -3,8 +3,8 @@ import SecmodCrypto
 import SecmodSystem
 import SecmodWire
 
-/// `secmod-bench hostile`: what one hostile exchange process can do to everyone else
-/// (issue 11). For each helper, a good client's p50/p99 and the helper's peak RSS:
+/// `secmod-bench hostile`: what one hostile exchange process can do to everyone else.
+/// For each helper, a good client's p50/p99 and the helper's peak RSS:
 /// - `idle`: the good client alone;
 /// - `idle4000`: with 4,000 idle sessions open (each costs the loop nothing per turn);
 /// - `flood`: while one session pipelines requests and never reads, re-opening its session
