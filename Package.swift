@@ -62,7 +62,8 @@ let package = Package(
 
         .testTarget(name: "SecmodUnitTests", dependencies: [
             "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets", "SecmodServer",
-        ]),
+            "SecmodClient",
+        ], exclude: ["Fixtures"]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodKeys", "SecmodClient",
             "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",

@@ -10,9 +10,13 @@ public struct Deadline: Sendable {
     public static func after(seconds: Double) -> Deadline {
         let now = Clock.monotonicMicroseconds()
         guard !seconds.isNaN, seconds > 0 else { return Deadline(microseconds: now) }
+        // Compared in floating point against a bound far inside UInt64 (some 292,000 years),
+        // then added with an overflow check: `Double(UInt64.max - now)` rounds up to 2^64,
+        // so a span just below it used to pass the check and trap in the addition.
         let span = seconds * 1_000_000
-        guard span < Double(UInt64.max - now) else { return Deadline(microseconds: .max) }
-        return Deadline(microseconds: now + UInt64(span))
+        guard span < 9.2e18 else { return Deadline(microseconds: .max) }
+        let (sum, overflow) = now.addingReportingOverflow(UInt64(span))
+        return Deadline(microseconds: overflow ? .max : sum)
     }
 
     /// The sooner of two deadlines, where nil is never.
@@ -21,7 +25,7 @@ public struct Deadline: Sendable {
         return a.microseconds <= b.microseconds ? a : b
     }
 
-    var hasPassed: Bool { Clock.monotonicMicroseconds() >= microseconds }
+    public var hasPassed: Bool { Clock.monotonicMicroseconds() >= microseconds }
 
     /// Microseconds left, 0 once passed.
     var remainingMicroseconds: UInt64 {

@@ -79,7 +79,7 @@ struct OfflineDownload: ParsableCommand {
 
     func validate() throws {
         if helpers && exchange != nil { throw ValidationError("give either --exchange URL or --helpers, not both") }
-        if timeout <= 0 { throw ValidationError("--timeout must be positive") }
+        try validateTimeout(timeout)
     }
 
     func run() throws {
@@ -266,6 +266,8 @@ struct OfflineUpload: ParsableCommand {
 
     @Option(name: .long, help: "Give up after this many seconds.")
     var timeout: Double = 60
+
+    func validate() throws { try validateTimeout(timeout) }
 
     func run() throws {
         try offlineRun { () throws(SecmodError) in

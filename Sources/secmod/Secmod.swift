@@ -42,4 +42,16 @@ struct HelperOptions: ParsableArguments {
 
     @Option(name: .long, help: "Give up after this many seconds (default: wait as long as it takes).")
     var timeout: Double?
+
+    func validate() throws { try validateTimeout(timeout) }
+}
+
+/// `--timeout`: a positive, finite number of seconds, at most a year. ArgumentParser reads
+/// `inf` and `nan` as numbers; they are refused here, before anything turns them into
+/// microseconds.
+func validateTimeout(_ seconds: Double?) throws {
+    guard let seconds else { return }
+    guard seconds.isFinite, seconds > 0, seconds <= 366 * 86_400 else {
+        throw ValidationError("--timeout must be a positive number of seconds, at most a year; leave it out to wait as long as it takes")
+    }
 }

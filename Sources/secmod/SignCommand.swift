@@ -31,6 +31,8 @@ struct Sign: ParsableCommand {
     @Option(name: .long, help: "Give up after this many seconds (default: wait as long as it takes).")
     var timeout: Double?
 
+    func validate() throws { try validateTimeout(timeout) }
+
     @Argument(help: "Offline: the future-keys document; '-' or nothing for standard input.")
     var input: String?
 
@@ -179,8 +181,8 @@ struct Revoke: ParsableCommand {
             let id = try CrockfordBase32.decode(key, byteCount: byteCount)
             guard announced().contains(id) else { throw SecmodError(.usage, "the helper does not announce key \(key)") }
             try send(id)
-            let deadline = Clock.monotonicMicroseconds() + UInt64((options.timeout ?? 30) * 1_000_000)
-            while announced().contains(id) && Clock.monotonicMicroseconds() < deadline { try wait(0.2) }
+            let deadline = Deadline.after(seconds: options.timeout ?? 30)
+            while announced().contains(id) && !deadline.hasPassed { try wait(0.2) }
             guard !announced().contains(id) else { throw SecmodError(.timeout, "no PURGE arrived for \(key)") }
         } catch {
             throw CLIError(error)

@@ -58,9 +58,16 @@ import Testing
             #expect(throws: SecmodError.self, "\(what) was signed") { try key.sign(blindedMessage: m) }
             do { _ = try key.sign(blindedMessage: m) } catch { #expect(error.code == .crypto) }
         }
-        var nMinus2 = n
-        nMinus2[n.count - 1] -= 2
+        let nMinus2 = rsaSubtract(2, from: n)
         #expect(key.publicKey.verifyRaw(signature: try key.sign(blindedMessage: nMinus2), message: nMinus2))
+    }
+
+    /// The test above once computed n − 2 by decrementing the last byte, which trapped when
+    /// a random modulus ended in 0x01.
+    @Test func subtractionBorrowsAcrossBytes() {
+        #expect(rsaSubtract(2, from: [0x12, 0x01]) == [0x11, 0xFF])
+        #expect(rsaSubtract(2, from: [0x01, 0x00, 0x01]) == [0x00, 0xFF, 0xFF])
+        #expect(rsaSubtract(2, from: [0x12, 0x35]) == [0x12, 0x33])
     }
 
     @Test(arguments: RsaEngineKind.allCases)

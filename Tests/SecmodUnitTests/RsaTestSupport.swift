@@ -1,11 +1,21 @@
+import Foundation
 import SecmodCrypto
 import SecmodSystem
 
-/// Keys shared by the RSA tests: generation takes a tenth of a second or more, and every
-/// test that needs "a 2048-bit key" is as well served by the same one.
+/// Keys shared by the RSA tests, checked in (`Fixtures/`), so that every run signs with the
+/// same moduli: a property that holds only for some keys fails every time, not one run in
+/// many. Tests of key generation generate their own.
 enum RsaFixtures {
-    static let key1024 = Result { () throws(SecmodError) in try RsaPrivateKey.generate(bits: 1024, engine: .openssl) }
-    static let key2048 = Result { () throws(SecmodError) in try RsaPrivateKey.generate(bits: 2048, engine: .openssl) }
+    static let key1024 = Result { () throws(SecmodError) in try load("test-only-rsa-1024.key") }
+    static let key2048 = Result { () throws(SecmodError) in try load("test-only-rsa-2048.key") }
+
+    private static func load(_ name: String) throws(SecmodError) -> RsaPrivateKey {
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/" + name).path
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SecmodError(.keyFile, "test fixture \(path) is missing")
+        }
+        return try RsaPrivateKey(keyFile: rsaSecure(Array(data)), engine: .openssl)
+    }
 
     /// A random m < n of `length` bytes (the top byte kept below n's).
     static func message(below key: RsaPrivateKey, length: Int) -> [UInt8] {
@@ -20,6 +30,20 @@ func rsaSecure(_ bytes: [UInt8]) -> SecureBytes {
     var secure = SecureBytes(count: bytes.count)
     secure.withUnsafeMutableBytes { $0.copyBytes(from: bytes) }
     return secure
+}
+
+/// `n − k` for a big-endian `n ≥ k`, borrowing across bytes (`n` may end in 0x01).
+func rsaSubtract(_ k: UInt8, from n: [UInt8]) -> [UInt8] {
+    var result = n
+    var borrow = Int(k)
+    var i = result.count - 1
+    while borrow > 0, i >= 0 {
+        let value = Int(result[i]) - borrow
+        result[i] = UInt8((value + 256) % 256)
+        borrow = value < 0 ? 1 : 0
+        i -= 1
+    }
+    return result
 }
 
 /// For inspecting test keys only.
