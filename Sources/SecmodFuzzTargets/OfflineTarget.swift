@@ -73,7 +73,7 @@ enum OfflineChecks {
             // taler-exchange-offline compares the cipher with strcasecmp: ASCII case only.
             if case .array(let list)? = arguments["future_denoms"], i < list.count,
                case .string(let cipher)? = list[i]["denom_pub"]?["cipher"] {
-                invariant(asciiUppercased(cipher) == denomination.publicKey.cipher.name,
+                invariant(cipher.asciiUppercased == denomination.publicKey.cipher.name,
                           "cipher \(cipher.debugDescription) accepted as \(denomination.publicKey.cipher.name)")
             }
             if denomination.publicKey.cipher == .rsa { RsaPublicKeyChecks.check(denomination.publicKey.keyBytes) }
@@ -99,7 +99,7 @@ enum OfflineChecks {
         if let amount = try? Amount(parsing: text) {
             invariant((try? Amount(parsing: amount.description)) == amount, "amount \(text.debugDescription) round trip")
             invariant(amount.networkBytes.count == Amount.networkByteCount, "amount network size")
-            invariant(asciiUppercased(String(text.prefix { $0 != ":" })) == amount.currency, "amount currency")
+            invariant(String(text.prefix { $0 != ":" }).asciiUppercased == amount.currency, "amount currency")
         }
         for byteCount in [nil, 32, 64] as [Int?] {
             let decoded = byteCount.map { try? CrockfordBase32.decode(text, byteCount: $0) } ?? (try? CrockfordBase32.decode(text))
@@ -125,9 +125,5 @@ enum OfflineChecks {
             default: return upper
             }
         }, as: UTF8.self)
-    }
-
-    static func asciiUppercased(_ text: String) -> String {
-        String(decoding: text.utf8.map { (0x61...0x7A).contains($0) ? $0 - 0x20 : $0 }, as: UTF8.self)
     }
 }

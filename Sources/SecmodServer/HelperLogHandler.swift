@@ -36,7 +36,7 @@ public struct HelperLogHandler: LogHandler {
 
     /// GNUnet's level names, so `-L WARNING` reads the same as for Taler's helpers.
     public static func level(named name: String) -> Logger.Level? {
-        switch name.uppercased() {
+        switch name.asciiUppercased {
         case "ERROR": .error
         case "WARNING": .warning
         case "MESSAGE": .notice

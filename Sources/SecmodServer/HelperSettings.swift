@@ -50,7 +50,7 @@ public struct HelperSettings: Sendable {
     public init(configuration c: Configuration, section: String, extraOptions: Set<String> = [], workersOverride: Int? = nil) throws(SecmodError) {
         self.section = section
         for option in c.optionNames(in: section) {
-            let lower = option.lowercased()
+            let lower = option.asciiLowercased
             guard Self.known.contains(lower) || Self.tolerated.contains(lower) || Self.obsolete.contains(lower)
                     || extraOptions.contains(lower) else {
                 let at = c.location(section: section, option: option).map { "\($0): " } ?? ""
@@ -75,7 +75,7 @@ public struct HelperSettings: Sendable {
         sessionMaxInflight = Int(min(try c.number(section: section, option: "SESSION_MAX_INFLIGHT") ?? 1024, 1 << 20))
         sessionMaxInflightBytes = Int(min(try c.size(section: section, option: "SESSION_MAX_INFLIGHT_BYTES") ?? 1 << 20, 1 << 30))
         maxInflightBytes = Int(min(try c.size(section: section, option: "MAX_INFLIGHT_BYTES") ?? 64 << 20, 1 << 40))
-        obsoleteOptions = c.optionNames(in: section).filter { Self.obsolete.contains($0.lowercased()) }.map { $0.uppercased() }
+        obsoleteOptions = c.optionNames(in: section).filter { Self.obsolete.contains($0.asciiLowercased) }.map { $0.asciiUppercased }
         maxSessions = Int(try c.number(section: section, option: "MAX_SESSIONS") ?? 4096)
         guard maxSessions >= 1, sessionOutboxMessages >= 1, sessionOutboxBytes >= 65536, sessionMaxInflight >= 1,
               sessionMaxInflightBytes >= 65536, maxInflightBytes >= 65536 else {

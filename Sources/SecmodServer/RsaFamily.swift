@@ -56,7 +56,7 @@ public struct RsaFamily: KeyFamily {
     static func denominationSections(_ c: Configuration) throws(SecmodError) -> [String] {
         var result: [String] = []
         for section in c.sectionNames {
-            let lower = section.lowercased()
+            let lower = section.asciiLowercased
             guard lower.hasPrefix("coin_") || lower.hasPrefix("coin-") else { continue }
             guard let cipher = try c.string(section: section, option: "CIPHER") else {
                 throw SecmodError(.configMissing, "[\(section)] has no CIPHER; set CIPHER = RSA or CIPHER = CS")

@@ -29,7 +29,7 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
         guard fraction < Amount.fractionBase else {
             throw SecmodError(.malformed, "amount fraction \(fraction) is not below \(Amount.fractionBase)")
         }
-        self.currency = currency.asciiUppercasedForAmount
+        self.currency = currency.asciiUppercased
         self.value = value
         self.fraction = fraction
     }
@@ -91,7 +91,7 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Whether this amount is in `currency`, compared case-insensitively as Taler does.
-    public func isIn(currency other: String) -> Bool { currency == other.asciiUppercasedForAmount }
+    public func isIn(currency other: String) -> Bool { currency == other.asciiUppercased }
 
     /// `TALER_amount_to_string`: the fraction with 1 to 8 digits and no trailing zeros.
     public var description: String {
@@ -114,9 +114,3 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
-extension String {
-    /// ASCII-only upper-casing, as C's `toupper` in the "C" locale.
-    var asciiUppercasedForAmount: String {
-        String(decoding: utf8.map { $0 >= 0x61 && $0 <= 0x7a ? $0 - 0x20 : $0 }, as: UTF8.self)
-    }
-}

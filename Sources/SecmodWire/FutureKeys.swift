@@ -301,7 +301,7 @@ public struct UploadSignatures: Equatable, Sendable {
         for (i, element) in elements.enumerated() {
             let o = try JSONField.object(element, "[\(i)]")
             let name = try o.string("operation")
-            guard name.lowercased() == OfflineOperation.uploadSignatures else {
+            guard name.asciiLowercased == OfflineOperation.uploadSignatures else {
                 throw SecmodError(.malformed, "[\(i)].operation: unknown or unsupported operation \"\(name)\"; `upload` sends \"\(OfflineOperation.uploadSignatures)\" (what `secmod sign` writes)")
             }
             result.append(try UploadSignatures(arguments: try o.required("arguments"), path: "[\(i)].arguments"))
@@ -415,7 +415,7 @@ public struct JSONField: Sendable {
             ageMask = m
         }
         // ASCII case only, as taler-exchange-offline's strcasecmp: uppercased() makes "rſa" "RSA".
-        switch cipherName.asciiUppercasedForAmount {
+        switch cipherName.asciiUppercased {
         case "RSA":
             let text = try o.string("rsa_public_key")
             let bytes: [UInt8]

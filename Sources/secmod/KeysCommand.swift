@@ -75,7 +75,7 @@ struct Keys: ParsableCommand {
         Swift.print("helper: \(options.helper.rawValue)   module key: \(module.map(CrockfordBase32.encode) ?? "")   keys: \(rows.count)")
         let hasSection = rows.contains { $0.section != nil }
         Swift.print((hasSection ? pad("SECTION", 12) : "") + pad("ANCHOR", 12) + pad("END", 12) + pad("DURATION", 11)
-                    + (hasSection ? pad("BITS", 6) : "") + (rows.first?.id.name.uppercased() ?? "KEY"))
+                    + (hasSection ? pad("BITS", 6) : "") + (rows.first?.id.name.asciiUppercased ?? "KEY"))
         for r in rows {
             Swift.print((r.section.map { pad($0, 12) } ?? "") + pad(String(r.anchor.seconds), 12)
                         + pad(String(r.anchor.adding(r.duration).seconds), 12)

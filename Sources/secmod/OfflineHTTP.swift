@@ -17,7 +17,7 @@ enum ExchangeHTTP {
     /// `BASE_URL` always has one.
     static func managementKeysURL(base: String) throws(SecmodError) -> URL {
         let normalised = base.hasSuffix("/") ? base : base + "/"
-        guard let url = URL(string: normalised + "management/keys"), let scheme = url.scheme?.lowercased(),
+        guard let url = URL(string: normalised + "management/keys"), let scheme = url.scheme?.asciiLowercased,
               scheme == "http" || scheme == "https", url.host != nil else {
             throw SecmodError(.usage, "'\(base)' is not an exchange base URL; expected http:// or https:// and a host, such as 'https://exchange.example.com/'")
         }

@@ -74,7 +74,7 @@ struct KeyReview {
                 }
                 for (field, amount) in d.fees.all {
                     if let want = expected.fees[field], want != amount {
-                        problems.append("\(name): \(field) \(amount) differs from [\(d.sectionName)] \(field.uppercased()) = \(want) in this configuration")
+                        problems.append("\(name): \(field) \(amount) differs from [\(d.sectionName)] \(field.asciiUppercased) = \(want) in this configuration")
                     }
                 }
             }
