@@ -7,7 +7,7 @@ public struct RsaDenominationKey: Sendable, Equatable {
     public let section: String
     public let anchor: Timestamp
     public let durationWithdraw: RelativeTime
-    /// The §3.4 encoding of the public key.
+    /// The wire.md §3.4 encoding of the public key.
     public let publicKey: [UInt8]
     /// `h_rsa`: how requests name the key.
     public let hash: [UInt8]

@@ -1,4 +1,4 @@
-/// RSA values travel as unsigned big-endian byte strings (§3.4, §3.6): on the wire a client
+/// RSA values travel as unsigned big-endian byte strings (wire.md §3.4, §3.6): on the wire a client
 /// may pad them with zeros, while GNUnet's own encodings are minimal. These helpers keep
 /// that normalisation in one place so every comparison sees the same form.
 enum RsaBigEndian {

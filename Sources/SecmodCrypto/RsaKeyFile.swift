@@ -1,6 +1,6 @@
 import SecmodSystem
 
-/// The RSA private key file of §3.7: what `GNUNET_CRYPTO_rsa_private_key_encode` writes
+/// The RSA private key file of wire.md §3.7: what `GNUNET_CRYPTO_rsa_private_key_encode` writes
 /// (libgcrypt's `gcry_pk_genkey` result printed with `GCRYSEXP_FMT_DEFAULT`, NUL included),
 /// so that the C helper and ours can read each other's key directories.
 enum RsaKeyFile {
@@ -89,7 +89,7 @@ enum RsaKeyFile {
                                   q: try integer(parameters, "q", what), u: try integer(parameters, "u", what))
     }
 
-    /// The §3.7 layout byte for byte, trailing NUL included. Integers are libgcrypt "STD":
+    /// The wire.md §3.7 layout byte for byte, trailing NUL included. Integers are libgcrypt "STD":
     /// big-endian two's complement, so a 0x00 goes in front of a set top bit.
     static func write(_ material: RsaKeyMaterial) -> SecureBytes {
         enum Piece { case text(String), integer(RsaKeyMaterial.Part) }

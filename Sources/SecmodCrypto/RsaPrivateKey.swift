@@ -1,6 +1,6 @@
 import SecmodSystem
 
-/// An RSA private key held for blind signing (§3.6, §3.7).
+/// An RSA private key held for blind signing (wire.md §3.6, §3.7).
 ///
 /// The integers live once, in locked memory, plus once in the chosen engine's own form;
 /// both are wiped when the last reference goes. The checks that protect the key do not
@@ -29,7 +29,7 @@ public final class RsaPrivateKey: Sendable {
         try RsaPrivateKey(material: try RsaKeyGeneration.generate(bits: bits), engine: engine)
     }
 
-    /// Reads a §3.7 key file (GNUnet's layout, canonical form, or a bare `(private-key …)`)
+    /// Reads a wire.md §3.7 key file (GNUnet's layout, canonical form, or a bare `(private-key …)`)
     /// and checks that its integers form one key. A malformed or inconsistent file throws
     /// `.keyFile`; the message names what is wrong, never a value.
     public convenience init(keyFile: borrowing SecureBytes, engine: RsaEngineKind) throws(SecmodError) {

@@ -16,7 +16,7 @@ public struct RsaPublicKey: Sendable, Equatable {
         self.exponent = Array(RsaBigEndian.minimal(exponent))
     }
 
-    /// The §3.4 encoding of `GNUNET_CRYPTO_rsa_public_key_encode`: two uint16 BE lengths, n, e.
+    /// The wire.md §3.4 encoding of `GNUNET_CRYPTO_rsa_public_key_encode`: two uint16 BE lengths, n, e.
     public func encoded() -> [UInt8] {
         precondition(modulus.count <= 0xFFFF && exponent.count <= 0xFFFF, "RSA key too large for the GNUnet encoding")
         var out: [UInt8] = []
@@ -30,7 +30,7 @@ public struct RsaPublicKey: Sendable, Equatable {
         return out
     }
 
-    /// Decodes §3.4. Only the minimal form is accepted: any other spelling of the same key
+    /// Decodes wire.md §3.4. Only the minimal form is accepted: any other spelling of the same key
     /// would hash differently, and the hash is the key's identity.
     public init(encoded bytes: [UInt8]) throws(SecmodError) {
         guard bytes.count >= 4 else {
@@ -53,7 +53,7 @@ public struct RsaPublicKey: Sendable, Equatable {
         self.init(modulus: n, exponent: e)
     }
 
-    /// `h_rsa` (§3.5): SHA-512 of the encoding, as `GNUNET_CRYPTO_rsa_public_key_hash`.
+    /// `h_rsa` (wire.md §3.5): SHA-512 of the encoding, as `GNUNET_CRYPTO_rsa_public_key_hash`.
     public var hash: [UInt8] { SHA512.hash(encoded()) }
 
     /// The size of the key: the bit length of n.

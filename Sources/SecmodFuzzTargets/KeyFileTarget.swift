@@ -5,7 +5,7 @@ extension FuzzTargets {
     /// The largest key file the RSA helper reads (`RsaFamily.maximumKeyFileSize`).
     public static let maximumKeyFileSize = 16 * 1024
 
-    /// An RSA private key file as the helper finds it in its key directory (§3.7): the
+    /// An RSA private key file as the helper finds it in its key directory (wire.md §3.7): the
     /// S-expression reader, the structure checks and the checks that the integers form one
     /// key. The engine varies with the input so that all three see the keys that pass.
     public static func sexpr(_ input: [UInt8]) {

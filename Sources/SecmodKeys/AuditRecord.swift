@@ -1,6 +1,6 @@
 import SecmodSystem
 
-/// One key's signature count on disk (issue 6, DD 10: "determine the number of signatures
+/// One key's signature count on disk (DD 10, "Taler Exchange Secmod": "determine the number of signatures
 /// obtained illicitly"). A small text file, so that an operator can read it without tools:
 ///
 ///     section = coin_eur_1

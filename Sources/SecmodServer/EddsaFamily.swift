@@ -56,11 +56,11 @@ public struct EddsaFamily: KeyFamily {
             guard request.count >= EddsaSignRequest.minimumByteCount else {
                 return .violation(reason: "EdDSA SIGN shorter than 16 bytes")
             }
-            // A purpose size that disagrees with the message is answered, not fatal (§5.3).
+            // A purpose size that disagrees with the message is answered, not fatal (wire.md §5.3).
             guard let range = try? EddsaSignRequest.purposeRange(request) else {
                 return failure(.genericParameterMalformed)
             }
-            // The oldest key valid now (§9.5); revoked keys are no longer in the registry.
+            // The oldest key valid now (wire.md §9.5); revoked keys are no longer in the registry.
             let schedule = groups[0].schedule
             guard let key = keys.ordered.first(where: { schedule.isValid(anchor: $0.anchor, now: now) }) else {
                 return failure(.keysMissing)

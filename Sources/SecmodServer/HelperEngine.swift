@@ -40,7 +40,7 @@ public final class HelperEngine<Family: KeyFamily> {
     var pendingAnchors: [Set<Timestamp>]
     /// PURGEs of revoked keys, held until the successor is on disk so that PURGE(old) and
     /// AVAIL(new) arrive together (wire spec §8.5), with the sessions that were told of the
-    /// key: a session that connected since never saw it and must not get its PURGE (§8.2).
+    /// key: a session that connected since never saw it and must not get its PURGE (wire.md §8.2).
     var heldPurges: [AnchorSlot: (purge: [UInt8], sessions: Set<UInt64>)] = [:]
     /// Maintenance jobs that failed (a full or failing disk), to run again at `retryAt`.
     /// Their anchors stay in `pendingAnchors` meanwhile, so that the schedule neither makes

@@ -95,7 +95,7 @@ public enum RequestOutcome: Sendable {
     /// Drop without a reply; logged at a limited rate under `reason`.
     case drop(reason: String)
     /// A malformed request where Taler's stream helpers close the connection (wire spec
-    /// §8.3). A stream connection is closed; a datagram session, which has no connection to
+    /// wire.md §8.3). A stream connection is closed; a datagram session, which has no connection to
     /// close, gets SIGN_FAILURE 26 so the client fails fast (dgram-transport.md).
     case violation(reason: String)
 }

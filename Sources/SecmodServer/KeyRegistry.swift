@@ -24,7 +24,7 @@ public final class ServedKey<Material: AnyObject & Sendable> {
     public var id: [UInt8] { announcement.id }
 }
 
-/// The served keys, ordered by group and anchor (the order of the initial dump, §8.1), and
+/// The served keys, ordered by group and anchor (the order of the initial dump, wire.md §8.1), and
 /// indexed by wire identity. Owned by the event loop thread; workers only ever see a key's
 /// `material`, which keeps a revoked or expired key alive until its last signature is done.
 public final class KeyRegistry<Material: AnyObject & Sendable> {

@@ -102,7 +102,7 @@ public struct Amount: Hashable, Sendable, CustomStringConvertible {
         return "\(currency):\(value).\(digits)"
     }
 
-    /// `TALER_AmountNBO` (§7.3), 24 bytes: value u64 BE, fraction u32 BE, currency NUL-padded to 12.
+    /// `TALER_AmountNBO` (offline-documents.md §7.3), 24 bytes: value u64 BE, fraction u32 BE, currency NUL-padded to 12.
     public var networkBytes: [UInt8] {
         var w = ByteWriter(capacity: Amount.networkByteCount)
         w.u64(value)

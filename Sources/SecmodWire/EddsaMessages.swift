@@ -12,7 +12,7 @@ public enum EddsaMessageType {
     public static let synced: UInt16 = 19
 }
 
-/// AVAIL: an online signing key, with the security module's signature over it (§5.2).
+/// AVAIL: an online signing key, with the security module's signature over it (wire.md §5.2).
 public struct EddsaKeyAvailable: Sendable, Equatable {
     public static let byteCount = 152
     public let anchor: Timestamp
@@ -61,7 +61,7 @@ public struct EddsaKeyAvailable: Sendable, Equatable {
     }
 }
 
-/// PURGE and REVOKE share a layout: header, reserved, the exchange public key (§5.6).
+/// PURGE and REVOKE share a layout: header, reserved, the exchange public key (wire.md §5.6).
 public enum EddsaKeyMessage {
     public static let byteCount = 40
 
@@ -83,7 +83,7 @@ public enum EddsaKeyMessage {
     }
 }
 
-/// SIGN request: header, reserved, then the signed data starting with its purpose (§5.3).
+/// SIGN request: header, reserved, then the signed data starting with its purpose (wire.md §5.3).
 public enum EddsaSignRequest {
     public static let minimumByteCount = 16
     /// Largest purpose a client may send: the client library's bound (`P < 65535 − 16`).
@@ -121,7 +121,7 @@ public enum EddsaSignRequest {
     }
 }
 
-/// SIGNATURE reply: the key that was used and its signature (§5.4), 104 bytes.
+/// SIGNATURE reply: the key that was used and its signature (wire.md §5.4), 104 bytes.
 public struct EddsaSignature: Sendable, Equatable {
     public static let byteCount = 104
     public let publicKey: [UInt8]

@@ -39,7 +39,7 @@ public enum OfflineOperation {
     }
 }
 
-/// A future online signing key (§2.4).
+/// A future online signing key (offline-documents.md §2.4).
 public struct FutureSigningKey: Equatable, Sendable {
     public let key: [UInt8]
     public let stampStart: Timestamp
@@ -55,14 +55,14 @@ public struct FutureSigningKey: Equatable, Sendable {
         self.secmodSignature = secmodSignature
     }
 
-    /// What the EdDSA helper's module key signed (purpose 1251), rebuilt as §6 says:
+    /// What the EdDSA helper's module key signed (purpose 1251), rebuilt as offline-documents.md §6 says:
     /// the duration is `stamp_expire − stamp_start`.
     public var secmodSignedBytes: [UInt8] {
         SignaturePurpose.signingKeyAnnouncement(exchangePublicKey: key, anchor: stampStart,
                                                 duration: Timestamp.difference(from: stampStart, to: stampExpire))
     }
 
-    /// What the master key signs (purpose 1024, §7.1).
+    /// What the master key signs (purpose 1024, offline-documents.md §7.1).
     public var masterSignedBytes: [UInt8] {
         MasterSignatures.signingKeyValidity(signingKey: key, start: stampStart, expire: stampExpire, end: stampEnd)
     }
@@ -78,7 +78,7 @@ public struct FutureSigningKey: Equatable, Sendable {
     }
 }
 
-/// A future denomination key (§2.3).
+/// A future denomination key (offline-documents.md §2.3).
 public struct FutureDenomination: Equatable, Sendable {
     public let sectionName: String
     public let value: Amount
@@ -112,7 +112,7 @@ public struct FutureDenomination: Equatable, Sendable {
         publicKey.cipher == .rsa ? SignaturePurpose.smRsaDenominationKey : SignaturePurpose.smCsDenominationKey
     }
 
-    /// What the denomination helper's module key signed (§6): `keyHash` is `h_rsa`/`h_cs`
+    /// What the denomination helper's module key signed (offline-documents.md §6): `keyHash` is `h_rsa`/`h_cs`
     /// (SHA-512 of the key bytes) and `sectionNameHash` the SHA-512 of
     /// `sectionNameBytesWithNul`; the duration is `stamp_expire_withdraw − stamp_start`.
     public func secmodSignedBytes(keyHash: [UInt8], sectionNameHash: [UInt8]) -> [UInt8] {
@@ -121,7 +121,7 @@ public struct FutureDenomination: Equatable, Sendable {
                                                      duration: Timestamp.difference(from: stampStart, to: stampExpireWithdraw))
     }
 
-    /// What the master key signs (purpose 1025, §7.2), given `h_denom_pub`.
+    /// What the master key signs (purpose 1025, offline-documents.md §7.2), given `h_denom_pub`.
     public func masterSignedBytes(masterPublicKey: [UInt8], denominationHash: [UInt8]) -> [UInt8] {
         MasterSignatures.denominationKeyValidity(masterPublicKey: masterPublicKey, start: stampStart,
                                                  expireWithdraw: stampExpireWithdraw, expireDeposit: stampExpireDeposit,
@@ -152,7 +152,7 @@ public struct FutureDenomination: Equatable, Sendable {
     }
 }
 
-/// The `arguments` of `exchange-input-keys-0`: the reply of `GET /management/keys` (§2.2).
+/// The `arguments` of `exchange-input-keys-0`: the reply of `GET /management/keys` (offline-documents.md §2.2).
 public struct FutureKeys: Equatable, Sendable {
     public let denominations: [FutureDenomination]
     public let signingKeys: [FutureSigningKey]
@@ -167,7 +167,7 @@ public struct FutureKeys: Equatable, Sendable {
         self.securityModuleKeys = securityModuleKeys
     }
 
-    /// Parses and checks every field, as taler-exchange-offline's `sign` does (§4.5 steps 1
+    /// Parses and checks every field, as taler-exchange-offline's `sign` does (offline-documents.md §4.5 steps 1
     /// and 5), but all of it before anything is signed. If `currency` is given, every amount
     /// must be in it. Extra members are ignored. Errors name the field, e.g.
     /// `future_denoms[2].fee_deposit: …`.
@@ -209,7 +209,7 @@ public struct FutureKeys: Equatable, Sendable {
         signingKeys = parsedSigningKeys
     }
 
-    /// The reply as the exchange builds it, members in its order (§2.2).
+    /// The reply as the exchange builds it, members in its order (offline-documents.md §2.2).
     public var json: JSONValue {
         .object([
             JSONMember("future_denoms", .array(denominations.map(\.json))),
@@ -222,7 +222,7 @@ public struct FutureKeys: Equatable, Sendable {
     }
 }
 
-/// The master signatures of one `exchange-upload-sigs-0` operation (§4.5 step 6, §8).
+/// The master signatures of one `exchange-upload-sigs-0` operation (offline-documents.md §4.5 step 6, §8).
 public struct UploadSignatures: Equatable, Sendable {
     public struct Denomination: Equatable, Sendable {
         public let denominationHash: [UInt8]
@@ -402,7 +402,7 @@ public struct JSONField: Sendable {
         return amount
     }
 
-    /// `denom_pub` (§2.3): cipher "RSA" with `rsa_public_key` or "CS" with `cs_public_key`,
+    /// `denom_pub` (offline-documents.md §2.3): cipher "RSA" with `rsa_public_key` or "CS" with `cs_public_key`,
     /// optional `age_mask` (u32, default 0).
     public func denominationPublicKey(_ name: String) throws(SecmodError) -> DenominationPublicKey {
         let o = try JSONField.object(try required(name), "\(path).\(name)")

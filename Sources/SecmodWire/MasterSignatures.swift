@@ -9,7 +9,7 @@ public enum MasterSignatures {
     /// `TALER_SIGNATURE_MASTER_DENOMINATION_KEY_VALIDITY`.
     public static let denominationKeyValidityPurpose: UInt32 = 1025
 
-    /// `TALER_ExchangeSigningKeyValidityPS` (§7.1), 64 bytes.
+    /// `TALER_ExchangeSigningKeyValidityPS` (offline-documents.md §7.1), 64 bytes.
     public static func signingKeyValidity(signingKey: [UInt8], start: Timestamp, expire: Timestamp,
                                           end: Timestamp) -> [UInt8] {
         precondition(signingKey.count == 32)
@@ -23,8 +23,8 @@ public enum MasterSignatures {
         return w.bytes
     }
 
-    /// `TALER_DenominationKeyValidityPS` (§7.2), 256 bytes. `denominationHash` is
-    /// `h_denom_pub` (§7.4): the SHA-512 of `denominationHashInput`.
+    /// `TALER_DenominationKeyValidityPS` (offline-documents.md §7.2), 256 bytes. `denominationHash` is
+    /// `h_denom_pub` (offline-documents.md §7.4): the SHA-512 of `denominationHashInput`.
     public static func denominationKeyValidity(masterPublicKey: [UInt8], start: Timestamp, expireWithdraw: Timestamp,
                                                expireDeposit: Timestamp, expireLegal: Timestamp, value: Amount,
                                                fees: DenominationFees, denominationHash: [UInt8]) -> [UInt8] {
@@ -46,7 +46,7 @@ public enum MasterSignatures {
         return w.bytes
     }
 
-    /// What `TALER_denom_pub_hash` hashes (§7.4): u32 BE age mask, u32 BE cipher, then the
+    /// What `TALER_denom_pub_hash` hashes (offline-documents.md §7.4): u32 BE age mask, u32 BE cipher, then the
     /// RSA encoding or the 32-byte CS key.
     public static func denominationHashInput(ageMask: UInt32, publicKey: DenominationPublicKey) -> [UInt8] {
         var w = ByteWriter(capacity: 8 + publicKey.keyBytes.count)
@@ -74,7 +74,7 @@ public enum DenominationCipher: UInt32, Sendable {
 /// A denomination public key as `denom_pub` carries it.
 public struct DenominationPublicKey: Hashable, Sendable {
     public let cipher: DenominationCipher
-    /// RSA: the §2.1 encoding (`u16 len(n) ‖ u16 len(e) ‖ n ‖ e`); CS: the 32-byte key.
+    /// RSA: the offline-documents.md §2.1 encoding (`u16 len(n) ‖ u16 len(e) ‖ n ‖ e`); CS: the 32-byte key.
     public let keyBytes: [UInt8]
     /// The age mask the document states (`denom_pub.age_mask`).
     public let ageMask: UInt32
@@ -130,7 +130,7 @@ public enum AgeMask {
     }
 }
 
-/// `TALER_SecurityModulePublicKeySetP` (§5): the three security-module public keys the
+/// `TALER_SecurityModulePublicKeySetP` (offline-documents.md §5): the three security-module public keys the
 /// offline signer pins, 96 bytes: RSA ‖ CS ‖ EdDSA. A helper that is absent has 32 zero bytes.
 public struct SecurityModuleKeySet: Hashable, Sendable {
     public static let byteCount = 96
@@ -154,7 +154,7 @@ public struct SecurityModuleKeySet: Hashable, Sendable {
 
     public var bytes: [UInt8] { rsa + cs + eddsa }
 
-    /// The members, named for messages, with their configuration pin option (§5).
+    /// The members, named for messages, with their configuration pin option (offline-documents.md §5).
     public var members: [(name: String, pinOption: String, key: [UInt8])] {
         [("RSA denomination helper", "SECM_DENOM_PUBKEY", rsa),
          ("CS denomination helper", "SECM_DENOM_CS_PUBKEY", cs),

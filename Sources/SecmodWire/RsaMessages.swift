@@ -14,14 +14,14 @@ public enum RsaMessageType {
     public static let synced: UInt16 = 10
 }
 
-/// AVAIL: a denomination key with its section and the module's signature (§4.2).
+/// AVAIL: a denomination key with its section and the module's signature (wire.md §4.2).
 public struct RsaKeyAvailable: Sendable, Equatable {
     public static let fixedByteCount = 120
     public let anchor: Timestamp
     public let durationWithdraw: RelativeTime
     public let securityModulePublicKey: [UInt8]
     public let securityModuleSignature: [UInt8]
-    /// The §3.4 encoding of the RSA public key.
+    /// The wire.md §3.4 encoding of the RSA public key.
     public let publicKey: [UInt8]
     /// The configuration section, without its terminating NUL.
     public let section: String
@@ -82,7 +82,7 @@ public struct RsaKeyAvailable: Sendable, Equatable {
     }
 }
 
-/// PURGE and REVOKE share a layout: header, reserved, `h_rsa` (§4.5, §4.8), 72 bytes.
+/// PURGE and REVOKE share a layout: header, reserved, `h_rsa` (wire.md §4.5, §4.8), 72 bytes.
 public enum RsaKeyMessage {
     public static let byteCount = 72
 
@@ -103,7 +103,7 @@ public enum RsaKeyMessage {
     }
 }
 
-/// SIGN request: header, reserved, `h_rsa`, then the blinded message (§4.3).
+/// SIGN request: header, reserved, `h_rsa`, then the blinded message (wire.md §4.3).
 public enum RsaSignRequest {
     public static let headerByteCount = 72
 
@@ -135,7 +135,7 @@ public enum RsaSignRequest {
     }
 }
 
-/// BATCH_SIGN: header, `batch_size`, then that many complete SIGN requests (§4.4).
+/// BATCH_SIGN: header, `batch_size`, then that many complete SIGN requests (wire.md §4.4).
 public enum RsaBatchSignRequest {
     /// `TALER_MAX_FRESH_COINS`.
     public static let maximumBatchSize = 256
@@ -181,7 +181,7 @@ public enum RsaBatchSignRequest {
     }
 }
 
-/// SIGNATURE reply: header, reserved, the minimal big-endian signature (§4.6).
+/// SIGNATURE reply: header, reserved, the minimal big-endian signature (wire.md §4.6).
 public enum RsaSignature {
     public static func encode(_ signature: [UInt8]) -> [UInt8] {
         var w = ByteWriter(capacity: 8 + signature.count)

@@ -7,7 +7,7 @@ public enum SignaturePurpose {
     public static let smSigningKey: UInt32 = 1251
     public static let smCsDenominationKey: UInt32 = 1252
 
-    /// `TALER_SigningKeyAnnouncementPS`, 56 bytes (§7.1).
+    /// `TALER_SigningKeyAnnouncementPS`, 56 bytes (wire.md §7.1).
     public static func signingKeyAnnouncement(exchangePublicKey: [UInt8], anchor: Timestamp,
                                               duration: RelativeTime) -> [UInt8] {
         precondition(exchangePublicKey.count == 32)
@@ -20,7 +20,7 @@ public enum SignaturePurpose {
         return w.bytes
     }
 
-    /// `TALER_DenominationKeyAnnouncementPS`, 152 bytes (§7.2). `sectionNameHash` is the
+    /// `TALER_DenominationKeyAnnouncementPS`, 152 bytes (wire.md §7.2). `sectionNameHash` is the
     /// SHA-512 of the section name including its terminating NUL.
     public static func denominationKeyAnnouncement(purpose: UInt32, denominationHash: [UInt8],
                                                    sectionNameHash: [UInt8], anchor: Timestamp,

@@ -69,7 +69,7 @@ enum HelperKeySource {
                                                                    eddsa: eddsaModuleKey))
     }
 
-    /// The exchange's view of a denomination section (§2.3): VALUE, the four fees,
+    /// The exchange's view of a denomination section (offline-documents.md §2.3): VALUE, the four fees,
     /// DURATION_SPEND and DURATION_LEGAL are required; the age mask follows AGE_RESTRICTED.
     struct SectionMetadata {
         let value: Amount

@@ -65,7 +65,7 @@ struct OfflineSettings {
         try configuration.string(section: "exchange", option: "BASE_URL")
     }
 
-    /// The `SECM_*_PUBKEY` pins, checked on first use only (§5 step 2). Each is nil when unset.
+    /// The `SECM_*_PUBKEY` pins, checked on first use only (offline-documents.md §5 step 2). Each is nil when unset.
     func configuredPins() throws(SecmodError) -> [String: [UInt8]] {
         var pins: [String: [UInt8]] = [:]
         for option in ["SECM_DENOM_PUBKEY", "SECM_DENOM_CS_PUBKEY", "SECM_ESIGN_PUBKEY"] {
@@ -77,7 +77,7 @@ struct OfflineSettings {
         return pins
     }
 
-    /// The age mask Taler uses for a denomination section (§7.4): `[section] AGE_RESTRICTED
+    /// The age mask Taler uses for a denomination section (offline-documents.md §7.4): `[section] AGE_RESTRICTED
     /// = YES` gives the age-restriction extension's mask if the extension is enabled, else 0.
     func ageMask(section: String) throws(SecmodError) -> UInt32 {
         guard try configuration.yesno(section: section, option: "AGE_RESTRICTED") == true else { return 0 }

@@ -12,7 +12,7 @@ struct KeyReview {
         let key: FutureDenomination
         /// `h_rsa` or `h_cs`: SHA-512 of the key bytes.
         let keyHash: [UInt8]
-        /// `h_denom_pub` with the age mask that will be signed (§7.4).
+        /// `h_denom_pub` with the age mask that will be signed (offline-documents.md §7.4).
         let denominationHash: [UInt8]
         let ageMask: UInt32
         let moduleSignatureValid: Bool
@@ -101,7 +101,7 @@ struct KeyReview {
         throw SecmodError(.crypto, "\(what): \(all.count) problem\(all.count == 1 ? "" : "s"):\n  " + all.joined(separator: "\n  "))
     }
 
-    /// The master signatures (§7), in input order. Call only when `problems` is empty.
+    /// The master signatures (offline-documents.md §7), in input order. Call only when `problems` is empty.
     func sign(with masterKey: Ed25519PrivateKey) -> UploadSignatures {
         let signkeys = signingKeys.map {
             UploadSignatures.SigningKey(exchangePublicKey: $0.key.key, masterSignature: masterKey.sign($0.key.masterSignedBytes))

@@ -1,13 +1,13 @@
 /* An independent client of the datagram transport, version 2, written from
  * docs/spec/dgram-transport.md alone, and a bench of INITs that the spec says the helper
- * drops (§4.2).
+ * drops (dgram-transport.md §4.2).
  *
  * Usage:
  *   dgram-v2-client sign SOCKET FAMILY REQUEST_HEX [hold]
- *       Handshakes as §4 says, drains the dump to SYNCED, sends REQUEST on the session and
+ *       Handshakes as dgram-transport.md §4 says, drains the dump to SYNCED, sends REQUEST on the session and
  *       prints its reply. Every message must carry SCM_CREDENTIALS with the uid that owns
- *       the SOCKET file, and one message per packet (§5, §6.1); the directories above SOCKET
- *       must pass §2.2 with that owner. Prints
+ *       the SOCKET file, and one message per packet (dgram-transport.md §5, §6.1); the directories above SOCKET
+ *       must pass dgram-transport.md §2.2 with that owner. Prints
  *           pid <pid>
  *           avail <hex>          one per AVAIL of the dump
  *           synced <count of AVAIL>
@@ -106,12 +106,12 @@ static long long now_ms(void) {
     return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-/* ---- §2.2 and §5: whom to trust ------------------------------------------------------- */
+/* ---- dgram-transport.md §2.2 and §5: whom to trust ------------------------------------------------------- */
 
 static int owner_ok(const struct stat *st) { return st->st_uid == 0 || st->st_uid == socket_owner; }
 
 /* The directories above the socket file, with the socket file's owner in place of the
- * helper's uid (§4.4). */
+ * helper's uid (dgram-transport.md §4.4). */
 static void check_directories(void) {
     char copy[PATH_MAX];
     snprintf(copy, sizeof copy, "%s", socket_path);
@@ -183,7 +183,7 @@ static void init_header(uint8_t *out, uint16_t size, uint16_t type) {
     out[3] = type & 0xff;
 }
 
-/* §4.1: a fresh pair, SO_PASSCRED on the end we keep, INIT from an unbound DGRAM socket
+/* dgram-transport.md §4.1: a fresh pair, SO_PASSCRED on the end we keep, INIT from an unbound DGRAM socket
  * with the other end, then both the passed end and the DGRAM socket closed. */
 static int handshake_init(void) {
     int sv[2];
@@ -203,7 +203,7 @@ static int handshake_init(void) {
 /* ---- receiving on a session ---------------------------------------------------------- */
 
 /* One packet from the session within `timeout_ms`. Returns its length, 0 at end of file,
- * -2 on timeout. Enforces §5 (credentials of the socket's owner) and §6.1 (header size =
+ * -2 on timeout. Enforces dgram-transport.md §5 (credentials of the socket's owner) and §6.1 (header size =
  * packet length, at most 65535), and that the helper never passes descriptors to us. */
 static ssize_t session_receive(int s, uint8_t *buffer, int timeout_ms) {
     struct pollfd p = {s, POLLIN, 0};
@@ -295,7 +295,7 @@ static int sign(int argc, char **argv) {
         if (got == -2) violation("%s", "no reply within 30 s");
         if (got == 0) violation("%s", "the helper closed the session instead of replying");
         uint16_t type = be16(buffer + 2);
-        if (type == family->avail || type == family->purge) continue;  /* a push (§6.5) */
+        if (type == family->avail || type == family->purge) continue;  /* a push (dgram-transport.md §6.5) */
         printf("reply %u ", type);
         print_hex(buffer, (size_t)got);
         printf("\n");

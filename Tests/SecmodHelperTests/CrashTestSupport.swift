@@ -9,7 +9,7 @@ import Testing
 import Glibc
 #endif
 
-// Shared pieces of CrashLoopTests and DiskFaultTests (issue 6, point 4): a seeded random
+// Shared pieces of CrashLoopTests and DiskFaultTests (crash and disk-fault safety): a seeded random
 // generator, a client that speaks to either helper, a reader for key directories, a tiny tmpfs
 // and a log cursor.
 

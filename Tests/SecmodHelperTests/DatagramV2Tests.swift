@@ -15,7 +15,7 @@ import Glibc
 @Suite struct DatagramV2Tests {
     // MARK: An independent client
 
-    /// §4 and §5 from the client's side: the C client handshakes, checks that every message
+    /// dgram-transport.md §4 and §5 from the client's side: the C client handshakes, checks that every message
     /// carries the credentials of the socket file's owner, and gets a signature that verifies
     /// under a key the helper announced: the same keys our own client sees.
     @Test func theIndependentClientSignsWithTheEddsaHelper() throws {
@@ -70,7 +70,7 @@ import Glibc
         #expect(try RsaPublicKey(encoded: key.publicKey).verifyRaw(signature: signature, message: m))
     }
 
-    // MARK: Bad INITs (§4.2)
+    // MARK: Bad INITs (dgram-transport.md §4.2)
 
     struct BadInit: Sendable, CustomTestStringConvertible {
         let family: String
@@ -80,7 +80,7 @@ import Glibc
         var passesDescriptors: Bool { kind != "no-fd" && kind != "garbage" }
     }
 
-    /// Every INIT that §4.2 says is dropped (and a few that break §6.1's framing), each with a
+    /// Every INIT that dgram-transport.md §4.2 says is dropped (and a few that break §6.1's framing), each with a
     /// fresh helper so that its rate-limited log line is the first of its kind.
     static let badInits: [BadInit] =
         ["no-fd", "two-fds", "many-fds", "pipe", "file", "dgram-pair", "stream-pair", "unconnected-seqpacket",
@@ -129,7 +129,7 @@ import Glibc
     }
 
     /// A pair end whose other end is already closed is connected as far as `getpeername`
-    /// knows, so the helper may adopt it; it must let go of it at once (§7.2).
+    /// knows, so the helper may adopt it; it must let go of it at once (dgram-transport.md §7.2).
     /// A session socket must be a pair the sender's own user made: a socket connected to
     /// another user's service is refused, so the helper never writes its announcements,
     /// with its own credentials, into someone else's service.
@@ -166,7 +166,7 @@ import Glibc
 
     /// Both ends of one pair, passed in two INITs: the helper's two sessions talk to each
     /// other. Every message on them carries the helper's own uid, not the pinned client's, so
-    /// both close (§5) instead of holding descriptors that no client can ever close. (A client
+    /// both close (dgram-transport.md §5) instead of holding descriptors that no client can ever close. (A client
     /// that runs as the helper's own uid passes that check: its two joined sessions then stay
     /// open and idle, the helper dropping the AVAIL and SYNCED they bounce back, until
     /// MAX_SESSIONS evicts them. Not tested here: the spec does not say otherwise.)
@@ -182,10 +182,10 @@ import Glibc
         try Self.expectServed(helper, family: "eddsa")
     }
 
-    // MARK: Sessions that end oddly (§6.4, §7.2)
+    // MARK: Sessions that end oddly (dgram-transport.md §6.4, §7.2)
 
     /// SOCK_SEQPACKET allows an empty packet, and a read returns 0 bytes for it as for end
-    /// of file. An empty packet is too short to be a message: it is dropped (§6.4) and the
+    /// of file. An empty packet is too short to be a message: it is dropped (dgram-transport.md §6.4) and the
     /// session goes on.
     @Test func anEmptyPacketDoesNotEndTheSession() throws {
         let helper = try HelperProcess()
@@ -217,7 +217,7 @@ import Glibc
     }
 
     /// A flood of sessions that their client keeps open costs the helper at most
-    /// MAX_SESSIONS of them (§7.2): each new INIT at the bound closes the session idle
+    /// MAX_SESSIONS of them (dgram-transport.md §7.2): each new INIT at the bound closes the session idle
     /// longest, whose client sees end of file, and the newest are served.
     @Test func sessionsAreBoundedByMaxSessions() throws {
         let bound = 8
@@ -247,14 +247,14 @@ import Glibc
         try Self.expectServed(helper, family: "eddsa")
     }
 
-    // MARK: No abstract addresses (§2.5)
+    // MARK: No abstract addresses (dgram-transport.md §2.5)
 
     @Suite(.serialized) struct AbstractNames {
         /// Many clients, ours and the independent one, come and go; some stay connected. Then
         /// no abstract name that any of them, or the helper, carries takes a connection or a
         /// datagram, and every socket of the helper, of the test process and of the connected
         /// C clients that carries an abstract name is a connected SOCK_SEQPACKET socket (the
-        /// kernel's autobind name of a session end, which §2.5 allows).
+        /// kernel's autobind name of a session end, which dgram-transport.md §2.5 allows).
         @Test func noAbstractNameTakesAConnectionOrADatagram() throws {
             let baseline = Set(UnixSocketTable.read().map(\.inode))
             let helper = try HelperProcess()
@@ -326,7 +326,7 @@ import Glibc
             #expect(helper.isRunning)
         }
 
-        /// Version 1's attack (§1, §2.5): a user with no access to the socket file binds the
+        /// Version 1's attack (dgram-transport.md §1, §2.5): a user with no access to the socket file binds the
         /// abstract names that departed clients (and the helper's ends of their sessions)
         /// carried, while the helper pushes key changes and serves a new client. Nothing is
         /// sent to those names, and nobody connects to them.

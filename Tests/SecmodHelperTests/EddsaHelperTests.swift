@@ -18,7 +18,7 @@ import Glibc
         let dump = try raw.handshake(socketPath: helper.socketPath)
         #expect(dump.last == [0, 4, 0, 0x13])
         let avails = try dump.dropLast().map { try EddsaKeyAvailable.decode($0) }
-        // §9.3: DURATION 1 minute, OVERLAP 1 s, LOOKAHEAD 5 minutes → 6 keys, 59 s apart.
+        // wire.md §9.3: DURATION 1 minute, OVERLAP 1 s, LOOKAHEAD 5 minutes → 6 keys, 59 s apart.
         #expect(avails.count == 6)
         #expect(zip(avails, avails.dropFirst()).allSatisfy { $1.anchor.seconds - $0.anchor.seconds == 59 })
         let module = try SecurityModuleKey.load(path: helper.securityModuleKeyPath).publicKey
@@ -26,7 +26,7 @@ import Glibc
             #expect(a.securityModulePublicKey == module)
             #expect(a.anchor.isWholeSeconds)
             #expect(a.duration == RelativeTime(seconds: 60))
-            // Rebuilt independently from the §7.1 layout, not from our encoder.
+            // Rebuilt independently from the wire.md §7.1 layout, not from our encoder.
             var signed: [UInt8] = [0, 0, 0, 56, 0, 0, 0x04, 0xe3] + a.exchangePublicKey
             for v in [a.anchor.microseconds, a.duration.microseconds] {
                 for shift in stride(from: 56, through: 0, by: -8) { signed.append(UInt8((v >> UInt64(shift)) & 0xff)) }

@@ -28,7 +28,7 @@ import Glibc
         // Wrong fixed size: SIGN shorter than 16 bytes, REVOKE not 40 bytes.
         #expect(try reply(raw, to: [0, 12, 0, 15, 0, 0, 0, 0, 0, 0, 0, 8]) == failure26)
         #expect(try reply(raw, to: [0, 8, 0, 16, 0, 0, 0, 0]) == failure26)
-        // Purpose size disagreeing with the message (§5.3).
+        // Purpose size disagreeing with the message (wire.md §5.3).
         #expect(try reply(raw, to: [0, 16, 0, 15, 0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0]) == failure26)
         // Dropped, no reply: size mismatch, truncated header, unknown type, helper-bound types, INIT on a session.
         for bad: [UInt8] in [[0, 99, 0, 15, 0, 0, 0, 0], [0, 4], [0, 4, 0x12, 0x34], [0, 4, 0, 19],

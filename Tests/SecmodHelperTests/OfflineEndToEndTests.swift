@@ -10,7 +10,7 @@ import Glibc
 
 /// The whole chain without an exchange: both helpers on one configuration, `setup`,
 /// `download --helpers`, `show`, `sign`; then every master signature is checked
-/// independently: the signed bytes are rebuilt here from the spec's §7 tables and checked
+/// independently: the signed bytes are rebuilt here from the spec's offline-documents.md §7 tables and checked
 /// with libsodium and with libgnunetutil.
 @Suite(.serialized) struct OfflineEndToEndTests {
     static let oneHour: UInt64 = 3600
@@ -102,7 +102,7 @@ import Glibc
         try #require(sigs.signingKeys.count == keys.signingKeys.count && sigs.denominations.count == keys.denominations.count)
         #expect(!sigs.signingKeys.isEmpty && !sigs.denominations.isEmpty)
 
-        // Signing keys: §7.1, expiries from §2.4.
+        // Signing keys: offline-documents.md §7.1, expiries from §2.4.
         for (key, signature) in zip(keys.signingKeys, sigs.signingKeys) {
             #expect(signature.exchangePublicKey == key.key)
             let helperKey = try #require(eddsa.keys.first { $0.publicKey == key.key })
@@ -117,7 +117,7 @@ import Glibc
             try expectMasterSignature(layout.bytes, purpose: 1024, signature: signature.masterSignature, masterPub: masterPub)
         }
 
-        // Denominations: §7.2 with h_denom_pub of §7.4 (the age mask from the configuration).
+        // Denominations: offline-documents.md §7.2 with h_denom_pub of §7.4 (the age mask from the configuration).
         for (key, signature) in zip(keys.denominations, sigs.denominations) {
             let spec = try #require(Self.denominations.first { $0.0 == key.sectionName })
             let mask: UInt32 = spec.3 ? 0x255501 : 0
@@ -198,7 +198,7 @@ import Glibc
         throw HelperTestError("helpers did not announce keys: \(logs)")
     }
 
-    /// `TALER_AmountNBO` built here from its table (§7.3), not with the code under test.
+    /// `TALER_AmountNBO` built here from its table (offline-documents.md §7.3), not with the code under test.
     private func amountNBO(_ text: String) throws -> [UInt8] {
         let parts = text.split(separator: ":")
         let number = parts[1].split(separator: ".", omittingEmptySubsequences: false)

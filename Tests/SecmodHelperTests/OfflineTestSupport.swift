@@ -207,7 +207,7 @@ enum OfflineFixture {
         return try Ed25519PrivateKey(seed: seed)
     }
 
-    /// §10's `GET /management/keys` body (offline-signing spec), whose module signatures
+    /// offline-documents.md §10's `GET /management/keys` body (offline-signing spec), whose module signatures
     /// were made by Taler's own library; the master seed is 00 01 … 1f.
     static let getBody = """
         {"future_denoms":[{"value":"KUDOS:5","stamp_start":{"t_s":1700000000},"stamp_expire_withdraw":{"t_s":1700604800},
@@ -232,7 +232,7 @@ enum OfflineFixture {
     static let exchangePub = "XN4JHHH8T71CDTQ90CW90PCNC4MNJ9STBHHZJDHPR5319B476Z8G"
     static let signkeyMasterSig = "S4ZK13B797AW8A49871ERCHBCQRHDQCYM490W12VRMVKS2FDDWH7Q3FDR0KGFJXPC6WWZS9KP9FS5PY47GHZW2BKWS6PHTKYZBNJC38"
 
-    /// The §10 `sign` output, as JSON (layout-independent comparison).
+    /// The offline-documents.md §10 `sign` output, as JSON (layout-independent comparison).
     static var signOutput: JSONValue {
         .array([.object([
             JSONMember("operation", .string("exchange-upload-sigs-0")),
@@ -247,7 +247,7 @@ enum OfflineFixture {
         ])
     }
 
-    /// The §10 pin file: RSA module key ‖ 32 zero bytes ‖ EdDSA module key.
+    /// The offline-documents.md §10 pin file: RSA module key ‖ 32 zero bytes ‖ EdDSA module key.
     static var pinBytes: [UInt8] {
         (try? key(seed: [UInt8](repeating: 1, count: 32)).publicKey + [UInt8](repeating: 0, count: 32)
             + key(seed: [UInt8](repeating: 2, count: 32)).publicKey) ?? []

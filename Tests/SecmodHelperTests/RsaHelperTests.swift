@@ -32,7 +32,7 @@ import Glibc
         let module = try SecurityModuleKey.load(path: helper.securityModuleKeyPath).publicKey
         for (bytes, a) in zip(dump, avails) {
             #expect(bytes.count == 120 + a.publicKey.count + a.section.utf8.count + 1)
-            #expect(a.publicKey.count == 4 + 128 + 3)  // 1024-bit n, e = 65537 (§3.4)
+            #expect(a.publicKey.count == 4 + 128 + 3)  // 1024-bit n, e = 65537 (wire.md §3.4)
             let signed = SignaturePurpose.denominationKeyAnnouncement(
                 purpose: 1250, denominationHash: SHA512.hash(a.publicKey),
                 sectionNameHash: SHA512.hash(Array(a.section.utf8) + [0]), anchor: a.anchor, duration: a.durationWithdraw)
@@ -177,7 +177,7 @@ import Glibc
         #expect(helper.stop() == 0)
     }
 
-    /// §8.5 and §8.2: PURGE(old) comes right before AVAIL(successor), so a client that waits
+    /// wire.md §8.5 and §8.2: PURGE(old) comes right before AVAIL(successor), so a client that waits
     /// for the PURGE (as Taler's test does) already has a key to sign with; and a client that
     /// connected after the revocation never saw the key and gets no PURGE for it.
     @Test func purgeArrivesWithItsSuccessorAndOnlyWhereTheKeyWasSeen() throws {

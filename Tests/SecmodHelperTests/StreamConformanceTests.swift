@@ -9,9 +9,9 @@ import Glibc
 #endif
 
 /// `SOCKET_TYPE = stream`: the flows of Taler's own helper tests (wire spec §13.2, §13.3)
-/// and the stream rules of §8, with Taler's test configurations.
+/// and the stream rules of wire.md §8, with Taler's test configurations.
 @Suite(.serialized) struct StreamConformanceTests {
-    /// §13.3: revocation, 3 signatures, 100 sequential, 8 parallel clients × 100.
+    /// wire.md §13.3: revocation, 3 signatures, 100 sequential, 8 parallel clients × 100.
     @Test func eddsaFlowsOfTalersTest() throws {
         let helper = try HelperProcess(.eddsa, transport: .stream)
         try helper.start()
@@ -41,7 +41,7 @@ import Glibc
         #expect(helper.stop() == 0)
     }
 
-    /// §13.2: revocation, every key signs or refuses with 1702, 1005 for a random key,
+    /// wire.md §13.2: revocation, every key signs or refuses with 1702, 1005 for a random key,
     /// batches of 2 and 256 (two messages under 65535 bytes), 100 sequential, 8 parallel.
     @Test func rsaFlowsOfTalersTest() throws {
         let helper = try HelperProcess(.rsa(denominations: [("coin_1", "1 minute", 2048)]), transport: .stream)
@@ -98,8 +98,8 @@ import Glibc
         #expect(helper.stop() == 0)
     }
 
-    /// §8.3: split writes are reassembled (a header split across writes included, which
-    /// crashes Taler's helper, §8.7), pipelined requests are answered in order, and a
+    /// wire.md §8.3: split writes are reassembled (a header split across writes included, which
+    /// crashes Taler's helper, wire.md §8.7), pipelined requests are answered in order, and a
     /// violation closes that connection only.
     @Test func framingPipeliningAndViolations() throws {
         let helper = try HelperProcess(.eddsa, transport: .stream)
@@ -117,7 +117,7 @@ import Glibc
             let sig = try EddsaSignature.decode(reply)
             #expect(Ed25519.verify(signature: sig.signature, message: p, publicKey: sig.publicKey), "reply \(i) out of order")
         }
-        // A purpose size mismatch is answered with 26, not fatal (§5.3).
+        // A purpose size mismatch is answered with 26, not fatal (wire.md §5.3).
         var mismatch = requests[3]
         mismatch[11] ^= 1
         try raw.write(mismatch)

@@ -10,7 +10,7 @@ import Testing
         do throws(SecmodError) { try body(); return nil } catch { return error.message }
     }
 
-    /// Parses §10's document after replacing `old` by `new` in its text.
+    /// Parses offline-documents.md §10's document after replacing `old` by `new` in its text.
     func parseEdited(_ old: String, _ new: String, currency: String? = "KUDOS") -> String? {
         let text = OfflineVectors.inputDocument
         precondition(text.contains(old), "the vector has no \(old)")

@@ -3,7 +3,7 @@ import SecmodSystem
 import SecmodWire
 import Testing
 
-/// The offline-signing spec's §10 test vectors, made by taler-exchange v0.9.2's
+/// The offline-signing spec's offline-documents.md §10 test vectors, made by taler-exchange v0.9.2's
 /// libtalerutil and its real `taler-exchange-offline sign`: every layout, hash and master
 /// signature must come out byte for byte.
 @Suite struct OfflineVectorTests {
@@ -40,7 +40,7 @@ import Testing
         #expect(offlineHex(Array(d.publicKey.keyBytes.prefix(8))) == "01000003cdb9dec5")
         #expect(offlineHex(Array(d.publicKey.keyBytes.suffix(3))) == "010001")
         #expect(k.securityModuleKeys.cs == [UInt8](repeating: 0, count: 32))
-        // The pin file of §10: rsa ‖ 32 zero bytes ‖ eddsa.
+        // The pin file of offline-documents.md §10: rsa ‖ 32 zero bytes ‖ eddsa.
         let pin = offlineHex(k.securityModuleKeys.bytes)
         #expect(pin.hasPrefix("8a88e3dd") && pin.contains("6f5c" + String(repeating: "0", count: 64) + "8139770e") && pin.hasSuffix("b394"))
     }
@@ -110,7 +110,7 @@ import Testing
         #expect(try Amount(parsing: "kudos:1.5").description == "KUDOS:1.5")
     }
 
-    /// The `sign` output of §10, and the POST body of §8.
+    /// The `sign` output of offline-documents.md §10, and the POST body of §8.
     @Test func uploadDocument() throws {
         let k = try keys()
         let master = try OfflineVectors.master()
@@ -149,7 +149,7 @@ enum OfflineVectors {
 
     static func master() throws -> Ed25519PrivateKey { try key(seed: (0..<32).map { UInt8($0) }) }
 
-    /// §10's `GET /management/keys` body, as the spec prints it.
+    /// offline-documents.md §10's `GET /management/keys` body, as the spec prints it.
     static let getBody = """
         {"future_denoms":[{"value":"KUDOS:5","stamp_start":{"t_s":1700000000},"stamp_expire_withdraw":{"t_s":1700604800},
           "stamp_expire_deposit":{"t_s":1763676800},"stamp_expire_legal":{"t_s":1952892800},
