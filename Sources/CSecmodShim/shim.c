@@ -41,7 +41,6 @@ int secmod_ignore_sigpipe(void) {
 }
 
 int secmod_set_dumpable(int dumpable) { return prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); }
-int secmod_get_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
 
 int secmod_rename_noreplace(const char *from, const char *to) {
     return renameat2(AT_FDCWD, from, AT_FDCWD, to, RENAME_NOREPLACE);
@@ -60,11 +59,6 @@ int secmod_disconnect(int fd) {
     memset(&unspec, 0, sizeof unspec);
     unspec.sa_family = AF_UNSPEC;
     return connect(fd, &unspec, sizeof unspec);
-}
-
-int secmod_getsockname(int fd, secmod_unix_address *a) {
-    a->length = sizeof a->address;
-    return getsockname(fd, (struct sockaddr *)&a->address, &a->length);
 }
 
 ssize_t secmod_sendto(int fd, const void *buffer, size_t length, const secmod_unix_address *a, int flags) {
@@ -215,11 +209,6 @@ int secmod_peer_credentials(int fd, secmod_credentials *credentials) {
 
 int secmod_set_int_option(int fd, int level, int option, int value) {
     return setsockopt(fd, level, option, &value, sizeof value);
-}
-
-int secmod_get_int_option(int fd, int level, int option, int *value) {
-    socklen_t len = sizeof *value;
-    return getsockopt(fd, level, option, value, &len);
 }
 
 int secmod_set_thread_name(const char *name) { return pthread_setname_np(pthread_self(), name); }

@@ -40,7 +40,3 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
     }
 }
 
-/// Zeroes a plain buffer that briefly held secret material.
-public func wipe(_ bytes: inout [UInt8]) {
-    bytes.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) }
-}

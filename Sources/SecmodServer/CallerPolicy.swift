@@ -63,8 +63,6 @@ public struct CallerPolicy: Sendable, Equatable {
         return allowedUsers.contains(credentials.uid) || allowedGroups.contains(credentials.gid)
     }
 
-    public var isRestricted: Bool { allowedUsers != nil }
-
     private static func words(_ value: String?) -> [String] {
         (value ?? "").split(whereSeparator: { $0 == " " || $0 == "," || $0 == "\t" }).map(String.init)
     }

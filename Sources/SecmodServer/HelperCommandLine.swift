@@ -14,8 +14,6 @@ public struct HelperCommandLine: Sendable, Equatable {
     public var help = false
     public var version = false
 
-    public init() {}
-
     public init(arguments: [String]) throws(SecmodError) {
         var i = 0
         func value(_ name: String, inline: String?) throws(SecmodError) -> String {

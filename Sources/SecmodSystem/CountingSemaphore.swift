@@ -25,11 +25,4 @@ public final class CountingSemaphore: @unchecked Sendable {
         while sem_wait(semaphore) != 0 && errno == EINTR {}
     }
 
-    /// Takes one count without sleeping; false when there is none.
-    public func tryWait() -> Bool {
-        while true {
-            if sem_trywait(semaphore) == 0 { return true }
-            if errno != EINTR { return false }
-        }
-    }
 }

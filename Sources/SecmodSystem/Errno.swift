@@ -13,7 +13,6 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String { String(cString: strerror(rawValue)) }
 
     public static let again = Errno(EAGAIN)
-    public static let interrupted = Errno(EINTR)
     public static let connectionRefused = Errno(ECONNREFUSED)
     public static let noEntry = Errno(ENOENT)
     public static let exists = Errno(EEXIST)

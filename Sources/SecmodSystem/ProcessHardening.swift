@@ -31,6 +31,4 @@ public enum ProcessHardening {
         let n = text.withUnsafeMutableBytes { write(fd, $0.baseAddress, $0.count) }
         if n != text.count { throw Errno.current.error("writing /proc/self/coredump_filter") }
     }
-
-    public static var isDumpable: Bool { secmod_get_dumpable() != 0 }
 }

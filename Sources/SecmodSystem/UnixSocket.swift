@@ -107,12 +107,6 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         if secmod_disconnect(rawValue) != 0 { throw Errno.current }
     }
 
-    public func localAddress() throws(Errno) -> UnixAddress {
-        var raw = secmod_unix_address()
-        if secmod_getsockname(rawValue, &raw) != 0 { throw Errno.current }
-        return UnixAddress(raw)
-    }
-
     /// Asks the kernel to attach the sender's credentials to every datagram received.
     /// On an unbound socket this also autobinds it to an abstract address.
     public func setPassCredentials() throws(Errno) {
@@ -128,12 +122,6 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
     /// client can wait without a poll(2) per message and still look up every so often.
     public func setReceiveTimeout(milliseconds: Int) throws(Errno) {
         if secmod_set_receive_timeout(rawValue, Int32(milliseconds)) != 0 { throw Errno.current }
-    }
-
-    public func sendBufferSize() throws(Errno) -> Int {
-        var value: Int32 = 0
-        if secmod_get_int_option(rawValue, SOL_SOCKET, SO_SNDBUF, &value) != 0 { throw Errno.current }
-        return Int(value)
     }
 
     /// Sends one datagram, to `address` or to the connected peer. Never raises SIGPIPE.

@@ -48,9 +48,4 @@ public struct ByteReader: Sendable {
         defer { offset += n }
         return Array(bytes[offset..<offset + n])
     }
-
-    public mutating func skip(_ n: Int, _ what: String) throws(SecmodError) {
-        try need(n, what)
-        offset += n
-    }
 }

@@ -35,7 +35,6 @@ int secmod_set_thread_name(const char *name);
 /* Lowers the calling thread's CPU priority (Linux nice values are per thread). */
 int secmod_set_thread_nice(int nice);
 uint64_t secmod_random_u64(void);
-int secmod_get_dumpable(void);
 
 /* renameat2(RENAME_NOREPLACE): fails with EEXIST instead of replacing. */
 int secmod_rename_noreplace(const char *from, const char *to);
@@ -45,7 +44,6 @@ int secmod_connect(int fd, const secmod_unix_address *address);
 int secmod_disconnect(int fd);
 /* accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (accept4 needs _GNU_SOURCE). */
 int secmod_accept(int fd);
-int secmod_getsockname(int fd, secmod_unix_address *address);
 ssize_t secmod_sendto(int fd, const void *buffer, size_t length, const secmod_unix_address *address, int flags);
 /* recvmsg: fills the sender's address (when `sender` is not NULL) and, when the socket has
    SO_PASSCRED, the sender's credentials. With MSG_TRUNC in `flags`, a datagram's true length
@@ -89,7 +87,6 @@ typedef struct {
 void secmod_socket_identify(int fd, secmod_socket_identity *identity);
 int secmod_peer_credentials(int fd, secmod_credentials *credentials);
 int secmod_set_int_option(int fd, int level, int option, int value);
-int secmod_get_int_option(int fd, int level, int option, int *value);
 int secmod_set_receive_timeout(int fd, int milliseconds);
 
 /* epoll, with a 64-bit token per descriptor: struct epoll_event is packed on x86-64, which
