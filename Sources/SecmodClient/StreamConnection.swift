@@ -35,6 +35,10 @@ final class StreamConnection: HelperLink {
     let socketPath: String
     private var handle: SocketHandle?
     private var buffer = [UInt8](repeating: 0, count: 4 * (MessageHeader.maximumMessageSize + 1))
+    /// Unread bytes are `buffer[start..<fill]`. Messages are taken by moving `start`; the
+    /// rest moves to the front once per read, not once per message (a dump of many keys
+    /// arrives in few reads).
+    private var start = 0
     private var fill = 0
 
     init(socketPath: String) {
@@ -46,6 +50,7 @@ final class StreamConnection: HelperLink {
 
     func close() {
         handle = nil
+        start = 0
         fill = 0
     }
 
@@ -98,6 +103,7 @@ final class StreamConnection: HelperLink {
                     throw error.error("poll")
                 }
             }
+            compact()
             let read: (count: Int, credentials: PeerCredentials?)?
             do throws(Errno) { read = try handle.socket.readSome(into: &buffer, at: fill, blocking: !nonBlocking && deadline == nil) } catch {
                 close()
@@ -115,17 +121,26 @@ final class StreamConnection: HelperLink {
     /// Cuts the first whole message off the buffer. A size below a header's is a framing
     /// error after which nothing on the stream can be trusted: the connection ends.
     private func takeMessage() throws(SecmodError) -> [UInt8]? {
-        guard fill >= MessageHeader.byteCount, let header = MessageHeader.peek(buffer) else { return nil }
+        guard fill - start >= MessageHeader.byteCount, let header = MessageHeader.peek(buffer, at: start) else { return nil }
         guard header.size >= MessageHeader.byteCount else {
             close()
             throw SecmodError(.malformed, "the helper sent a message of size \(header.size), less than a header; the connection was closed")
         }
-        guard fill >= header.size else { return nil }
-        let message = Array(buffer[0..<header.size])
-        let rest = fill - header.size
-        buffer.withUnsafeMutableBytes { b in _ = memmove(b.baseAddress!, b.baseAddress! + header.size, rest) }
-        fill -= header.size
+        guard fill - start >= header.size else { return nil }
+        let message = Array(buffer[start..<start + header.size])
+        start += header.size
+        if start == fill { start = 0; fill = 0 }
         return message
+    }
+
+    /// Moves the unread bytes to the front, so that the next read has room for at least
+    /// one whole message behind a partial one.
+    private func compact() {
+        guard start > 0 else { return }
+        let rest = fill - start
+        buffer.withUnsafeMutableBytes { b in _ = memmove(b.baseAddress!, b.baseAddress! + start, rest) }
+        start = 0
+        fill = rest
     }
 
     private func waitWritable(_ handle: SocketHandle) throws(Errno) {
