@@ -94,8 +94,8 @@ public enum RequestOutcome: Sendable {
     case revoke(id: [UInt8])
     /// Drop without a reply; logged at a limited rate under `reason`.
     case drop(reason: String)
-    /// A malformed request where Taler's stream helpers close the connection (wire spec
-    /// wire.md §8.3). A stream connection is closed; a datagram session, which has no connection to
-    /// close, gets SIGN_FAILURE 26 so the client fails fast (dgram-transport.md).
+    /// A malformed request where Taler's stream helpers close the connection (wire.md
+    /// §8.3). A stream connection is closed; a datagram session, which has no connection
+    /// to close, gets SIGN_FAILURE 26 so the client fails fast (dgram-transport.md §6.3).
     case violation(reason: String)
 }
