@@ -211,7 +211,7 @@ public final class HelperEngine<Family: KeyFamily> {
             switch completion {
             case let .attention(id):
                 if let session = sessions[id] { checkChannel(session) }
-                if !budgetPaused.isEmpty, !inflightBudget.isExhausted { resumeBudgetPaused() }
+                if !budgetPaused.isEmpty, !inflightBudget.isHolding { resumeBudgetPaused() }
             case let .maintenance(result): handleMaintenance(result)
             }
         }
@@ -226,9 +226,10 @@ public final class HelperEngine<Family: KeyFamily> {
     /// counts, remove the socket file. Well inside systemd's stop timeout, however much a
     /// client had queued.
     ///
-    /// A client whose replies had already waited `Self.stalledAtStop` when the stop came was
-    /// not reading: it is not waited for, so that a flooding client cannot hold every stop
-    /// for the whole SHUTDOWN_TIMEOUT. A reading client drains its socket in microseconds.
+    /// A client that had taken none of its waiting replies for `Self.stalledAtStop` when the
+    /// stop came was not reading: it is not waited for, so that a flooding client cannot
+    /// hold every stop for the whole SHUTDOWN_TIMEOUT. A reading client drains its socket in
+    /// microseconds.
     private func shutdown() {
         ServiceNotification.send("STOPPING=1")
         let stopAt = Clock.monotonicMicroseconds()

@@ -43,7 +43,9 @@ final class ReplyChannel: @unchecked Sendable {
         /// Bytes of `outbox.first` already written (streams only).
         var headOffset = 0
         var outboxBytes = 0
-        /// Monotonic µs since when the outbox has been non-empty.
+        /// Monotonic µs since when the outbox has been non-empty with the kernel taking
+        /// nothing from it: a client that reads steadily but never quite catches up is not
+        /// "blocked" (SESSION_BLOCKED_TIMEOUT, and the stop, measure stalls by this).
         var blockedSince: UInt64?
         /// Signatures queued or being made for this session.
         var inflight = 0
@@ -94,6 +96,7 @@ final class ReplyChannel: @unchecked Sendable {
     func complete(sequence: UInt64, index: Int, reply: [UInt8]) -> Attention {
         state.withLock { s in
             let wasAtBound = atBound(s)
+            let wasAtOwnBound = atOwnBound(s)
             s.inflight -= 1
             guard !s.closed, s.failure == nil else { return .none }
             let offset = Int(sequence &- s.firstPendingSequence)
@@ -107,7 +110,9 @@ final class ReplyChannel: @unchecked Sendable {
             }
             let wasBlocked = !s.outbox.isEmpty
             if offset == 0 { flushCompleted(&s) }
-            let resume = budgetResumes || (wasAtBound && !atBound(s))
+            // Below its own bound again: the loop must look even if the budget still holds
+            // the session, so that it files the session among those the budget holds.
+            let resume = budgetResumes || (wasAtBound && !atBound(s)) || (wasAtOwnBound && !atOwnBound(s))
             return (resume || s.failure != nil || (!wasBlocked && !s.outbox.isEmpty)) ? .loop : .none
         }
     }
@@ -126,7 +131,7 @@ final class ReplyChannel: @unchecked Sendable {
         s.inflight + s.outbox.count >= maxInflight || s.inflightBytes >= maxInflightBytes
     }
 
-    private func heldByBudget(_ s: State) -> Bool { s.inflightBytes > 0 && budget.isExhausted }
+    private func heldByBudget(_ s: State) -> Bool { s.inflightBytes > 0 && budget.isHolding }
 
     /// A push (AVAIL, PURGE, the dump): goes out between whole replies.
     func push(_ message: [UInt8]) {
@@ -140,8 +145,14 @@ final class ReplyChannel: @unchecked Sendable {
     func flushOutbox() {
         state.withLock { s in
             guard !s.closed else { return }
+            let (countBefore, headBefore) = (s.outbox.count, s.headOffset)
             while let message = s.outbox.first {
-                guard trySend(message, from: s.headOffset, &s) else { return }
+                guard trySend(message, from: s.headOffset, &s) else {
+                    if s.outbox.count != countBefore || s.headOffset != headBefore {
+                        s.blockedSince = Clock.monotonicMicroseconds()  // progress: the stall starts again
+                    }
+                    return
+                }
                 _ = s.outbox.popFirst()
                 s.outboxBytes -= message.count
                 s.headOffset = 0
@@ -155,7 +166,7 @@ final class ReplyChannel: @unchecked Sendable {
     var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool, atInflightBound: Bool,
                  heldByBudget: Bool) {
         state.withLock { s in
-            (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty, atBound(s), !atOwnBound(s) && heldByBudget(s))
+            (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty, atBound(s), heldByBudget(s))
         }
     }
 

@@ -22,9 +22,11 @@ final class Session {
     /// What the loop's epoll watches this session for.
     var interest: PollEvents = []
 
-    /// A stream connection's bytes not yet forming a whole message (wire spec §2.1: messages
-    /// arrive split and concatenated); empty, and unallocated, between messages.
+    /// A stream connection's partial message (wire.md §2.1: messages arrive split and
+    /// concatenated): sized to the message once its header is in (to the header before),
+    /// filled to `streamFill`; empty, and unallocated, between messages.
     var streamBuffer: [UInt8] = []
+    var streamFill = 0
 
     init(id: UInt64, channel: ReplyChannel, isStream: Bool, owner: PeerCredentials, now: UInt64) {
         self.id = id

@@ -61,7 +61,7 @@ import Testing
         let small = b.open(request(signatures: 1, bytes: 100))
         #expect(!a.status.atInflightBound && !b.status.atInflightBound)
         let second = a.open(request(signatures: 1, bytes: 60_000))
-        #expect(budget.isExhausted)
+        #expect(budget.isHolding)
         #expect(a.status.atInflightBound && a.status.heldByBudget)
         #expect(b.status.atInflightBound && b.status.heldByBudget, "b has work in flight")
         #expect(!c.status.atInflightBound, "c has none: it is still read")
@@ -71,12 +71,47 @@ import Testing
         #expect(b.complete(sequence: small, index: 0, reply: [2]) == .none)
         // A close gives back what its session held.
         let third = b.open(request(signatures: 1, bytes: 60_000))
-        #expect(budget.isExhausted)
+        #expect(budget.isHolding)
         #expect(b.close(), "closing b takes the budget below the resume mark")
         #expect(budget.bytes == 60_000)
         #expect(!a.status.atInflightBound)
         _ = third
         _ = a.complete(sequence: second, index: 0, reply: [3])
+        #expect(budget.bytes == 0)
+    }
+
+    /// The hold lasts until the bytes fall below three quarters of the bound, not just below
+    /// it: otherwise every dip re-armed every paused session, one signature at a time.
+    @Test func theBudgetHoldsUntilThreeQuarters() {
+        let budget = InflightBudget(limit: 100_000)
+        budget.charge(101_000)
+        #expect(budget.isHolding)
+        #expect(!budget.release(2_000), "99,000 is below the bound but above 75,000")
+        #expect(budget.isHolding)
+        #expect(budget.release(30_000), "69,000: the hold ends, and this release says so")
+        #expect(!budget.isHolding)
+        #expect(!budget.release(1_000), "no hold to end")
+    }
+
+    /// A session at its own bound while the budget holds (found by review): its completion
+    /// takes it below its own bound, and the loop must hear of it, to file it among the
+    /// sessions the budget holds; it is reported as held, and the release that ends the hold
+    /// wakes the loop.
+    @Test func aSessionAtItsOwnBoundWhileTheBudgetHoldsIsNotForgotten() throws {
+        let budget = InflightBudget(limit: 100_000)
+        let pairA = try UnixSocket.pair(.seqpacket)
+        let pairB = try UnixSocket.pair(.seqpacket)
+        let a = channel(pairA.kept, maxInflight: 2, maxInflightBytes: 1 << 20, budget: budget)
+        let b = channel(pairB.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
+        let a1 = a.open(request(signatures: 1, bytes: 10))
+        let a2 = a.open(request(signatures: 1, bytes: 10))
+        let big = b.open(request(signatures: 1, bytes: 120_000))
+        #expect(a.status.atInflightBound && a.status.heldByBudget)
+        #expect(a.complete(sequence: a1, index: 0, reply: [1]) == .loop, "below its own bound: the loop must look")
+        #expect(a.status.atInflightBound && a.status.heldByBudget, "still held by the budget, and says so")
+        #expect(b.complete(sequence: big, index: 0, reply: [2]) == .loop, "the release that ends the hold")
+        #expect(!a.status.atInflightBound)
+        _ = a.complete(sequence: a2, index: 0, reply: [3])
         #expect(budget.bytes == 0)
     }
 
@@ -93,6 +128,12 @@ import Testing
         #expect(c.status.atInflightBound, "no signature is in flight, but the unread replies are")
         var received = 0
         var buffer = [UInt8](repeating: 0, count: 2048)
+        // A client that takes some replies is not stalled: the stall clock starts again.
+        let stalledSince = try #require(c.status.blockedSince)
+        while try peer.receive(into: &buffer, blocking: false) != nil { received += 1 }
+        c.flushOutbox()
+        #expect(c.status.wantsWrite, "64 replies do not fit in one drain")
+        #expect(try #require(c.status.blockedSince) > stalledSince)
         while c.status.wantsWrite {
             while try peer.receive(into: &buffer, blocking: false) != nil { received += 1 }
             c.flushOutbox()
