@@ -25,7 +25,7 @@ protocol HelperLink: AnyObject {
 
 extension HelperConnection: HelperLink {}
 
-/// A client's SOCK_STREAM connection (wire spec §2, §8, §12): connect, and the helper sends
+/// A client's SOCK_STREAM connection (wire.md §2, §8, §12): connect, and the helper sends
 /// every AVAIL and SYNCED at once; messages are reassembled from the byte stream.
 ///
 /// The peer must be the socket file's owner (`SO_PEERCRED`). Only the helper that accepted

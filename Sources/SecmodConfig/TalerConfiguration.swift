@@ -4,7 +4,7 @@ import SecmodSystem
 import Glibc
 #endif
 
-/// Loads a configuration the way Taler's programs do (wire spec §9.1, §13.1): defaults
+/// Loads a configuration the way Taler's programs do (wire.md §9.1, §13.1): defaults
 /// first, then the operator's file. Later values win.
 ///
 /// Defaults come from, in order: the compiled-in copy of `etc/config.d`; then the first

@@ -1,6 +1,6 @@
 import SecmodWire
 
-/// When keys start, how long they live and how far ahead they exist (wire spec §9.3, §9.4).
+/// When keys start, how long they live and how far ahead they exist (wire.md §9.3, §9.4).
 ///
 /// Pure: given the anchors that exist and the time, it says what to create and what has
 /// expired. The engine does the I/O; this type is what the tests pin down.

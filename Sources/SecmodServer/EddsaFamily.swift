@@ -4,7 +4,7 @@ import SecmodKeys
 import SecmodSystem
 import SecmodWire
 
-/// The EdDSA helper's keys: the exchange's online signing keys (wire spec §5, §7.1, §9.5).
+/// The EdDSA helper's keys: the exchange's online signing keys (wire.md §5, §7.1, §9.5).
 public struct EddsaFamily: KeyFamily {
     public typealias Material = Ed25519PrivateKey
 

@@ -146,7 +146,7 @@ extension HelperEngine {
             try socket.descriptor.setMode(0o620)
             try socket.bind(to: address)
             try FileSystem.changeMode(settings.unixPath, 0o620)
-            if stream { try socket.listen(backlog: 512) }  // as Taler's helpers (wire spec §11)
+            if stream { try socket.listen(backlog: 512) }  // as Taler's helpers (wire.md §11)
         } catch {
             throw error.error("binding \(settings.unixPath)")
         }

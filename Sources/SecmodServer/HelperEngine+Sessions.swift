@@ -59,7 +59,7 @@ extension HelperEngine {
         return nil
     }
 
-    /// No handshake on a stream (wire spec §8.1): every key, then SYNCED, go out at once.
+    /// No handshake on a stream (wire.md §8.1): every key, then SYNCED, go out at once.
     private func acceptConnections(_ listener: SocketHandle) {
         for _ in 0..<64 {
             let accepted: UnixSocket?
@@ -212,7 +212,7 @@ extension HelperEngine {
         try? epoll.modify(listener.socket.rawValue, paused ? [] : .readable, token: Self.listenerToken)
     }
 
-    /// Every announced key, in dump order, then SYNCED (wire spec §8.1).
+    /// Every announced key, in dump order, then SYNCED (wire.md §8.1).
     func sendKeyDump(_ session: Session) {
         for key in registry.ordered where !session.closed { send(key.announcement.avail, to: session) }
         send(MessageHeader.bare(type: family.messageTypes.synced), to: session)

@@ -39,7 +39,7 @@ public final class HelperEngine<Family: KeyFamily> {
     /// Anchors being created or replaced, per group: part of the schedule's tail.
     var pendingAnchors: [Set<Timestamp>]
     /// PURGEs of revoked keys, held until the successor is on disk so that PURGE(old) and
-    /// AVAIL(new) arrive together (wire spec §8.5), with the sessions that were told of the
+    /// AVAIL(new) arrive together (wire.md §8.5), with the sessions that were told of the
     /// key: a session that connected since never saw it and must not get its PURGE (wire.md §8.2).
     var heldPurges: [AnchorSlot: (purge: [UInt8], sessions: Set<UInt64>)] = [:]
     /// Maintenance jobs that failed (a full or failing disk), to run again at `retryAt`.
@@ -62,8 +62,8 @@ public final class HelperEngine<Family: KeyFamily> {
     var writeWaiting: Set<UInt64> = []
     /// MAX_INFLIGHT_BYTES, shared with every session's channel.
     let inflightBudget: InflightBudget
-    /// Sessions not read only because the helper-wide budget is exhausted: re-armed when it
-    /// falls below its resume mark.
+    /// Sessions the helper-wide budget holds (not read while they have work in flight):
+    /// looked at again when the hold ends.
     var budgetPaused: Set<UInt64> = []
     /// MAX_SESSIONS, lowered at start if descriptors would run out first.
     var sessionCap = 0
@@ -217,8 +217,8 @@ public final class HelperEngine<Family: KeyFamily> {
         }
     }
 
-    /// How long a session's replies must have waited unsent for the stop to treat its client
-    /// as not reading (µs).
+    /// How long a session must have taken none of its waiting replies for the stop to treat
+    /// its client as not reading (µs).
     static var stalledAtStop: UInt64 { 1_000_000 }
 
     /// SIGTERM: stop reading, let the signatures already being made finish, drop the queued

@@ -3,7 +3,7 @@ import SecmodKeys
 import SecmodSystem
 import SecmodWire
 
-/// Options every helper reads from its own section (wire spec §9.1, dgram-transport.md).
+/// Options every helper reads from its own section (wire.md §9.1, dgram-transport.md).
 public struct HelperSettings: Sendable {
     public enum SocketType: String, Sendable { case dgram, stream }
 

@@ -4,7 +4,7 @@ import SecmodKeys
 import SecmodSystem
 import SecmodWire
 
-/// The RSA helper's keys: denomination keys that blind-sign coins (wire spec §4, §7.2, §9).
+/// The RSA helper's keys: denomination keys that blind-sign coins (wire.md §4, §7.2, §9).
 /// One key chain per `[coin_*]` section with `CIPHER = RSA`.
 public struct RsaFamily: KeyFamily {
     public typealias Material = RsaPrivateKey

@@ -42,9 +42,6 @@ final class WorkerPool: @unchecked Sendable {
         state.withLock { $0.queue.removeAll(of: session) }
     }
 
-    /// Jobs queued and not yet taken by a worker.
-    var queued: Int { state.withLock { $0.queue.count } }
-
     /// Stops the workers and joins them. Jobs still queued are dropped unsigned (they would
     /// only delay the stop); jobs already running finish. Returns how many were dropped.
     @discardableResult

@@ -1,6 +1,6 @@
 import SecmodSystem
 
-/// Message types of the EdDSA helper (wire spec §5.1).
+/// Message types of the EdDSA helper (wire.md §5.1).
 public enum EddsaMessageType {
     public static let purge: UInt16 = 11
     public static let avail: UInt16 = 12

@@ -1,5 +1,5 @@
 /// `GNUNET_TIME_TimestampNBO`: microseconds since the epoch, always a whole number of
-/// seconds on the helper wire (wire spec §3.1).
+/// seconds on the helper wire (wire.md §3.1).
 public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible {
     public static let forever = Timestamp(microseconds: UInt64.max)
     public let microseconds: UInt64

@@ -1,7 +1,7 @@
 import SecmodSystem
 
 /// The 4-byte GNUnet message header: total size including the header, then the type,
-/// both big-endian (wire spec §2.1).
+/// both big-endian (wire.md §2.1).
 public struct MessageHeader: Sendable, Equatable {
     public static let byteCount = 4
     /// The 16-bit size field caps every message.

@@ -1,6 +1,6 @@
 import SecmodSystem
 
-/// Message types of the RSA helper (wire spec §4.1).
+/// Message types of the RSA helper (wire.md §4.1).
 public enum RsaMessageType {
     public static let purge: UInt16 = 1
     public static let avail: UInt16 = 2

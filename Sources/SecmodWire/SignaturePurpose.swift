@@ -1,4 +1,4 @@
-/// The signed byte strings of the security-module signatures (wire spec §7): a
+/// The signed byte strings of the security-module signatures (wire.md §7): a
 /// `GNUNET_CRYPTO_EccSignaturePurpose` header followed by the fields, exactly as the C
 /// structs lay them out. Helpers sign these bytes; clients and the offline signer rebuild
 /// them from what was announced and verify.

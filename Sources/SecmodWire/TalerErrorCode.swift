@@ -1,4 +1,4 @@
-/// The GANA error codes that helpers and their clients use (wire spec §4.7, §5.5, §12).
+/// The GANA error codes that helpers and their clients use (wire.md §4.7, §5.5, §12).
 public enum TalerErrorCode: UInt32, Sendable, CustomStringConvertible {
     case none = 0
     case genericTimeout = 11

@@ -4,7 +4,7 @@ import SecmodSystem
 import Testing
 
 /// Our configuration must resolve a helper's files exactly as libgnunetutil resolves them
-/// for Taler's C helpers and clients (wire spec §9.1, §13.1): otherwise the exchange and our
+/// for Taler's C helpers and clients (wire.md §9.1, §13.1): otherwise the exchange and our
 /// helper look for each other's socket in different places.
 @Suite(.serialized) struct ConfigInteropTests {
     static let etc = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()

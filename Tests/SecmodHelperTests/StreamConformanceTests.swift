@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-/// `SOCKET_TYPE = stream`: the flows of Taler's own helper tests (wire spec §13.2, §13.3)
+/// `SOCKET_TYPE = stream`: the flows of Taler's own helper tests (wire.md §13.2, §13.3)
 /// and the stream rules of wire.md §8, with Taler's test configurations.
 @Suite(.serialized) struct StreamConformanceTests {
     /// wire.md §13.3: revocation, 3 signatures, 100 sequential, 8 parallel clients × 100.

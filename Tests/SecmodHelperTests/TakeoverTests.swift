@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-/// An operator stops Taler's C helpers and starts ours on the same files (wire spec §9.6):
+/// An operator stops Taler's C helpers and starts ours on the same files (wire.md §9.6):
 /// the same keys must be announced with byte-identical AVAIL messages, and nothing the
 /// helper does not understand is deleted.
 @Suite(.serialized) struct TakeoverTests {
@@ -59,7 +59,7 @@ import Glibc
     }
 
     /// Taler's test programs start helpers with `-c <relative> -L <level>` from their own
-    /// directory (wire spec §13.1).
+    /// directory (wire.md §13.1).
     @Test func relativeConfigPathAndTalerLogLevel() throws {
         let helper = try HelperProcess(.eddsa, transport: .stream)
         let p = Process()
@@ -98,7 +98,7 @@ import Glibc
 }
 
 /// Installed as `<prefix>/bin/<helper>`, a helper reads `<prefix>/share/taler/config.d/`
-/// (wire spec §13.1), as Taler's test programs expect when they start it from there.
+/// (wire.md §13.1), as Taler's test programs expect when they start it from there.
 @Suite(.serialized) struct InstalledLayoutTests {
     @Test func helperFindsConfigDNextToItsBinDirectory() throws {
         let helper = try HelperProcess(.eddsa, transport: .stream)
