@@ -13,25 +13,18 @@ enum ConfigFileSystem {
     /// Reads a whole file. The error names the path, because the caller may be several
     /// `@INLINE@` levels away from anything the operator typed.
     static func readFile(_ path: String) throws(SecmodError) -> [UInt8] {
-        let fd = open(path, O_RDONLY)
-        if fd < 0 {
-            let code = errno
-            throw SecmodError(.system, "cannot read configuration file '\(path)': \(errnoText(code))", errno: code)
-        }
-        defer { close(fd) }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count < 0 {
-                let code = errno
-                if code == EINTR { continue }
-                throw SecmodError(.system, "cannot read configuration file '\(path)': \(errnoText(code))", errno: code)
+        do throws(Errno) {
+            // SecmodSystem's open adds O_CLOEXEC and retries EINTR.
+            let fd = try FileDescriptor.open(path, O_RDONLY)
+            var bytes: [UInt8] = []
+            while true {
+                let chunk = try fd.read(upTo: 65536)
+                if chunk.isEmpty { return bytes }
+                bytes += chunk
             }
-            if count == 0 { break }
-            bytes.append(contentsOf: chunk[0..<count])
+        } catch {
+            throw SecmodError(.system, "cannot read configuration file '\(path)': \(error)", errno: error.rawValue)
         }
-        return bytes
     }
 
     static func isReadable(_ path: String) -> Bool {
@@ -73,22 +66,10 @@ enum ConfigFileSystem {
 
     /// Names in a directory (without `.` and `..`), or nil when the directory does not exist.
     static func directoryEntries(_ path: String) throws(SecmodError) -> [String]? {
-        guard let dir = opendir(path) else {
-            let code = errno
-            if code == ENOENT || code == ENOTDIR { return nil }
-            throw SecmodError(.system, "cannot read configuration directory '\(path)': \(errnoText(code))", errno: code)
+        do throws(Errno) { return try FileSystem.listDirectory(path) } catch {
+            if error.rawValue == ENOENT || error.rawValue == ENOTDIR { return nil }
+            throw SecmodError(.system, "cannot read configuration directory '\(path)': \(error)", errno: error.rawValue)
         }
-        defer { closedir(dir) }
-        var names: [String] = []
-        while let entry = readdir(dir) {
-            let name = withUnsafePointer(to: entry.pointee.d_name) { pointer in
-                pointer.withMemoryRebound(to: CChar.self, capacity: MemoryLayout.size(ofValue: entry.pointee.d_name)) {
-                    String(cString: $0)
-                }
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names
     }
 
     /// `glob(3)` for `@INLINE-MATCHING@`; no match is an empty list, not an error.
