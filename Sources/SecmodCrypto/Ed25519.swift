@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 import SecmodSystem
 
 /// An Ed25519 signing key (RFC 8032), as GNUnet's EdDSA: a 32-byte seed on disk, plain

@@ -1,4 +1,4 @@
-import CGcrypt
+internal import CGcrypt
 import SecmodSystem
 
 /// libgcrypt initialisation: RSA key generation and the key-file format use it.

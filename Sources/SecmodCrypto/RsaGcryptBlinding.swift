@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 import SecmodSystem
 
 /// One blinding pair (A, Ai) = (r^e, r^-1) mod n: (m·A)^d · Ai = m^d, while the

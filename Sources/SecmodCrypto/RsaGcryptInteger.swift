@@ -1,4 +1,4 @@
-import CGcrypt
+internal import CGcrypt
 import SecmodSystem
 
 /// A libgcrypt integer owned by Swift and released exactly once.

@@ -1,5 +1,5 @@
-import CNettle
-import CSodium
+internal import CNettle
+internal import CSodium
 
 /// A GMP integer for public-key arithmetic and for Nettle's API, which speaks `mpz_t`.
 ///

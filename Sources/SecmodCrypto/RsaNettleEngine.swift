@@ -1,5 +1,5 @@
-import CNettle
-import CSodium
+internal import CNettle
+internal import CSodium
 import SecmodSystem
 
 /// The private-key operation in Nettle: `rsa_compute_root_tr`, which blinds with a fresh

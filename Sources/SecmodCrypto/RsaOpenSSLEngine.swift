@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 import SecmodSystem
 
 /// The private-key operation in OpenSSL 3: an `EVP_PKEY` built once per key, raw

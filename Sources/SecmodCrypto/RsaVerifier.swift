@@ -1,4 +1,4 @@
-import COpenSSL
+internal import COpenSSL
 
 /// Checks raw RSA signatures (s^e mod n = m) under one public key. The exchange's client
 /// checks every blind signature the helper returns, on the same cores the helper signs on,

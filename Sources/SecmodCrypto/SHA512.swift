@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 
 /// SHA-512, which GNUnet calls `GNUNET_CRYPTO_hash` (a `GNUNET_HashCode` is 64 bytes).
 public enum SHA512 {

@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 
 /// Secret bytes in libsodium's guarded memory: locked out of swap, fenced by guard pages,
 /// and zeroed when released. Non-copyable, so a secret exists exactly once in memory.

@@ -1,4 +1,4 @@
-import CSodium
+internal import CSodium
 
 /// libsodium initialisation. `sodium_init` is idempotent and thread-safe; calling it before
 /// first use picks the fastest implementations and opens the random device once.

@@ -1,4 +1,4 @@
-import CSecmodShim
+internal import CSecmodShim
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import CSecmodShim
+internal import CSecmodShim
 
 /// Starts a detached-by-default OS thread running `body`.
 ///
