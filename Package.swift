@@ -4,9 +4,12 @@ import PackageDescription
 /// Layout mirrors the architecture: C bridges at the bottom, then system wrappers, crypto,
 /// wire codec, configuration, key lifecycle, the server engine and the client, and thin
 /// executables on top. Each layer depends only on the ones below it.
+///
+/// Linux only (epoll, signalfd, eventfd, SCM_CREDENTIALS, prctl); SwiftPM has no way to say
+/// so, so no `platforms` entry claims otherwise. Each target declares exactly the modules
+/// it imports.
 let package = Package(
     name: "swift-secmod",
-    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "taler-exchange-secmod-eddsa", targets: ["taler-exchange-secmod-eddsa"]),
         .executable(name: "taler-exchange-secmod-rsa", targets: ["taler-exchange-secmod-rsa"]),
@@ -31,7 +34,7 @@ let package = Package(
         .target(name: "CSecmodShim"),
 
         .target(name: "SecmodSystem", dependencies: ["CSecmodShim"]),
-        .target(name: "SecmodCrypto", dependencies: ["CSodium", "CGcrypt", "COpenSSL", "CNettle", "CSecmodShim", "SecmodSystem"]),
+        .target(name: "SecmodCrypto", dependencies: ["CSodium", "CGcrypt", "COpenSSL", "CNettle", "SecmodSystem"]),
         .target(name: "SecmodWire", dependencies: ["SecmodSystem"]),
         .target(name: "SecmodConfig", dependencies: ["SecmodSystem"]),
         .target(name: "SecmodKeys", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire"]),
@@ -44,7 +47,7 @@ let package = Package(
         .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "secmod", dependencies: [
-            "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodWire",
+            "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodSystem", "SecmodWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.
@@ -65,7 +68,7 @@ let package = Package(
             "SecmodClient",
         ], exclude: ["Fixtures"]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
-            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodKeys", "SecmodClient",
+            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",
             "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
         ]),
     ],
