@@ -29,6 +29,9 @@ public struct EddsaFamily: KeyFamily {
 
     public static let extraOptions: Set<String> = ["duration"]
 
+    /// A key this close to its expiry (µs) signs only if no younger key is valid.
+    static let expiryMargin: UInt64 = 1_000_000
+
     public func isPlausibleKeyFileSize(_ size: Int64) -> Bool { size == Int64(Ed25519PrivateKey.seedByteCount) }
 
     public func generate(group: Int, store: (borrowing SecureBytes) throws(SecmodError) -> Void) throws(SecmodError) -> Ed25519PrivateKey {
@@ -60,11 +63,12 @@ public struct EddsaFamily: KeyFamily {
             guard let range = try? EddsaSignRequest.purposeRange(request) else {
                 return failure(.genericParameterMalformed)
             }
-            // The oldest key valid now (wire.md §9.5); revoked keys are no longer in the registry.
-            let schedule = groups[0].schedule
-            guard let key = keys.ordered.first(where: { schedule.isValid(anchor: $0.anchor, now: now) }) else {
+            // Revoked keys are no longer in the registry.
+            let ordered = keys.ordered
+            guard let index = Self.signingKeyIndex(anchors: ordered.lazy.map(\.anchor), schedule: groups[0].schedule, now: now) else {
                 return failure(.keysMissing)
             }
+            let key = ordered[index]
             let material = key.material, audit = key.audit
             return .reply([.sign {
                 // No signature that the audit count on disk does not already include, and none
@@ -84,6 +88,20 @@ public struct EddsaFamily: KeyFamily {
         default:
             return unknownType(header.type, messageTypes: messageTypes)
         }
+    }
+
+    /// Which of the served keys (`anchors`, oldest first) signs now: the oldest valid one
+    /// (wire.md §9.5), passing over one that expires within `expiryMargin` while a younger
+    /// key is valid. A request that waits behind others would otherwise race its key's
+    /// expiry and be refused at the worker, unsigned.
+    static func signingKeyIndex<Anchors: Collection<Timestamp>>(anchors: Anchors, schedule: KeySchedule,
+                                                                now: UInt64) -> Anchors.Index? {
+        var oldestValid: Anchors.Index?
+        for i in anchors.indices where schedule.isValid(anchor: anchors[i], now: now) {
+            if !schedule.isExpired(anchor: anchors[i], now: now &+ expiryMargin) { return i }
+            if oldestValid == nil { oldestValid = i }
+        }
+        return oldestValid
     }
 
     private func failure(_ code: TalerErrorCode) -> RequestOutcome {

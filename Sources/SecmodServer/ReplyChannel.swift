@@ -133,11 +133,22 @@ final class ReplyChannel: @unchecked Sendable {
 
     private func heldByBudget(_ s: State) -> Bool { s.inflightBytes > 0 && budget.isHolding }
 
-    /// A push (AVAIL, PURGE, the dump): goes out between whole replies.
+    /// A push (AVAIL, PURGE, the dump): goes out between whole replies, after the replies to
+    /// every request read before it. A worker may have counted and made a signature just
+    /// before its key expired or was revoked; sent at once, the key's PURGE would overtake
+    /// that signature, and a client (Taler's exchange, ours) rejects a signature by a key it
+    /// was told is gone (dgram-transport.md §6.6).
     func push(_ message: [UInt8]) {
         state.withLock { s in
             guard !s.closed, s.failure == nil else { return }
-            send(message, &s)
+            guard !s.pending.isEmpty else {
+                send(message, &s)
+                return
+            }
+            // A slot of its own, already complete: `flushCompleted` sends it in its turn. Its
+            // wait is bounded by the signatures ahead of it (SESSION_MAX_INFLIGHT).
+            s.nextSequence += 1
+            s.pending.append(PendingReply(parts: [message], missing: 0, trailer: nil, requestBytes: 0))
         }
     }
 
