@@ -73,9 +73,7 @@ extension HelperEngine {
                         case .revoked:
                             // Revoked before a crash, and its successor never reached the disk.
                             logger.warning("not serving \(path): its key was revoked (its audit record says so); creating its successor")
-                            pendingAnchors[index].insert(anchor)
-                            jobsToRetry.append(.replace(group: index, anchor: anchor))
-                            retryAt = 0
+                            lifecycle.loadedRevoked(KeySlot(group: index, anchor: anchor))
                         }
                     } catch {
                         logger.error("skipping unreadable key file \(path): \(error)")
@@ -153,112 +151,67 @@ extension HelperEngine {
         listener = SocketHandle(socket)
     }
 
-    /// The next wall-clock µs at which the schedule must run. Cached: it changes only
-    /// when keys come or go, and the loop asks every turn.
+    /// The next wall-clock µs at which the schedule must run.
     func nextScheduleAction(now: UInt64) -> UInt64 {
-        if let cached = cachedNextAction { return cached }
-        let next = computeNextScheduleAction()
-        cachedNextAction = next
-        return next
-    }
-
-    private func computeNextScheduleAction() -> UInt64 {
-        var next = retryAt ?? UInt64.max
-        for (index, group) in family.groups.enumerated() {
-            let anchors = registry.anchors(group: index)
-            let tail = (anchors + pendingAnchors[index]).max()
-            next = min(next, group.schedule.nextAction(anchors: anchors, tail: tail))
-        }
-        return next
+        lifecycle.nextAction(served: registry.anchors(group:))
     }
 
     /// Expires old keys (PURGE, then delete the file) and asks for the keys the lookahead
     /// needs. Runs at start and whenever the timer says so.
     func maintainKeys(now: UInt64) {
-        cachedNextAction = nil
-        if let at = retryAt, at <= now {
-            retryAt = nil
-            let due = jobsToRetry
-            jobsToRetry.removeAll()
-            for job in due {
-                switch job {
-                case let .create(group, anchor), let .replace(group, anchor):
-                    if family.groups[group].schedule.isExpired(anchor: anchor, now: now) {
-                        pendingAnchors[group].remove(anchor)
-                        // A revoked key's file that was never replaced goes with its time.
-                        if case .replace = job { maintainer.submit(.remove(group: group, anchor: anchor)) }
-                        continue
-                    }
-                    maintainer.submit(job)  // its anchor is still pending
-                case .remove:
-                    maintainer.submit(job)
-                }
-            }
-        }
-        for (index, group) in family.groups.enumerated() {
-            for key in registry.ordered where key.group == index && group.schedule.isExpired(anchor: key.anchor, now: now) {
-                registry.remove(key)
-                key.audit.retire()  // requests still queued for it are refused, unsigned
-                broadcast(key.announcement.purge)
-                maintainer.submit(.remove(group: index, anchor: key.anchor))
-                logger.info("key \(describe(key.anchor, group: index)) expired")
-            }
-            let tail = (registry.anchors(group: index) + pendingAnchors[index]).max()
-            for anchor in group.schedule.anchorsToCreate(after: tail, now: now) {
-                pendingAnchors[index].insert(anchor)
-                maintainer.submit(.create(group: index, anchor: anchor))
-                if !ready { initialCreationsOutstanding += 1 }
-            }
-        }
+        perform(lifecycle.tick(now: now, served: registry.anchors(group:)))
     }
 
     func handleMaintenance(_ result: KeyMaintainer<Family>.Result) {
-        cachedNextAction = nil
         let now = Clock.wallMicroseconds()
         switch result {
-        case let .created(group, anchor, material, replacing):
-            pendingAnchors[group].remove(anchor)
-            defer { noteInitialCreationFinished() }
-            if replacing { releaseHeldPurge(group: group, anchor: anchor) }
-            if family.groups[group].schedule.isExpired(anchor: anchor, now: now) {
-                maintainer.submit(.remove(group: group, anchor: anchor))
-                return
-            }
-            guard case let .served(key) = serve(material, group: group, anchor: anchor) else {
-                logger.error("new key \(describe(anchor, group: group)) collides with a served or revoked key; not announced")
-                return
-            }
-            logger.info("\(replacing ? "replacement " : "")key \(describe(anchor, group: group)) created")
-            if ready { broadcast(key.announcement.avail) }
+        case let .created(slot, material, replacing):
+            perform(lifecycle.created(slot, replacing: replacing, now: now), material: material)
         case let .failed(job, error):
+            let key = describe(job.slot.anchor, group: job.slot.group)
             switch job {
-            case let .create(group, anchor):
-                noteInitialCreationFinished()
-                logger.error("creating key \(describe(anchor, group: group)) failed, will retry in 10 s: \(error)")
-            case let .replace(group, anchor):
-                releaseHeldPurge(group: group, anchor: anchor)  // the revocation stands without a successor
-                logger.error("replacing revoked key \(describe(anchor, group: group)) failed; it no longer signs, and its file stays until a successor replaces it; will retry in 10 s: \(error)")
-            case let .remove(group, anchor):
-                logger.error("deleting expired key \(describe(anchor, group: group)) failed, will retry in 10 s: \(error)")
+            case .create:
+                logger.error("creating key \(key) failed, will retry in 10 s: \(error)")
+            case .replace:
+                logger.error("replacing revoked key \(key) failed; it no longer signs, and its file stays until a successor replaces it; will retry in 10 s: \(error)")
+            case .remove:
+                logger.error("deleting expired key \(key) failed, will retry in 10 s: \(error)")
             }
-            jobsToRetry.append(job)
-            retryAt = min(retryAt ?? .max, now + 10_000_000)
+            perform(lifecycle.failed(job, now: now))
         case .removed:
             break
         }
     }
 
-    private func noteInitialCreationFinished() {
-        guard !ready else { return }
-        initialCreationsOutstanding -= 1
-        if initialCreationsOutstanding <= 0 { becomeReady() }
-    }
-
-    /// The first schedule run is done: answer every INIT that has been waiting.
-    func becomeReady() {
-        ready = true
-        logger.notice("\(registry.count) keys ready")
-        for session in Array(sessions.values) where !session.dumped { sendKeyDump(session) }
+    /// Carries out what the key lifecycle decided. `material`: the key a `.created` result
+    /// brought, for its `.serve` effect.
+    func perform(_ effects: [KeyLifecycle.Effect], material: Family.Material? = nil) {
+        for effect in effects {
+            switch effect {
+            case let .submit(job):
+                maintainer.submit(job)
+            case let .expire(slot):
+                guard let key = registry.ordered.first(where: { $0.group == slot.group && $0.anchor == slot.anchor }) else { continue }
+                registry.remove(key)
+                key.audit.retire()  // requests still queued for it are refused, unsigned
+                broadcast(key.announcement.purge)
+                logger.info("key \(describe(slot.anchor, group: slot.group)) expired")
+            case let .serve(slot, announce, replacing):
+                guard let material, case let .served(key) = serve(material, group: slot.group, anchor: slot.anchor) else {
+                    logger.error("new key \(describe(slot.anchor, group: slot.group)) collides with a served or revoked key; not announced")
+                    continue
+                }
+                logger.info("\(replacing ? "replacement " : "")key \(describe(slot.anchor, group: slot.group)) created")
+                if announce { broadcast(key.announcement.avail) }
+            case let .sendPurge(purge, ids):
+                for id in ids {
+                    if let session = sessions[id], !session.closed { send(purge, to: session) }
+                }
+            case .becomeReady:
+                logger.notice("\(registry.count) keys ready")
+                for session in Array(sessions.values) where !session.dumped { sendKeyDump(session) }
+            }
+        }
     }
 
     /// REVOKE: the key stops signing at once. Its successor, with the same anchor, is made
@@ -270,26 +223,17 @@ extension HelperEngine {
             logger.info("session \(session.id) asked to revoke a key that is not served; ignored")
             return
         }
-        cachedNextAction = nil
         registry.remove(key)
         // On disk first, so that the key stays revoked across a crash even if its successor
         // cannot be written.
         if let error = key.audit.markRevoked() {
             logger.error("could not record the revocation of key \(describe(key.anchor, group: key.group)) in its audit record: \(error); it holds from now on, and survives a restart once the successor's file replaces the key's")
         }
+        // Only the sessions that have the key get its PURGE: one that connected since never
+        // saw it (wire.md §8.2).
         let told = Set(sessions.values.filter { $0.dumped && !$0.closed }.map(\.id))
-        heldPurges[AnchorSlot(group: key.group, anchor: key.anchor)] = (key.announcement.purge, told)
-        pendingAnchors[key.group].insert(key.anchor)
-        maintainer.submit(.replace(group: key.group, anchor: key.anchor))
+        perform(lifecycle.revoked(KeySlot(group: key.group, anchor: key.anchor), purge: key.announcement.purge, told: told))
         logger.warning("key \(describe(key.anchor, group: key.group)) revoked by session \(session.id) (\(session.owner))")
-    }
-
-    /// Sends a revoked key's PURGE to the sessions that were told of the key and are still here.
-    func releaseHeldPurge(group: Int, anchor: Timestamp) {
-        guard let held = heldPurges.removeValue(forKey: AnchorSlot(group: group, anchor: anchor)) else { return }
-        for id in held.sessions {
-            if let session = sessions[id], !session.closed { send(held.purge, to: session) }
-        }
     }
 
     func describe(_ anchor: Timestamp, group: Int) -> String {

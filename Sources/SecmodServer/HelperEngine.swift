@@ -12,12 +12,6 @@ import SecmodWire
 /// blocks: sends that would block go to the session's outbox, signing goes to workers and
 /// disk writes go to the maintainer.
 public final class HelperEngine<Family: KeyFamily> {
-    /// One key position: a group and an anchor.
-    struct AnchorSlot: Hashable {
-        let group: Int
-        let anchor: Timestamp
-    }
-
     enum Completion: Sendable {
         /// A worker could not finish a session's replies alone (blocked or failed).
         case attention(UInt64)
@@ -36,22 +30,11 @@ public final class HelperEngine<Family: KeyFamily> {
     var securityModuleKey: Ed25519PrivateKey!
 
     let registry = KeyRegistry<Family.Material>()
-    /// Anchors being created or replaced, per group: part of the schedule's tail.
-    var pendingAnchors: [Set<Timestamp>]
-    /// PURGEs of revoked keys, held until the successor is on disk so that PURGE(old) and
-    /// AVAIL(new) arrive together (wire.md §8.5), with the sessions that were told of the
-    /// key: a session that connected since never saw it and must not get its PURGE (wire.md §8.2).
-    var heldPurges: [AnchorSlot: (purge: [UInt8], sessions: Set<UInt64>)] = [:]
-    /// Maintenance jobs that failed (a full or failing disk), to run again at `retryAt`.
-    /// Their anchors stay in `pendingAnchors` meanwhile, so that the schedule neither makes
-    /// them again at once (a busy loop) nor moves on past them (a hole in the key chain).
-    var jobsToRetry: [KeyMaintainer<Family>.Job] = []
-    /// Wall-clock µs at which to run the schedule again after a failure.
-    var retryAt: UInt64?
-    /// Creations the first schedule run asked for that have not finished yet.
-    var initialCreationsOutstanding = 0
+    /// Pending and failed maintenance, held PURGEs, readiness, the next due time: the
+    /// loop feeds it events and carries out its effects (`HelperEngine+Keys.swift`).
+    var lifecycle: KeyLifecycle
     /// True once the first schedule run's keys exist: INITs are answered from then on.
-    var ready = false
+    var ready: Bool { lifecycle.isReady }
 
     var listener: SocketHandle?
     var sessions: [UInt64: Session] = [:]
@@ -81,8 +64,6 @@ public final class HelperEngine<Family: KeyFamily> {
     var keyStoreLock: FileLock?
     var auditStoreLock: FileLock?
     var stopping = false
-    /// The schedule's next action, recomputed only when keys or pending work change.
-    var cachedNextAction: UInt64?
 
     /// Blocks SIGTERM and SIGINT before any thread exists, so only the loop sees them.
     public init(family: Family, settings: HelperSettings, logger: Logger, programName: String) throws(SecmodError) {
@@ -94,7 +75,7 @@ public final class HelperEngine<Family: KeyFamily> {
         mailbox = try Mailbox()
         epoll = try Epoll()
         inflightBudget = InflightBudget(limit: settings.maxInflightBytes)
-        pendingAnchors = Array(repeating: [], count: family.groups.count)
+        lifecycle = KeyLifecycle(schedules: family.groups.map(\.schedule))
         auditBook = AuditBook(directory: AuditDirectory(path: settings.auditDirectory), block: settings.auditBlock, logger: logger)
     }
 
@@ -124,8 +105,7 @@ public final class HelperEngine<Family: KeyFamily> {
         // generation at first start may take longer than a service manager's start timeout.
         ServiceNotification.send("READY=1\nSTATUS=listening on \(settings.unixPath)")
 
-        maintainKeys(now: Clock.wallMicroseconds())
-        if initialCreationsOutstanding == 0 { becomeReady() }
+        perform(lifecycle.start(now: Clock.wallMicroseconds(), served: registry.anchors(group:)))
         try loop()
         shutdown()
         return 0

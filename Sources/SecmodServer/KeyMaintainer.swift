@@ -7,20 +7,13 @@ import SecmodWire
 /// generation (seconds for 4096 bits) nor fsync ever stalls signing on the event loop.
 /// Jobs run in the order submitted; each reports back through the loop's mailbox.
 final class KeyMaintainer<Family: KeyFamily>: @unchecked Sendable {
-    enum Job: Sendable {
-        /// A new key at `anchor`; never overwrites a file.
-        case create(group: Int, anchor: Timestamp)
-        /// The successor of a revoked key, atomically replacing its file.
-        case replace(group: Int, anchor: Timestamp)
-        /// Delete an expired key's file.
-        case remove(group: Int, anchor: Timestamp)
-    }
+    typealias Job = MaintenanceJob
 
     enum Result: Sendable {
-        case created(group: Int, anchor: Timestamp, material: Family.Material, replacing: Bool)
+        case created(KeySlot, material: Family.Material, replacing: Bool)
         /// The job failed; the engine runs it again later.
         case failed(job: Job, error: SecmodError)
-        case removed(group: Int, anchor: Timestamp)
+        case removed(KeySlot)
     }
 
     private let family: Family
@@ -65,28 +58,28 @@ final class KeyMaintainer<Family: KeyFamily>: @unchecked Sendable {
 
     private func perform(_ job: Job) -> Result {
         switch job {
-        case let .create(group, anchor), let .replace(group, anchor):
+        case let .create(slot), let .replace(slot):
             let replacing = if case .replace = job { true } else { false }
-            let directory = family.groups[group].directory
+            let directory = family.groups[slot.group].directory
             do throws(SecmodError) {
-                let material = try family.generate(group: group) { (contents) throws(SecmodError) in
+                let material = try family.generate(group: slot.group) { (contents) throws(SecmodError) in
                     if replacing {
-                        try directory.storeReplacement(anchor: anchor, contents: contents)
+                        try directory.storeReplacement(anchor: slot.anchor, contents: contents)
                     } else {
-                        try directory.storeNew(anchor: anchor, contents: contents)
+                        try directory.storeNew(anchor: slot.anchor, contents: contents)
                     }
                 }
-                return .created(group: group, anchor: anchor, material: material, replacing: replacing)
+                return .created(slot, material: material, replacing: replacing)
             } catch {
                 // A revoked key's file stays until a retry replaces it in one rename: the
                 // audit record already keeps it from being served after a restart, and a
                 // removal could fail the same way the write did.
                 return .failed(job: job, error: error)
             }
-        case let .remove(group, anchor):
+        case let .remove(slot):
             do throws(SecmodError) {
-                try family.groups[group].directory.remove(anchor: anchor)
-                return .removed(group: group, anchor: anchor)
+                try family.groups[slot.group].directory.remove(anchor: slot.anchor)
+                return .removed(slot)
             } catch {
                 return .failed(job: job, error: error)
             }
