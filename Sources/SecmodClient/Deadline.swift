@@ -5,17 +5,17 @@ import SecmodSystem
 public struct Deadline: Sendable {
     let microseconds: UInt64
 
-    /// `seconds` from now. Negative or NaN means now; a time too large to represent (or
-    /// infinity) means never.
-    public static func after(seconds: Double) -> Deadline {
+    /// `duration` from now. Zero or negative means now; a span too large to represent means
+    /// never. A `Duration` has no infinity and no NaN, so no caller can make this trap.
+    public static func after(_ duration: Duration) -> Deadline {
         let now = Clock.monotonicMicroseconds()
-        guard !seconds.isNaN, seconds > 0 else { return Deadline(microseconds: now) }
-        // Compared in floating point against a bound far inside UInt64 (some 292,000 years),
-        // then added with an overflow check: `Double(UInt64.max - now)` rounds up to 2^64,
-        // so a span just below it used to pass the check and trap in the addition.
-        let span = seconds * 1_000_000
-        guard span < 9.2e18 else { return Deadline(microseconds: .max) }
-        let (sum, overflow) = now.addingReportingOverflow(UInt64(span))
+        guard duration > .zero else { return Deadline(microseconds: now) }
+        // Compared before `components`, which traps beyond Int64.max seconds (a Duration
+        // holds 128 bits); the bound, some 285,000 years, keeps the microseconds in UInt64.
+        guard duration < .seconds(9_000_000_000_000) else { return Deadline(microseconds: .max) }
+        let (seconds, attoseconds) = duration.components  // both non-negative here
+        let span = UInt64(seconds) * 1_000_000 + UInt64(attoseconds / 1_000_000_000_000)
+        let (sum, overflow) = now.addingReportingOverflow(span)
         return Deadline(microseconds: overflow ? .max : sum)
     }
 

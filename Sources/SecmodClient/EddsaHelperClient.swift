@@ -37,7 +37,7 @@ public final class EddsaHelperClient: HelperClientFamily {
     /// signing key was announced is checked either way.
     public var verifiesSignatures = true
     /// Default for calls that pass no timeout; nil waits as long as it takes.
-    public var defaultTimeout: Double? {
+    public var defaultTimeout: Duration? {
         get { core.defaultTimeout }
         set { core.defaultTimeout = newValue }
     }
@@ -52,7 +52,7 @@ public final class EddsaHelperClient: HelperClientFamily {
     }
 
     /// Handshakes and waits for SYNCED.
-    public func connect(timeout: Double? = nil) throws(SecmodError) {
+    public func connect(timeout: Duration? = nil) throws(SecmodError) {
         try reconnect(deadline: core.deadline(timeout))
     }
 
@@ -60,7 +60,7 @@ public final class EddsaHelperClient: HelperClientFamily {
     /// current key. Returns the key that signed and the signature. The key must be one the
     /// helper announced and has not purged (always checked); the signature itself is
     /// verified unless `verifiesSignatures` is off.
-    public func sign(purposeBytes: [UInt8], timeout: Double? = nil) throws(SecmodError) -> (publicKey: [UInt8], signature: [UInt8]) {
+    public func sign(purposeBytes: [UInt8], timeout: Duration? = nil) throws(SecmodError) -> (publicKey: [UInt8], signature: [UInt8]) {
         guard purposeBytes.count >= 8, purposeBytes.count <= EddsaSignRequest.maximumPurposeByteCount else {
             throw SecmodError(.malformed, "purpose of \(purposeBytes.count) bytes: it must have 8 to \(EddsaSignRequest.maximumPurposeByteCount)")
         }
@@ -82,7 +82,7 @@ public final class EddsaHelperClient: HelperClientFamily {
     }
 
     /// Signs `body` under `purpose`, building the 8-byte purpose header.
-    public func sign(purpose: UInt32, body: [UInt8], timeout: Double? = nil) throws(SecmodError) -> (publicKey: [UInt8], signature: [UInt8]) {
+    public func sign(purpose: UInt32, body: [UInt8], timeout: Duration? = nil) throws(SecmodError) -> (publicKey: [UInt8], signature: [UInt8]) {
         try sign(purposeBytes: EddsaSignRequest.purposeBytes(purpose: purpose, body: body), timeout: timeout)
     }
 
@@ -97,7 +97,7 @@ public final class EddsaHelperClient: HelperClientFamily {
     public func poll() throws(SecmodError) { try pollPushes() }
 
     /// Waits up to `seconds` for pushes (a PURGE after a revocation, say).
-    public func waitForEvents(seconds: Double) throws(SecmodError) { try waitForPushes(seconds: seconds) }
+    public func waitForEvents(for duration: Duration) throws(SecmodError) { try waitForPushes(for: duration) }
 
     public func disconnect() { core.connection.close() }
 

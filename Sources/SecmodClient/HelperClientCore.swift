@@ -18,7 +18,7 @@ protocol HelperClientFamily: AnyObject {
 final class HelperClientCore {
     let connection: HelperLink
     var synced = false
-    var defaultTimeout: Double?
+    var defaultTimeout: Duration?
 
     init(socketPath: String, initType: UInt16, transport: HelperTransport) {
         switch transport {
@@ -27,8 +27,8 @@ final class HelperClientCore {
         }
     }
 
-    func deadline(_ timeout: Double?) -> Deadline? {
-        (timeout ?? defaultTimeout).map { Deadline.after(seconds: $0) }
+    func deadline(_ timeout: Duration?) -> Deadline? {
+        (timeout ?? defaultTimeout).map { Deadline.after($0) }
     }
 }
 
@@ -64,7 +64,7 @@ extension HelperClientFamily {
     /// replies so far answer them all; pushes in between are handled. If the session is
     /// gone (the helper restarted), it handshakes again and starts over: signing twice is
     /// harmless, and revocation of an already replaced key is ignored by the helper.
-    func exchange(_ messages: [[UInt8]], timeout: Double?, isComplete: ([[UInt8]]) -> Bool) throws(SecmodError) -> [[UInt8]] {
+    func exchange(_ messages: [[UInt8]], timeout: Duration?, isComplete: ([[UInt8]]) -> Bool) throws(SecmodError) -> [[UInt8]] {
         let deadline = core.deadline(timeout)
         var attempts = 0
         while true {
@@ -111,9 +111,9 @@ extension HelperClientFamily {
         }
     }
 
-    /// Waits up to `seconds` for pushes.
-    func waitForPushes(seconds: Double) throws(SecmodError) {
-        let deadline = Deadline.after(seconds: seconds)
+    /// Waits up to `duration` for pushes.
+    func waitForPushes(for duration: Duration) throws(SecmodError) {
+        let deadline = Deadline.after(duration)
         if !core.connection.isConnected { try reconnect(deadline: deadline) }
         while let message = try core.connection.receive(deadline: deadline, nonBlocking: false) {
             try dispatch(message)

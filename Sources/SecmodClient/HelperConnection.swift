@@ -49,7 +49,7 @@ final class HelperConnection {
             }
             helperUID = try HelperSocketTrust.owner(of: socketPath)
             handle = SocketHandle(try sendInit(to: address))
-            let firstWait = Deadline.after(seconds: Double(Self.initRetryInterval) / 1000)
+            let firstWait = Deadline.after(.milliseconds(Self.initRetryInterval))
             do throws(SecmodError) {
                 if let first = try receive(deadline: Deadline.earlier(firstWait, deadline), nonBlocking: false) { return first }
                 close()  // nothing yet: INIT again from a fresh pair, as the transport asks

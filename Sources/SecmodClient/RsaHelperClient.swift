@@ -40,7 +40,7 @@ public final class RsaHelperClient: HelperClientFamily {
     /// The announced keys by `h_rsa`, parsed once, to check every signature.
     private var verifiers: [[UInt8]: RsaVerifier] = [:]
     public var onKeyEvent: ((RsaKeyEvent) -> Void)?
-    public var defaultTimeout: Double? {
+    public var defaultTimeout: Duration? {
         get { core.defaultTimeout }
         set { core.defaultTimeout = newValue }
     }
@@ -54,13 +54,13 @@ public final class RsaHelperClient: HelperClientFamily {
         pin = ModuleKeyPin(publicKey: pinnedSecurityModuleKey)
     }
 
-    public func connect(timeout: Double? = nil) throws(SecmodError) {
+    public func connect(timeout: Duration? = nil) throws(SecmodError) {
         try reconnect(deadline: core.deadline(timeout))
     }
 
     /// Blind-signs one message. Throws `.helperRefused` with the helper's Taler code (1005
     /// unknown key, 1702 too early, 60 failed) when it refuses.
-    public func sign(hash: [UInt8], blindedMessage: [UInt8], timeout: Double? = nil) throws(SecmodError) -> [UInt8] {
+    public func sign(hash: [UInt8], blindedMessage: [UInt8], timeout: Duration? = nil) throws(SecmodError) -> [UInt8] {
         guard hash.count == 64, !blindedMessage.isEmpty,
               blindedMessage.count <= MessageHeader.maximumMessageSize - RsaSignRequest.headerByteCount else {
             throw SecmodError(.malformed, "a sign request needs a 64-byte key hash and a non-empty blinded message that fits a message")
@@ -72,7 +72,7 @@ public final class RsaHelperClient: HelperClientFamily {
     /// Blind-signs many messages. Requests are packed into BATCH_SIGN messages of at most
     /// 256 sub-requests and under 65535 bytes each, as Taler's client splits them; the
     /// results come back in request order, each a signature or the helper's refusal.
-    public func batchSign(_ items: [RsaSignRequestItem], timeout: Double? = nil) throws(SecmodError) -> [Result<[UInt8], SecmodError>] {
+    public func batchSign(_ items: [RsaSignRequestItem], timeout: Duration? = nil) throws(SecmodError) -> [Result<[UInt8], SecmodError>] {
         var results: [Result<[UInt8], SecmodError>] = []
         for chunk in Self.chunks(items) {
             let message = RsaBatchSignRequest.encode(chunk.map { RsaSignRequest.encode(hash: $0.hash, blindedMessage: $0.blindedMessage) })
@@ -102,7 +102,7 @@ public final class RsaHelperClient: HelperClientFamily {
     }
 
     public func poll() throws(SecmodError) { try pollPushes() }
-    public func waitForEvents(seconds: Double) throws(SecmodError) { try waitForPushes(seconds: seconds) }
+    public func waitForEvents(for duration: Duration) throws(SecmodError) { try waitForPushes(for: duration) }
     public func disconnect() { core.connection.close() }
 
     static func chunks(_ items: [RsaSignRequestItem]) -> [[RsaSignRequestItem]] {

@@ -51,7 +51,7 @@ struct EddsaHelperRun {
         do throws(SecmodError) {
             try helper.waitUntilServing(timeoutSeconds: 30) { (path: String) throws(SecmodError) in
                 let probe = EddsaHelperClient(socketPath: path, transport: options.transport)
-                try probe.connect(timeout: 20)
+                try probe.connect(timeout: .seconds(20))
                 report.note("helper pid \(helper.pid) serving \(path) with \(probe.keys.count) keys, "
                             + (options.helperWorkers.map { "-w \($0)" } ?? "default workers"))
                 probe.disconnect()

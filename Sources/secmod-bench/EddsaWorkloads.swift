@@ -46,7 +46,7 @@ enum EddsaWorkloads {
         { (_: Int) throws(SecmodError) -> Operation in
             let client = EddsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport)
             client.verifiesSignatures = verify
-            try client.connect(timeout: 20)
+            try client.connect(timeout: .seconds(20))
             let message = purposeBytes()
             return { () throws(SecmodError) in
                 _ = try client.sign(purposeBytes: message)  // no deadline, as the exchange calls it

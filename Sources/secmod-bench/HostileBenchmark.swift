@@ -160,7 +160,7 @@ struct HostileTarget: Sendable {
             initType: RsaMessageType.initialize, syncedType: RsaMessageType.synced,
             prepare: { endpoint throws(SecmodError) in
                 let probe = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport)
-                try probe.connect(timeout: 120)
+                try probe.connect(timeout: .seconds(120))
                 defer { probe.disconnect() }
                 guard let key = probe.keys.first(where: { $0.anchor.microseconds <= Clock.wallMicroseconds() }) else {
                     throw SecmodError(.unavailable, "the RSA helper announced no key valid now")

@@ -74,7 +74,7 @@ final class RsaHelperRun {
         do throws(SecmodError) {
             try helper.waitUntilServing(timeoutSeconds: 120) { (path: String) throws(SecmodError) in
                 let probe = RsaHelperClient(socketPath: path, transport: options.transport)
-                try probe.connect(timeout: 120)
+                try probe.connect(timeout: .seconds(120))
                 run.keys = probe.keys
                 probe.disconnect()
             }

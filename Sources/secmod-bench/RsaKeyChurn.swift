@@ -57,7 +57,7 @@ final class RsaKeyChurn {
         var revoked: Set<[UInt8]> = []
         var stopDeadline: UInt64?
         do throws(SecmodError) {
-            try client.connect(timeout: 20)
+            try client.connect(timeout: .seconds(20))
             ready.post()
             while true {
                 // Revoked keys stay in `keys` until their PURGE arrives: skip them.
@@ -75,7 +75,7 @@ final class RsaKeyChurn {
                         state.withLock { $0.revocations += 1 }
                     }
                 }
-                try client.waitForEvents(seconds: 0.02)
+                try client.waitForEvents(for: .seconds(0.02))
             }
         } catch {
             state.withLock { $0.failure = error }

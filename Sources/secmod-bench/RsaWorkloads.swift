@@ -32,7 +32,7 @@ enum RsaWorkloads {
         let modulus = try RsaPublicKey(encoded: key.publicKey).modulus
         return { (_: Int) throws(SecmodError) -> Operation in
             let client = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport)
-            try client.connect(timeout: 20)
+            try client.connect(timeout: .seconds(20))
             let message = blindedMessage(modulus: modulus)
             return { () throws(SecmodError) in
                 _ = try client.sign(hash: hash, blindedMessage: message)  // no deadline, as the exchange calls it
@@ -48,7 +48,7 @@ enum RsaWorkloads {
         let modulus = try RsaPublicKey(encoded: key.publicKey).modulus
         return { (_: Int) throws(SecmodError) -> Operation in
             let client = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport)
-            try client.connect(timeout: 20)
+            try client.connect(timeout: .seconds(20))
             let items = (0..<size).map { _ in RsaSignRequestItem(hash: hash, blindedMessage: blindedMessage(modulus: modulus)) }
             return { () throws(SecmodError) in
                 for result in try client.batchSign(items) {

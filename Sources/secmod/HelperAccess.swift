@@ -42,7 +42,7 @@ func connectRsa(_ options: HelperOptions) throws -> RsaHelperClient {
 func connectRsa(config: String?, timeout: Double?) throws -> RsaHelperClient {
     let endpoint = try helperEndpoint(helper: .rsa, config: config)
     let client = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport, pinnedSecurityModuleKey: endpoint.moduleKey)
-    do throws(SecmodError) { try client.connect(timeout: timeout) } catch { throw CLIError(error) }
+    do throws(SecmodError) { try client.connect(timeout: timeout.map { .seconds($0) }) } catch { throw CLIError(error) }
     return client
 }
 
@@ -53,7 +53,7 @@ func connectEddsa(_ options: HelperOptions) throws -> EddsaHelperClient {
 func connectEddsa(config: String?, timeout: Double?) throws -> EddsaHelperClient {
     let endpoint = try helperEndpoint(helper: .eddsa, config: config)
     let client = EddsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport, pinnedSecurityModuleKey: endpoint.moduleKey)
-    do throws(SecmodError) { try client.connect(timeout: timeout) } catch { throw CLIError(error) }
+    do throws(SecmodError) { try client.connect(timeout: timeout.map { .seconds($0) }) } catch { throw CLIError(error) }
     return client
 }
 

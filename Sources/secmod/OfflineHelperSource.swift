@@ -24,12 +24,12 @@ enum HelperKeySource {
         let legal = try c.time(section: "exchange", option: "SIGNKEY_LEGAL_DURATION") ?? OfflineSettings.defaultSigningKeyLegalDuration
 
         let eddsa = EddsaHelperClient(socketPath: try socketPath(c, eddsaSection), transport: try transport(c, eddsaSection))
-        do throws(SecmodError) { try eddsa.connect(timeout: timeout) } catch {
+        do throws(SecmodError) { try eddsa.connect(timeout: timeout.map { .seconds($0) }) } catch {
             throw SecmodError(error.code, "EdDSA helper ([\(eddsaSection)] UNIXPATH): \(error.message)")
         }
         defer { eddsa.disconnect() }
         let rsa = RsaHelperClient(socketPath: try socketPath(c, rsaSection), transport: try transport(c, rsaSection))
-        do throws(SecmodError) { try rsa.connect(timeout: timeout) } catch {
+        do throws(SecmodError) { try rsa.connect(timeout: timeout.map { .seconds($0) }) } catch {
             throw SecmodError(error.code, "RSA helper ([\(rsaSection)] UNIXPATH): \(error.message)")
         }
         defer { rsa.disconnect() }

@@ -65,7 +65,7 @@ struct Sign: ParsableCommand {
             let client = try connectEddsa(config: config, timeout: timeout)
             defer { client.disconnect() }
             let result: (publicKey: [UInt8], signature: [UInt8])
-            do throws(SecmodError) { result = try client.sign(purpose: purpose, body: input, timeout: timeout) } catch {
+            do throws(SecmodError) { result = try client.sign(purpose: purpose, body: input, timeout: timeout.map { .seconds($0) }) } catch {
                 throw CLIError(error)
             }
             fields = [("purpose", String(purpose)), ("public_key", CrockfordBase32.encode(result.publicKey)),
@@ -76,7 +76,7 @@ struct Sign: ParsableCommand {
             let chosen = try chooseRsaKey(client)
             let signature: [UInt8]
             do throws(SecmodError) {
-                signature = try client.sign(hash: chosen.hash, blindedMessage: input, timeout: timeout)
+                signature = try client.sign(hash: chosen.hash, blindedMessage: input, timeout: timeout.map { .seconds($0) })
             } catch {
                 throw CLIError(error)
             }
@@ -163,13 +163,13 @@ struct Revoke: ParsableCommand {
             defer { client.disconnect() }
             try revoke(byteCount: 32, announced: { client.keys.map(\.publicKey) },
                        send: { (id) throws(SecmodError) in try client.revoke(publicKey: id) },
-                       wait: { (s) throws(SecmodError) in try client.waitForEvents(seconds: s) })
+                       wait: { (s) throws(SecmodError) in try client.waitForEvents(for: .seconds(s)) })
         case .rsa:
             let client = try connectRsa(options)
             defer { client.disconnect() }
             try revoke(byteCount: 64, announced: { client.keys.map(\.hash) },
                        send: { (id) throws(SecmodError) in try client.revoke(hash: id) },
-                       wait: { (s) throws(SecmodError) in try client.waitForEvents(seconds: s) })
+                       wait: { (s) throws(SecmodError) in try client.waitForEvents(for: .seconds(s)) })
         }
         print("revoked \(key)")
     }
@@ -181,7 +181,7 @@ struct Revoke: ParsableCommand {
             let id = try CrockfordBase32.decode(key, byteCount: byteCount)
             guard announced().contains(id) else { throw SecmodError(.usage, "the helper does not announce key \(key)") }
             try send(id)
-            let deadline = Deadline.after(seconds: options.timeout ?? 30)
+            let deadline = Deadline.after(.seconds(options.timeout ?? 30))
             while announced().contains(id) && !deadline.hasPassed { try wait(0.2) }
             guard !announced().contains(id) else { throw SecmodError(.timeout, "no PURGE arrived for \(key)") }
         } catch {

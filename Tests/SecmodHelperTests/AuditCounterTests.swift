@@ -92,8 +92,8 @@ import Glibc
             // per kill was made but never delivered.
             let signer = try OSThread.start(name: "signer") {
                 let client = EddsaHelperClient(socketPath: path)
-                guard (try? client.connect(timeout: 5)) != nil else { return }
-                while (try? client.sign(purpose: 0, body: [7], timeout: 0.5)) != nil { signed.withLock { $0 += 1 } }
+                guard (try? client.connect(timeout: .seconds(5))) != nil else { return }
+                while (try? client.sign(purpose: 0, body: [7], timeout: .seconds(0.5))) != nil { signed.withLock { $0 += 1 } }
                 client.disconnect()
             }
             usleep(useconds_t(Int.random(in: 20_000...250_000, using: &rng)))

@@ -44,7 +44,7 @@ import Glibc
         // Once the first reply is out, the flood is being worked on: now the good client asks.
         _ = try #require(try flood.receive(seconds: 30), "no reply to the flood")
         let start = Date()
-        _ = try good.sign(hash: key.hash, blindedMessage: [4, 5, 6], timeout: 60)
+        _ = try good.sign(hash: key.hash, blindedMessage: [4, 5, 6], timeout: .seconds(60))
         let waited = Date().timeIntervalSince(start)
         #expect(waited < 5, "a good client waited \(waited) s behind one session's flood")
         #expect(try residentKiB(helper.pid) - baseline < 64 * 1024)

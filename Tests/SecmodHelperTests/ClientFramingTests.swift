@@ -13,7 +13,7 @@ import Testing
         defer { fake.stop() }
         let client = EddsaHelperClient(socketPath: fake.socketPath)
         do {
-            try client.connect(timeout: 5)
+            try client.connect(timeout: .seconds(5))
             #expect(client.keys.isEmpty)
         } catch {
             Issue.record("the client did not ignore the bad packet: \(error)")
@@ -28,7 +28,7 @@ import Testing
         defer { fake.stop() }
         let client = EddsaHelperClient(socketPath: fake.socketPath, transport: .stream)
         do {
-            try client.connect(timeout: 5)
+            try client.connect(timeout: .seconds(5))
             Issue.record("the client accepted a stream after a frame of size 2")
         } catch {
             #expect(error.code == .malformed, "\(error)")

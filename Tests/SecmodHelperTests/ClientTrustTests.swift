@@ -36,10 +36,10 @@ import Testing
         }
         defer { fake.stop() }
         let client = EddsaHelperClient(socketPath: fake.socketPath, transport: transport)
-        let signed = try client.sign(purposeBytes: Self.purpose, timeout: 10)
+        let signed = try client.sign(purposeBytes: Self.purpose, timeout: .seconds(10))
         #expect(signed.publicKey == key.publicKey)
-        // A deadline too far to represent means no deadline (it used to trap).
-        for never in [Double.infinity, 1e300] {
+        // A deadline too far to represent means no deadline (a Double one used to trap).
+        for never in [Duration.seconds(Int64.max), .seconds(1e15)] {
             #expect(try client.sign(purposeBytes: Self.purpose, timeout: never).publicKey == key.publicKey)
         }
     }
@@ -55,8 +55,8 @@ import Testing
         for verifies in [true, false] {
             let client = EddsaHelperClient(socketPath: fake.socketPath, transport: transport)
             client.verifiesSignatures = verifies
-            #expect(throws: SecmodError.self) { _ = try client.sign(purposeBytes: Self.purpose, timeout: 10) }
-            do { _ = try client.sign(purposeBytes: Self.purpose, timeout: 10) } catch {
+            #expect(throws: SecmodError.self) { _ = try client.sign(purposeBytes: Self.purpose, timeout: .seconds(10)) }
+            do { _ = try client.sign(purposeBytes: Self.purpose, timeout: .seconds(10)) } catch {
                 #expect(error.code == .untrustedHelper)
             }
         }
@@ -71,7 +71,7 @@ import Testing
         defer { fake.stop() }
         let client = EddsaHelperClient(socketPath: fake.socketPath, transport: transport)
         do {
-            _ = try client.sign(purposeBytes: Self.purpose, timeout: 10)
+            _ = try client.sign(purposeBytes: Self.purpose, timeout: .seconds(10))
             Issue.record("a forged signature was returned as a result")
         } catch {
             #expect(error.code == .untrustedHelper)
@@ -105,13 +105,13 @@ import Testing
         let client = RsaHelperClient(socketPath: fake.socketPath, transport: transport)
         let blinded = [UInt8](repeating: 5, count: 100)
         do {
-            _ = try client.sign(hash: publicKey.hash, blindedMessage: blinded, timeout: 10)
+            _ = try client.sign(hash: publicKey.hash, blindedMessage: blinded, timeout: .seconds(10))
             Issue.record("a wrong RSA signature was returned as a result")
         } catch {
             #expect(error.code == .untrustedHelper)
         }
         let batch = try client.batchSign([RsaSignRequestItem(hash: publicKey.hash, blindedMessage: blinded),
-                                          RsaSignRequestItem(hash: publicKey.hash, blindedMessage: blinded)], timeout: 10)
+                                          RsaSignRequestItem(hash: publicKey.hash, blindedMessage: blinded)], timeout: .seconds(10))
         #expect(batch.count == 2)
         for result in batch {
             if case let .failure(error) = result { #expect(error.code == .untrustedHelper) } else {
@@ -133,7 +133,7 @@ import Testing
         defer { fake.stop() }
         let client = EddsaHelperClient(socketPath: fake.socketPath, transport: transport)
         do {
-            _ = try client.sign(purposeBytes: Self.purpose, timeout: 10)
+            _ = try client.sign(purposeBytes: Self.purpose, timeout: .seconds(10))
             Issue.record("a reply from uid \(geteuid()) was accepted for a socket owned by another uid")
         } catch {
             #expect(error.code == .untrustedHelper)
@@ -148,7 +148,7 @@ import Testing
         defer { fake.stop() }
         let client = EddsaHelperClient(socketPath: fake.socketPath, pinnedSecurityModuleKey: Self.newKey().publicKey)
         do {
-            try client.connect(timeout: 10)
+            try client.connect(timeout: .seconds(10))
             Issue.record("a helper with another module key was accepted")
         } catch {
             #expect(error.code == .untrustedHelper)

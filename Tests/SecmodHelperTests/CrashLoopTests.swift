@@ -166,8 +166,8 @@ final class CrashLoop {
             let c = AnyHelperClient(rsa: rsa, socketPath: path)
             while !stop.withLock({ $0 }) {
                 do {
-                    if c.keys.isEmpty { try c.connect(timeout: 0.5) }
-                    try c.signOnce(timeout: 0.3)
+                    if c.keys.isEmpty { try c.connect(timeout: .seconds(0.5)) }
+                    try c.signOnce(timeout: .seconds(0.3))
                     signed.withLock { $0 += 1 }
                 } catch {
                     usleep(2_000)  // a refusal (a revoked key) or the kill; go on until told
@@ -187,7 +187,7 @@ final class CrashLoop {
                     try? client.revoke(victim.id)
                 }
             }
-            try? client.waitForEvents(seconds: min(left, 0.015))
+            try? client.waitForEvents(for: .seconds(min(left, 0.015)))
         }
         let status = killHelper()
         #expect(status == 128 + SIGKILL, "\(label): the helper was not killed by SIGKILL (status \(status))")
@@ -225,7 +225,7 @@ final class CrashLoop {
         temporaryFilesLeftByKills.removeAll()
 
         let client = AnyHelperClient(rsa: rsa, socketPath: helper.socketPath)
-        do { try client.connect(timeout: 20) } catch {
+        do { try client.connect(timeout: .seconds(20)) } catch {
             Issue.record("\(label): no client could connect after the restart: \(error)\n\(helper.log.suffix(3000))")
             return nil
         }
@@ -271,13 +271,13 @@ final class CrashLoop {
                     }
             }
             let deadline = wallMicroseconds() + 15_000_000
-            while !covered(), wallMicroseconds() < deadline { try? client.waitForEvents(seconds: 0.2) }
+            while !covered(), wallMicroseconds() < deadline { try? client.waitForEvents(for: .seconds(0.2)) }
             if !covered() {
                 Issue.record("\(label): key \(seen.key.label) [\(seen.key.shortID)], whose revocation (sent in iteration \(sent)) had not completed, is gone and no successor holds its anchor")
             }
         }
         compareFilesWithAnnouncements(client, dump: dump, label: label)
-        do { try client.signOnce(timeout: 10) } catch {
+        do { try client.signOnce(timeout: .seconds(10)) } catch {
             Issue.record("\(label): signing after the restart failed: \(error)")
         }
         for k in dump { record(.available(k)) }
@@ -290,7 +290,7 @@ final class CrashLoop {
     /// Every file in KEY_DIR is a complete key that the helper announces (or an expired one
     /// waiting for deletion), with mode 0400; every announced key has its file.
     private func compareFilesWithAnnouncements(_ client: AnyHelperClient, dump: [SeenKey], label: String) {
-        try? client.waitForEvents(seconds: 0.2)
+        try? client.waitForEvents(for: .seconds(0.2))
         var announcedNow = Set(dump.map(\.id)), purgedNow = Set<[UInt8]>()
         func absorb() {
             for e in liveEvents {
@@ -330,7 +330,7 @@ final class CrashLoop {
         }
         if !unexplained.isEmpty {
             // A key written just now is announced a moment later.
-            try? client.waitForEvents(seconds: 1.5)
+            try? client.waitForEvents(for: .seconds(1.5))
             absorb()
         }
         let now = wallMicroseconds()

@@ -76,7 +76,7 @@ final class AnyHelperClient {
                 expiresAt: k.anchor.microseconds &+ k.durationWithdraw.microseconds, moduleKey: k.securityModulePublicKey)
     }
 
-    func connect(timeout: Double) throws {
+    func connect(timeout: Duration) throws {
         switch inner {
         case let .eddsa(c): try c.connect(timeout: timeout)
         case let .rsa(c): try c.connect(timeout: timeout)
@@ -124,10 +124,10 @@ final class AnyHelperClient {
         }
     }
 
-    func waitForEvents(seconds: Double) throws {
+    func waitForEvents(for duration: Duration) throws {
         switch inner {
-        case let .eddsa(c): try c.waitForEvents(seconds: seconds)
-        case let .rsa(c): try c.waitForEvents(seconds: seconds)
+        case let .eddsa(c): try c.waitForEvents(for: duration)
+        case let .rsa(c): try c.waitForEvents(for: duration)
         }
     }
 
@@ -148,7 +148,7 @@ final class AnyHelperClient {
     /// Signs once with a key valid now and checks the signature; returns the id of the key
     /// that signed. RSA: `section` picks the denomination (nil: any).
     @discardableResult
-    func signOnce(timeout: Double, section: String? = nil) throws -> [UInt8] {
+    func signOnce(timeout: Duration, section: String? = nil) throws -> [UInt8] {
         switch inner {
         case let .eddsa(c):
             let purpose = EddsaSignRequest.purposeBytes(purpose: 0, body: Array("crash safety \(UInt32.random(in: 0...UInt32.max))".utf8))

@@ -371,7 +371,7 @@ import Glibc
             witness.onKeyEvent = { if case let .purged(key) = $0, key == revoked { purged = true } }
             try witness.revoke(publicKey: revoked)
             let deadline = Date().addingTimeInterval(10)
-            while !purged, Date() < deadline { try witness.waitForEvents(seconds: 0.5) }
+            while !purged, Date() < deadline { try witness.waitForEvents(for: .seconds(0.5)) }
             #expect(purged)
             // A new client gets a dump and a signature.
             let fresh = try helper.client()

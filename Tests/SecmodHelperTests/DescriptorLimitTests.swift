@@ -29,8 +29,8 @@ import Glibc
         for _ in 0..<300 { held.append(try helper.client()) }
         let before = try cpuSeconds(helper.pid)
         // The newest are served; the idlest were closed to make room.
-        for client in held.suffix(5) { _ = try client.sign(purpose: 1, body: [2], timeout: 10) }
-        _ = try helper.client().sign(purpose: 1, body: [3], timeout: 10)
+        for client in held.suffix(5) { _ = try client.sign(purpose: 1, body: [2], timeout: .seconds(10)) }
+        _ = try helper.client().sign(purpose: 1, body: [3], timeout: .seconds(10))
         #expect(helper.log.contains("closing the longest idle session"))
         // Idle with every descriptor it may use in use: no busy loop.
         Thread.sleep(forTimeInterval: 2)

@@ -109,8 +109,8 @@ import Glibc
             clear: { #expect(chmod(directory, 0o700) == 0) }))
         // The other denomination was never disturbed.
         let client = AnyHelperClient(helper)
-        try client.connect(timeout: 20)
-        #expect(throws: Never.self, "coin_a stopped signing") { try client.signOnce(timeout: 10, section: "coin_a") }
+        try client.connect(timeout: .seconds(20))
+        #expect(throws: Never.self, "coin_a stopped signing") { try client.signOnce(timeout: .seconds(10), section: "coin_a") }
     }
 
     @Test func eioFromFsyncOfAKeyFile() throws {
@@ -159,7 +159,7 @@ import Glibc
         let fault = try Self.startWithEIO(helper, ops: "dirfsync")
         defer { helper.stop() }
         let client = AnyHelperClient(helper)
-        try client.connect(timeout: 20)
+        try client.connect(timeout: .seconds(20))
         let events = EventRecorder(client)
         let log = LogCursor(path: helper.logPath, fromEnd: true)
         #expect(FileManager.default.createFile(atPath: fault.flag, contents: nil))
@@ -174,7 +174,7 @@ import Glibc
         let deadline = Date().addingTimeInterval(Self.recoverySeconds)
         var settled = false
         while !settled && Date() < deadline {
-            try? client.waitForEvents(seconds: 0.3)
+            try? client.waitForEvents(for: .seconds(0.3))
             let announced = events.announcedIDs(including: client)
             let onDisk = KeyFileReader.entries(helper.keyDirectory, section: "").first { $0.name == anchor }.map(reader.parse)
             switch onDisk {
@@ -205,18 +205,18 @@ import Glibc
             return
         }
         let client = AnyHelperClient(helper)
-        try client.connect(timeout: 20)
+        try client.connect(timeout: .seconds(20))
         let events = EventRecorder(client)
         #expect(client.keys.contains { $0.anchorSeconds > anchor }, "no later key was made after the failed one; this test needs them")
         // What the hole means: until the next anchor, no key is valid (evidence, not a check:
         // it depends on how fast the helper started).
         let signedAtOnce: String
-        do { try client.signOnce(timeout: 5); signedAtOnce = "signing right after the start worked" } catch {
+        do { try client.signOnce(timeout: .seconds(5)); signedAtOnce = "signing right after the start worked" } catch {
             signedAtOnce = "signing right after the start failed: \(error)"
         }
         let deadline = Date().addingTimeInterval(Self.recoverySeconds)
         while !events.announced.contains(where: { $0.anchorSeconds == anchor }) && Date() < deadline {
-            try? client.waitForEvents(seconds: 0.3)
+            try? client.waitForEvents(for: .seconds(0.3))
         }
         #expect(events.announced.contains { $0.anchorSeconds == anchor }, """
             key \(anchor) failed once with EIO at the first start and was never made again within \(Int(Self.recoverySeconds)) s, \
@@ -235,7 +235,7 @@ import Glibc
         try helper.start(as: user)
         defer { chmod(helper.keyDirectory, 0o700); helper.stop() }
         let client = AnyHelperClient(helper)
-        try client.connect(timeout: 20)
+        try client.connect(timeout: .seconds(20))
         let events = EventRecorder(client)
         let keys = client.keys
         try #require(keys.count >= 3, "too few keys: \(keys.map(\.label))")
@@ -247,7 +247,7 @@ import Glibc
         let failure = log.waitFor(seconds: 10) { $0.contains("replacing revoked key \(victim.anchorSeconds) failed") }
         #expect(failure?.contains("Permission denied") == true, "the replacement did not fail with EACCES: \(failure ?? helper.log.suffix(2000).description)")
         let purgeDeadline = Date().addingTimeInterval(5)
-        while !events.purged.contains(victim.id) && Date() < purgeDeadline { try? client.waitForEvents(seconds: 0.2) }
+        while !events.purged.contains(victim.id) && Date() < purgeDeadline { try? client.waitForEvents(for: .seconds(0.2)) }
         #expect(events.purged.contains(victim.id), "no PURGE for the revoked key \(victim.label)")
         #expect(chmod(helper.keyDirectory, 0o700) == 0)
 
@@ -260,7 +260,7 @@ import Glibc
             return false
         }
         let deadline = Date().addingTimeInterval(Self.recoverySeconds)
-        while revokedKeyOnDisk() && Date() < deadline { try? client.waitForEvents(seconds: 0.3) }
+        while revokedKeyOnDisk() && Date() < deadline { try? client.waitForEvents(for: .seconds(0.3)) }
         #expect(!revokedKeyOnDisk(), """
             \(Int(Self.recoverySeconds)) s after KEY_DIR was writable again, \(victim.label) still holds the revoked key \
             (log since: \(log.newLines().filter { $0.contains("\(victim.anchorSeconds)") }.suffix(3)))
@@ -269,7 +269,7 @@ import Glibc
         #expect(helper.stop() == 0)
         try helper.start(as: user)
         let after = AnyHelperClient(helper)
-        try after.connect(timeout: 20)
+        try after.connect(timeout: .seconds(20))
         #expect(!after.keys.contains { $0.id == victim.id },
                 "the revoked key \(victim.label) [\(victim.shortID)], whose PURGE clients saw, is announced again after a restart")
     }
@@ -284,7 +284,7 @@ import Glibc
         try helper.start(as: user)
         defer { chmod(helper.keyDirectory, 0o700); helper.stop() }
         let client = AnyHelperClient(helper)
-        try client.connect(timeout: 20)
+        try client.connect(timeout: .seconds(20))
         let keys = client.keys
         try #require(keys.count >= 3, "too few keys: \(keys.map(\.label))")
         let victim = keys[keys.count - 2]
@@ -297,7 +297,7 @@ import Glibc
 
         try helper.start(as: user)  // KEY_DIR still read-only: the old file is still there
         let after = AnyHelperClient(helper)
-        try after.connect(timeout: 20)
+        try after.connect(timeout: .seconds(20))
         #expect(!after.keys.contains { $0.id == victim.id }, "the revoked key \(victim.label) is served again")
         #expect(helper.log.contains("its key was revoked (its audit record says so)"))
         #expect(chmod(helper.keyDirectory, 0o700) == 0)
@@ -306,7 +306,7 @@ import Glibc
         func successor() -> Bool {
             (after.keys + events.announced).contains { $0.anchorSeconds == victim.anchorSeconds && $0.id != victim.id }
         }
-        while !successor() && Date() < deadline { try? after.waitForEvents(seconds: 0.3) }
+        while !successor() && Date() < deadline { try? after.waitForEvents(for: .seconds(0.3)) }
         #expect(successor(), "no successor at \(victim.label) after the directory became writable")
     }
 
@@ -338,7 +338,7 @@ import Glibc
     func exercise(_ helper: HelperProcess, _ fault: Fault) throws {
         let rsa: Bool = if case .rsa = helper.kind { true } else { false }
         let client = AnyHelperClient(helper)
-        try client.connect(timeout: 20)
+        try client.connect(timeout: .seconds(20))
         let events = EventRecorder(client)
         let prefix = fault.section.isEmpty ? "" : fault.section + "/"
         let log = LogCursor(path: helper.logPath, fromEnd: true)
@@ -362,10 +362,10 @@ import Glibc
         let sectionKeys = { events.announced.filter { $0.section == fault.section } }
         let baseline = sectionKeys().map(\.anchorSeconds).max() ?? 0
         for _ in 0..<5 {
-            do { try client.signOnce(timeout: 10, section: rsa ? fault.section : nil) } catch {
+            do { try client.signOnce(timeout: .seconds(10), section: rsa ? fault.section : nil) } catch {
                 Issue.record("\(name): signing with an existing key failed under the fault: \(error)")
             }
-            try? client.waitForEvents(seconds: 0.3)
+            try? client.waitForEvents(for: .seconds(0.3))
         }
         #expect(!sectionKeys().contains { $0.anchorSeconds > baseline }, "\(name): a key was announced while the fault held")
         checkDirectory(helper, client: client, events: events, rsa: rsa, label: "\(name), under the fault")
@@ -376,7 +376,7 @@ import Glibc
         let deadline = Date().addingTimeInterval(Self.recoverySeconds)
         var recovered: SeenKey?
         while recovered == nil && Date() < deadline {
-            try? client.waitForEvents(seconds: 0.2)
+            try? client.waitForEvents(for: .seconds(0.2))
             recovered = sectionKeys().filter { $0.anchorSeconds > baseline }.min { $0.anchorSeconds < $1.anchorSeconds }
         }
         guard let recovered else {
@@ -394,7 +394,7 @@ import Glibc
             Issue.record("\(name): the key announced after the fault, \(recovered.label), has no complete file")
         }
         checkDirectory(helper, client: client, events: events, rsa: rsa, label: "\(name), after the fault")
-        do { try client.signOnce(timeout: 10, section: rsa ? fault.section : nil) } catch {
+        do { try client.signOnce(timeout: .seconds(10), section: rsa ? fault.section : nil) } catch {
             Issue.record("\(name): signing failed after the fault: \(error)")
         }
     }
@@ -416,7 +416,7 @@ import Glibc
             case let .key(id): if !events.announcedIDs(including: client).contains(id) { unexplained.append((entry, id)) }
             }
         }
-        if !unexplained.isEmpty { try? client.waitForEvents(seconds: 1) }
+        if !unexplained.isEmpty { try? client.waitForEvents(for: .seconds(1)) }
         for (entry, id) in unexplained where !events.announcedIDs(including: client).contains(id) {
             Issue.record("\(label): key file \(entry.label) holds a key the helper does not announce")
         }

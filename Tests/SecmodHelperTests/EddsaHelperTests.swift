@@ -61,7 +61,7 @@ import Glibc
         let victim = client.keys[0]
         try client.revoke(publicKey: victim.publicKey)
         let deadline = Date().addingTimeInterval(10)
-        while events.count < 2 && Date() < deadline { try client.waitForEvents(seconds: 0.2) }
+        while events.count < 2 && Date() < deadline { try client.waitForEvents(for: .seconds(0.2)) }
         #expect(events.count == 2)
         #expect(events.first == .purged(publicKey: victim.publicKey))
         guard case let .available(successor) = events.last else { Issue.record("no AVAIL after PURGE"); return }
@@ -77,7 +77,7 @@ import Glibc
         // Revoking it again is ignored: no event, nothing breaks.
         events.removeAll()
         try client.revoke(publicKey: victim.publicKey)
-        try client.waitForEvents(seconds: 0.5)
+        try client.waitForEvents(for: .seconds(0.5))
         #expect(events.isEmpty)
         // After a restart the revoked key stays gone.
         #expect(helper.stop() == 0)
@@ -136,7 +136,7 @@ import Glibc
         _ = try client.sign(purposeBytes: [0, 0, 0, 8, 0, 0, 0, 0])
         #expect(helper.stop() == 0)
         try helper.start()
-        let (pub, sig) = try client.sign(purposeBytes: [0, 0, 0, 8, 0, 0, 0, 0], timeout: 20)
+        let (pub, sig) = try client.sign(purposeBytes: [0, 0, 0, 8, 0, 0, 0, 0], timeout: .seconds(20))
         #expect(Ed25519.verify(signature: sig, message: [0, 0, 0, 8, 0, 0, 0, 0], publicKey: pub))
         #expect(helper.stop() == 0)
     }
@@ -149,7 +149,7 @@ import Glibc
         var purged: [[UInt8]] = []
         client.onKeyEvent = { if case let .purged(pub) = $0 { purged.append(pub) } }
         let deadline = Date().addingTimeInterval(10)
-        while !purged.contains(first.publicKey) && Date() < deadline { try client.waitForEvents(seconds: 0.3) }
+        while !purged.contains(first.publicKey) && Date() < deadline { try client.waitForEvents(for: .seconds(0.3)) }
         #expect(purged.contains(first.publicKey))
         #expect(!FileManager.default.fileExists(atPath: helper.keyDirectory + "/\(first.anchor.seconds)"))
         // New keys keep coming, so signing keeps working.
@@ -169,11 +169,11 @@ import Glibc
                 threads.append(try OSThread.start(name: "client\(i)") {
                     do {
                         let c = EddsaHelperClient(socketPath: path)
-                        try c.connect(timeout: 20)
+                        try c.connect(timeout: .seconds(20))
                         for n in 0..<50 {
                             let body = Array("client \(i) message \(n)".utf8)
                             let purpose = EddsaSignRequest.purposeBytes(purpose: 0, body: body)
-                            let (pub, sig) = try c.sign(purposeBytes: purpose, timeout: 20)
+                            let (pub, sig) = try c.sign(purposeBytes: purpose, timeout: .seconds(20))
                             if Ed25519.verify(signature: sig, message: purpose, publicKey: pub) {
                                 signatures.withLock { $0 += 1 }
                             }

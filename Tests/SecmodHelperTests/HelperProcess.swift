@@ -161,22 +161,22 @@ final class HelperProcess {
         switch kind {
         case .eddsa:
             let probe = EddsaHelperClient(socketPath: socketPath, transport: transport)
-            return (try? probe.connect(timeout: 2)) != nil && !probe.keys.isEmpty
+            return (try? probe.connect(timeout: .seconds(2))) != nil && !probe.keys.isEmpty
         case .rsa:
             let probe = RsaHelperClient(socketPath: socketPath, transport: transport)
-            return (try? probe.connect(timeout: 2)) != nil && !probe.keys.isEmpty
+            return (try? probe.connect(timeout: .seconds(2))) != nil && !probe.keys.isEmpty
         }
     }
 
     func rsaClient() throws -> RsaHelperClient {
         let c = RsaHelperClient(socketPath: socketPath, transport: transport)
-        try c.connect(timeout: 30)
+        try c.connect(timeout: .seconds(30))
         return c
     }
 
     func client() throws -> EddsaHelperClient {
         let c = EddsaHelperClient(socketPath: socketPath, transport: transport)
-        try c.connect(timeout: 10)
+        try c.connect(timeout: .seconds(10))
         return c
     }
 

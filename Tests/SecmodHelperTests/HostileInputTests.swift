@@ -107,7 +107,7 @@ import Glibc
         for round in 0..<40 {
             for _ in 0..<50 { _ = try? stalled.sendNow(sign) }
             let start = Date()
-            do { _ = try good.sign(purposeBytes: Self.okPurpose, timeout: 5) } catch {
+            do { _ = try good.sign(purposeBytes: Self.okPurpose, timeout: .seconds(5)) } catch {
                 Issue.record("round \(round): \(error); helper running: \(helper.isRunning); log:\n\(helper.log)")
                 return
             }
@@ -139,11 +139,11 @@ import Glibc
         try silent.bind(to: UnixAddress(path: dir + "/server.sock"))
         let client = EddsaHelperClient(socketPath: dir + "/server.sock")
         let start = Date()
-        #expect(throws: SecmodError.self) { try client.connect(timeout: 0.5) }
+        #expect(throws: SecmodError.self) { try client.connect(timeout: .seconds(0.5)) }
         #expect(Date().timeIntervalSince(start) < 3)
         // And a helper that is not there at all is "unavailable" at once.
         let absent = EddsaHelperClient(socketPath: dir + "/nothing.sock")
-        do throws(SecmodError) { try absent.connect(timeout: 5); Issue.record("connected to nothing") } catch {
+        do throws(SecmodError) { try absent.connect(timeout: .seconds(5)); Issue.record("connected to nothing") } catch {
             #expect(error.code == .unavailable)
         }
     }

@@ -187,7 +187,7 @@ import Glibc
         while Date() < deadline {
             let eddsa = EddsaHelperClient(socketPath: w.root + "/run/exchange-secmod-eddsa/server.sock")
             let rsa = RsaHelperClient(socketPath: w.root + "/run/exchange-secmod-rsa/server.sock")
-            if (try? eddsa.connect(timeout: 2)) != nil, !eddsa.keys.isEmpty, (try? rsa.connect(timeout: 2)) != nil,
+            if (try? eddsa.connect(timeout: .seconds(2))) != nil, !eddsa.keys.isEmpty, (try? rsa.connect(timeout: .seconds(2))) != nil,
                Set(rsa.keys.map(\.section)).count == Self.denominations.count {
                 return (eddsa, rsa)
             }

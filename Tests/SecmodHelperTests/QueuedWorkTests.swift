@@ -44,7 +44,7 @@ import Glibc
         var purged = false
         revoker.onKeyEvent = { if case let .purged(hash) = $0, hash == key.hash { purged = true } }
         try revoker.revoke(hash: key.hash)
-        while !purged { try revoker.waitForEvents(seconds: 1) }
+        while !purged { try revoker.waitForEvents(for: .seconds(1)) }
         while replies.count < batches * 256 {
             let reply = try #require(try flood.receive(seconds: 30), "reply \(replies.count) missing")
             // PURGE and the successor's AVAIL may come between replies: pushes, not replies.
@@ -101,7 +101,7 @@ import Glibc
         var purged = false
         watcher.onKeyEvent = { if case let .purged(publicKey) = $0, publicKey == key.publicKey { purged = true } }
         let deadline = Date().addingTimeInterval(20)
-        while !purged, Date() < deadline { try watcher.waitForEvents(seconds: 1) }
+        while !purged, Date() < deadline { try watcher.waitForEvents(for: .seconds(1)) }
         #expect(purged, "the REVOKE of a client that exited right after it was lost: \(helper.log)")
         #expect(helper.stop() == 0)
     }

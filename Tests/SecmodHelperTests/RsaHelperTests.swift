@@ -158,7 +158,7 @@ import Glibc
         let victim = client.keys[0]
         try client.revoke(hash: victim.hash)
         let deadline = Date().addingTimeInterval(20)
-        while events.count < 2 && Date() < deadline { try client.waitForEvents(seconds: 0.2) }
+        while events.count < 2 && Date() < deadline { try client.waitForEvents(for: .seconds(0.2)) }
         #expect(events.first == .purged(hash: victim.hash))
         guard case let .available(successor) = events.last else { Issue.record("no AVAIL after PURGE"); return }
         #expect(successor.anchor == victim.anchor && successor.section == victim.section)
@@ -230,7 +230,7 @@ import Glibc
         var slowest = 0.0
         for _ in 0..<100 {
             let start = Date()
-            _ = try client.sign(hash: small.hash, blindedMessage: try Self.blindable(small), timeout: 10)
+            _ = try client.sign(hash: small.hash, blindedMessage: try Self.blindable(small), timeout: .seconds(10))
             slowest = max(slowest, Date().timeIntervalSince(start))
         }
         #expect(slowest < 0.5, "signing stalled for \(slowest) s during key generation")

@@ -74,7 +74,7 @@ import Glibc
                 threads.append(try OSThread.start(name: "rsa\(i)") {
                     do {
                         let c = RsaHelperClient(socketPath: path)
-                        try c.connect(timeout: 20)
+                        try c.connect(timeout: .seconds(20))
                         let now = Timestamp(microseconds: Clock.wallMicroseconds())
                         guard let key = c.keys.first(where: { $0.anchor <= now }) else { throw HelperTestError("no key") }
                         let pub = try RsaPublicKey(encoded: key.publicKey)
@@ -82,12 +82,12 @@ import Glibc
                             let m = Array("client \(i) coin \(n)".utf8)
                             if n % 4 == 0 {
                                 let results = try c.batchSign([RsaSignRequestItem(hash: key.hash, blindedMessage: m),
-                                                               RsaSignRequestItem(hash: key.hash, blindedMessage: m + [1])], timeout: 20)
+                                                               RsaSignRequestItem(hash: key.hash, blindedMessage: m + [1])], timeout: .seconds(20))
                                 if pub.verifyRaw(signature: try results[0].get(), message: m),
                                    pub.verifyRaw(signature: try results[1].get(), message: m + [1]) {
                                     verified.withLock { $0 += 1 }
                                 }
-                            } else if pub.verifyRaw(signature: try c.sign(hash: key.hash, blindedMessage: m, timeout: 20), message: m) {
+                            } else if pub.verifyRaw(signature: try c.sign(hash: key.hash, blindedMessage: m, timeout: .seconds(20)), message: m) {
                                 verified.withLock { $0 += 1 }
                             }
                         }
@@ -121,7 +121,7 @@ import Glibc
         let request = RsaSignRequest.encode(hash: key.hash, blindedMessage: [7])
         for _ in 0..<30 {
             for _ in 0..<20 { _ = try? stalled.sendNow(request) }
-            _ = try client.sign(hash: key.hash, blindedMessage: [9], timeout: 5)
+            _ = try client.sign(hash: key.hash, blindedMessage: [9], timeout: .seconds(5))
         }
         #expect(helper.waitForLog("the client does not read"))
         #expect(helper.stop() == 0)

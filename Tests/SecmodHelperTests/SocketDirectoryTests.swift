@@ -90,10 +90,10 @@ import Glibc
         let fake = try FakeHelper(transport: transport, dump: ClientTrustTests.eddsaDump(announcing: key)) { _ in [] }
         defer { fake.stop() }
         // Control: in its 0755 directory the fake is accepted.
-        try EddsaHelperClient(socketPath: fake.socketPath, transport: transport).connect(timeout: 10)
+        try EddsaHelperClient(socketPath: fake.socketPath, transport: transport).connect(timeout: .seconds(10))
         #expect(chmod(fake.directory, 0o777) == 0)
         do {
-            try EddsaHelperClient(socketPath: fake.socketPath, transport: transport).connect(timeout: 10)
+            try EddsaHelperClient(socketPath: fake.socketPath, transport: transport).connect(timeout: .seconds(10))
             Issue.record("the client talked to a socket in a 0777 directory")
         } catch {
             #expect(error.code == .permission)
@@ -108,7 +108,7 @@ import Glibc
         defer { fake.stop() }
         #expect(chown(fake.directory, try TestUsers.stranger.uid, 0) == 0)
         do {
-            try EddsaHelperClient(socketPath: fake.socketPath, transport: transport).connect(timeout: 10)
+            try EddsaHelperClient(socketPath: fake.socketPath, transport: transport).connect(timeout: .seconds(10))
             Issue.record("the client talked to a socket in a directory owned by another user")
         } catch {
             #expect(error.code == .permission)

@@ -23,7 +23,7 @@ import Glibc
             client.onKeyEvent = { if case .purged(victim.publicKey) = $0 { purged = true } }
             try client.revoke(publicKey: victim.publicKey)
             let deadline = Date().addingTimeInterval(10)
-            while !purged && Date() < deadline { try client.waitForEvents(seconds: 0.25) }
+            while !purged && Date() < deadline { try client.waitForEvents(for: .seconds(0.25)) }
             #expect(purged)
         }
         let test: [UInt8] = [0, 0, 0, 8, 0, 0, 0, 0]
@@ -35,7 +35,7 @@ import Glibc
         let path = helper.socketPath
         try parallel(8) { () throws(SecmodError) in
             let c = EddsaHelperClient(socketPath: path, transport: .stream)
-            try c.connect(timeout: 20)
+            try c.connect(timeout: .seconds(20))
             for _ in 0..<100 { _ = try c.sign(purposeBytes: test) }
         }
         #expect(helper.stop() == 0)
@@ -54,7 +54,7 @@ import Glibc
             client.onKeyEvent = { if case .purged(victim.hash) = $0 { purged = true } }
             try client.revoke(hash: victim.hash)
             let deadline = Date().addingTimeInterval(20)
-            while !purged && Date() < deadline { try client.waitForEvents(seconds: 0.25) }
+            while !purged && Date() < deadline { try client.waitForEvents(for: .seconds(0.25)) }
             #expect(purged)
         }
         let now = Timestamp(microseconds: Clock.wallMicroseconds())
@@ -92,7 +92,7 @@ import Glibc
         let hash = current.hash
         try parallel(8) { () throws(SecmodError) in
             let c = RsaHelperClient(socketPath: path, transport: .stream)
-            try c.connect(timeout: 20)
+            try c.connect(timeout: .seconds(20))
             for _ in 0..<20 { _ = try c.sign(hash: hash, blindedMessage: randomBytes(100)) }
         }
         #expect(helper.stop() == 0)
@@ -146,7 +146,7 @@ import Glibc
         for _ in 0..<40 {
             _ = try? stalled.writeNow(Array(repeating: request, count: 50).flatMap { $0 })
             let start = Date()
-            _ = try good.sign(purposeBytes: [0, 0, 0, 8, 0, 0, 0, 0], timeout: 5)
+            _ = try good.sign(purposeBytes: [0, 0, 0, 8, 0, 0, 0, 0], timeout: .seconds(5))
             slowest = max(slowest, Date().timeIntervalSince(start))
         }
         #expect(slowest < 2.0)

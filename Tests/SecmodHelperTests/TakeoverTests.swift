@@ -71,7 +71,7 @@ import Glibc
         let client = EddsaHelperClient(socketPath: helper.socketPath, transport: .stream)
         var connected = false
         for _ in 0..<200 where !connected {
-            connected = (try? client.connect(timeout: 1)) != nil
+            connected = (try? client.connect(timeout: .seconds(1))) != nil
             if !connected { usleep(20_000) }
         }
         #expect(connected)
