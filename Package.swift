@@ -33,42 +33,44 @@ let package = Package(
                        providers: [.apt(["nettle-dev", "libgmp-dev"])]),
         .target(name: "CSecmodShim"),
 
-        .target(name: "SecmodSystem", dependencies: ["CSecmodShim"]),
-        .target(name: "SecmodCrypto", dependencies: ["CSodium", "CGcrypt", "COpenSSL", "CNettle", "SecmodSystem"]),
-        .target(name: "SecmodWire", dependencies: ["SecmodSystem"]),
-        .target(name: "SecmodConfig", dependencies: ["SecmodSystem"]),
-        .target(name: "SecmodKeys", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire"]),
+        // The vocabulary every layer shares: the one error type and GNUnet's time.
+        .target(name: "SecmodBase"),
+        .target(name: "SecmodSystem", dependencies: ["CSecmodShim", "SecmodBase"]),
+        .target(name: "SecmodCrypto", dependencies: ["CSodium", "CGcrypt", "COpenSSL", "CNettle", "SecmodBase", "SecmodSystem"]),
+        .target(name: "SecmodWire", dependencies: ["SecmodBase", "SecmodSystem"]),
+        .target(name: "SecmodConfig", dependencies: ["SecmodBase", "SecmodSystem"]),
+        .target(name: "SecmodKeys", dependencies: ["SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire"]),
         .target(name: "SecmodServer", dependencies: [
-            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "SecmodClient", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire"]),
+        .target(name: "SecmodClient", dependencies: ["SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire"]),
 
-        .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodServer", "SecmodSystem"]),
-        .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodServer", "SecmodSystem"]),
+        .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodBase", "SecmodServer", "SecmodSystem"]),
+        .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodBase", "SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "secmod", dependencies: [
-            "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodSystem", "SecmodWire",
+            "SecmodBase", "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodSystem", "SecmodWire",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.
         .executableTarget(name: "secmod-bench", dependencies: [
-            "SecmodClient", "SecmodCrypto", "SecmodSystem", "SecmodWire",
+            "SecmodBase", "SecmodClient", "SecmodCrypto", "SecmodSystem", "SecmodWire",
             "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa",
         ]),
 
         // Fuzzing: the decoders of untrusted input as libFuzzer targets (contrib/fuzz.sh). The
         // targets are a library so that the unit tests replay saved crashers; CFuzzDriver
         // finds libFuzzer when the executable is built with -sanitize=fuzzer.
-        .target(name: "SecmodFuzzTargets", dependencies: ["SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig"]),
+        .target(name: "SecmodFuzzTargets", dependencies: ["SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig"]),
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "secmod-fuzz", dependencies: ["SecmodFuzzTargets", "CFuzzDriver"]),
 
         .testTarget(name: "SecmodUnitTests", dependencies: [
-            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets", "SecmodServer",
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets", "SecmodServer",
             "SecmodClient",
         ], exclude: ["Fixtures"]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
-            "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",
             "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
         ]),
     ],

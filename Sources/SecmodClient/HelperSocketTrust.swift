@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Who may answer on a helper's socket: the owner of the socket file, and only when the

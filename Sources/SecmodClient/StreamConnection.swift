@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 import SecmodWire
 #if canImport(Glibc)

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Bytes per unit, the table of GNUnet's `GNUNET_STRINGS_fancy_size_to_bytes`, including

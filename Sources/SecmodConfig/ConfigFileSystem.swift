@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodSystem
 
 /// The few POSIX calls the loader needs, wrapped so that every failure becomes a

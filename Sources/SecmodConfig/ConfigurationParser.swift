@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Line-by-line reading of one configuration file, following GNUnet's

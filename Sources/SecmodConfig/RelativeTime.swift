@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Microseconds per unit, the table of GNUnet's `GNUNET_STRINGS_fancy_time_to_relative`.
@@ -14,18 +15,18 @@ private let timeUnits = UnitConversion([
     ("year", 31_536_000_000_000), ("years", 31_536_000_000_000), ("a", 31_536_000_000_000),
 ])
 
-/// GNUnet "fancy time": `us`, `ms`, `s`, `m`/`min`/`minute(s)`, `h`/`hour(s)`, `d`/`day(s)`, `week(s)`, `a`/`year(s)` (= 365 days), combinations such as `1 h 30 m` or `5m`, and `forever`. `month` is rejected. Returns microseconds.
+/// GNUnet "fancy time": `us`, `ms`, `s`, `m`/`min`/`minute(s)`, `h`/`hour(s)`, `d`/`day(s)`, `week(s)`, `a`/`year(s)` (= 365 days), combinations such as `1 h 30 m` or `5m`, and `forever`. `month` is rejected.
 ///
-/// `forever` (any case) is `UInt64.max`, GNUnet's `GNUNET_TIME_UNIT_FOREVER_REL`. A bare
+/// `forever` (any case) is `RelativeTime.forever` (2⁶⁴−1 µs), GNUnet's `GNUNET_TIME_UNIT_FOREVER_REL`. A bare
 /// number is microseconds, as in GNUnet. The message of a thrown `.configValue` error
 /// says what is wrong and what is expected; callers add the file, line and option.
-public func parseRelativeTime(_ text: String) throws(SecmodError) -> UInt64 {
+public func parseRelativeTime(_ text: String) throws(SecmodError) -> RelativeTime {
     let trimmed = String(Substring(ConfigurationParser.trimmed(Substring(text).unicodeScalars)))
-    if trimmed.asciiLowercased == "forever" { return UInt64.max }
+    if trimmed.asciiLowercased == "forever" { return .forever }
     let expected = "expected a number and unit such as '250 ms', '5 m', '1 h 30 m', '12 weeks', '1 year', or 'forever'"
     switch timeUnits.convert(trimmed) {
     case .success(let value):
-        return value
+        return RelativeTime(microseconds: value)
     case .failure(.empty):
         throw SecmodError(.configValue, "empty relative time; \(expected)")
     case .failure(.unknownUnit(let unit)):
@@ -39,7 +40,7 @@ public func parseRelativeTime(_ text: String) throws(SecmodError) -> UInt64 {
     }
 }
 
-/// Formats microseconds back to the shortest exact GNUnet form ("5 m", "12 weeks"?, "1 a"...) for logs and `secmod` output.
+/// Formats a relative time back to the shortest exact GNUnet form ("5 m", "12 weeks"?, "1 a"...) for logs and `secmod` output.
 ///
 /// The largest unit that divides the value exactly is used, so the text is exact and
 /// `parseRelativeTime` reads it back to the same number: `"forever"`, `"1 year"`,
@@ -47,8 +48,9 @@ public func parseRelativeTime(_ text: String) throws(SecmodError) -> UInt64 {
 /// GNUnet's `GNUNET_STRINGS_relative_time_to_string`. Years, weeks and days are spelled
 /// out (the form the shipped defaults use); shorter units use GNUnet's abbreviations, but
 /// `us` rather than GNUnet's `µs`, which its own parser does not accept.
-public func formatRelativeTime(_ microseconds: UInt64) -> String {
-    if microseconds == UInt64.max { return "forever" }
+public func formatRelativeTime(_ time: RelativeTime) -> String {
+    let microseconds = time.microseconds
+    if time == .forever { return "forever" }
     if microseconds == 0 { return "0 ms" }
     let units: [(UInt64, String, String)] = [
         (31_536_000_000_000, "year", "years"),

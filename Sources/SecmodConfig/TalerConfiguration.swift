@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodSystem
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Typed reads of options. Each returns nil when the option is absent and throws
@@ -23,8 +24,8 @@ extension Configuration {
         }
     }
 
-    /// Microseconds; "forever" = UInt64.max.
-    public func time(section: String, option: String) throws(SecmodError) -> UInt64? {
+    /// A GNUnet relative time; "forever" is `RelativeTime.forever`.
+    public func time(section: String, option: String) throws(SecmodError) -> RelativeTime? {
         try read(section: section, option: option) { (_, raw) throws(SecmodError) in
             try parseRelativeTime(raw)
         }

@@ -1,4 +1,5 @@
 internal import CSodium
+import SecmodBase
 import SecmodSystem
 
 /// An Ed25519 signing key (RFC 8032), as GNUnet's EdDSA: a 32-byte seed on disk, plain

@@ -1,4 +1,5 @@
 internal import CGcrypt
+import SecmodBase
 import SecmodSystem
 
 /// libgcrypt initialisation: RSA key generation and the key-file format use it.

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Which library computes the private-key operation of an `RsaPrivateKey`.

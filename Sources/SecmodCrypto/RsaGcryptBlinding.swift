@@ -1,4 +1,5 @@
 internal import CSodium
+import SecmodBase
 import SecmodSystem
 
 /// One blinding pair (A, Ai) = (r^e, r^-1) mod n: (m·A)^d · Ai = m^d, while the

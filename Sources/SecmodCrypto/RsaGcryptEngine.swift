@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// The private-key operation in libgcrypt, by hand: blinded CRT over `gcry_mpi_powm`.

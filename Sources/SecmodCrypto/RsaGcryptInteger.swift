@@ -1,4 +1,5 @@
 internal import CGcrypt
+import SecmodBase
 import SecmodSystem
 
 /// A libgcrypt integer owned by Swift and released exactly once.

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// The RSA private key file of wire.md §3.7: what `GNUNET_CRYPTO_rsa_private_key_encode` writes

@@ -1,4 +1,5 @@
 internal import CGcrypt
+import SecmodBase
 import SecmodSystem
 
 /// New keys come from libgcrypt's `gcry_pk_genkey`, exactly as `GNUNET_CRYPTO_rsa_private_key_create`

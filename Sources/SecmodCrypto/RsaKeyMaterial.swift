@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// The integers of one RSA private key in libgcrypt's convention (p < q as generated,

@@ -1,5 +1,6 @@
 internal import CNettle
 internal import CSodium
+import SecmodBase
 import SecmodSystem
 
 /// The private-key operation in Nettle: `rsa_compute_root_tr`, which blinds with a fresh

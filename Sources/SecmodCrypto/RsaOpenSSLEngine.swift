@@ -1,4 +1,5 @@
 internal import COpenSSL
+import SecmodBase
 import SecmodSystem
 
 /// The private-key operation in OpenSSL 3: an `EVP_PKEY` built once per key, raw

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// An RSA private key held for blind signing (wire.md §3.6, §3.7).

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// An RSA public key as Taler exchanges and hashes it.

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// A reader for libgcrypt S-expressions, as much as RSA key files use: lists, length-prefixed

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// `AUDIT_DIR`: one `AuditRecord` file per key that ever signed. The helper never deletes

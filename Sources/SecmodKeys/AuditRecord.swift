@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// One key's signature count on disk (DD 10, "Taler Exchange Secmod": "determine the number of signatures

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodWire
 
 /// When keys start, how long they live and how far ahead they exist (wire.md §9.3, §9.4).

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 #if canImport(Glibc)
 import Glibc

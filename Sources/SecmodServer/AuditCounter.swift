@@ -1,4 +1,5 @@
 import Logging
+import SecmodBase
 import SecmodKeys
 import SecmodSystem
 

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Who may talk to the helper beyond what the socket file's mode allows: `CLIENT_USERS`

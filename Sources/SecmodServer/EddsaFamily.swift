@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodConfig
 import SecmodCrypto
 import SecmodKeys
@@ -23,7 +24,7 @@ public struct EddsaFamily: KeyFamily {
     public init(configuration: Configuration, settings: HelperSettings) throws(SecmodError) {
         let s = Self.section
         let duration = try configuration.require(configuration.time(section: s, option: "DURATION"), section: s, option: "DURATION")
-        let schedule = try settings.schedule(duration: RelativeTime(microseconds: duration), section: s, option: "DURATION")
+        let schedule = try settings.schedule(duration: duration, section: s, option: "DURATION")
         groups = [KeyGroup(name: "", schedule: schedule, directory: KeyDirectory(path: settings.keyDirectory))]
     }
 

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// The helpers' GNUnet-style options: `-c FILE`, `-L LEVEL`, `-l LOGFILE`, `-w WORKERS`,

@@ -1,4 +1,5 @@
 import Logging
+import SecmodBase
 import SecmodCrypto
 import SecmodKeys
 import SecmodSystem

@@ -1,4 +1,5 @@
 import Logging
+import SecmodBase
 import SecmodSystem
 import SecmodWire
 #if canImport(Glibc)

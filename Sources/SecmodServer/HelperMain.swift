@@ -1,4 +1,5 @@
 import Logging
+import SecmodBase
 import SecmodConfig
 import SecmodCrypto
 import SecmodSystem

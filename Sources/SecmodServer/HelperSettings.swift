@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodConfig
 import SecmodKeys
 import SecmodSystem
@@ -60,8 +61,8 @@ public struct HelperSettings: Sendable {
         unixPath = try c.require(c.filename(section: section, option: "UNIXPATH"), section: section, option: "UNIXPATH")
         keyDirectory = try c.require(c.filename(section: section, option: "KEY_DIR"), section: section, option: "KEY_DIR")
         securityModuleKeyPath = try c.require(c.filename(section: section, option: "SM_PRIV_KEY"), section: section, option: "SM_PRIV_KEY")
-        overlap = RelativeTime(microseconds: try c.require(c.time(section: section, option: "OVERLAP_DURATION"), section: section, option: "OVERLAP_DURATION"))
-        lookahead = RelativeTime(microseconds: try c.require(c.time(section: section, option: "LOOKAHEAD_SIGN"), section: section, option: "LOOKAHEAD_SIGN"))
+        overlap = try c.require(c.time(section: section, option: "OVERLAP_DURATION"), section: section, option: "OVERLAP_DURATION")
+        lookahead = try c.require(c.time(section: section, option: "LOOKAHEAD_SIGN"), section: section, option: "LOOKAHEAD_SIGN")
         let type = try c.choice(section: section, option: "SOCKET_TYPE", among: ["dgram", "stream"]) ?? "dgram"
         socketType = SocketType(rawValue: type)!
         let configuredWorkers = try c.number(section: section, option: "WORKERS") ?? 0
@@ -69,9 +70,9 @@ public struct HelperSettings: Sendable {
         workers = workerCount == 0 ? OSThread.availableProcessors : Int(min(workerCount, 1024))
         sessionOutboxMessages = Int(try c.number(section: section, option: "SESSION_OUTBOX_MESSAGES") ?? 8192)
         sessionOutboxBytes = Int(try c.size(section: section, option: "SESSION_OUTBOX_BYTES") ?? 8 << 20)
-        sessionBlockedTimeout = try c.time(section: section, option: "SESSION_BLOCKED_TIMEOUT") ?? 10_000_000
+        sessionBlockedTimeout = (try c.time(section: section, option: "SESSION_BLOCKED_TIMEOUT") ?? RelativeTime(seconds: 10)).microseconds
         sessionSendBuffer = Int(try c.size(section: section, option: "SESSION_SNDBUF") ?? 4 << 20)
-        shutdownTimeout = min(try c.time(section: section, option: "SHUTDOWN_TIMEOUT") ?? 5_000_000, 60_000_000)
+        shutdownTimeout = min((try c.time(section: section, option: "SHUTDOWN_TIMEOUT") ?? RelativeTime(seconds: 5)).microseconds, 60_000_000)
         sessionMaxInflight = Int(min(try c.number(section: section, option: "SESSION_MAX_INFLIGHT") ?? 1024, 1 << 20))
         sessionMaxInflightBytes = Int(min(try c.size(section: section, option: "SESSION_MAX_INFLIGHT_BYTES") ?? 1 << 20, 1 << 30))
         maxInflightBytes = Int(min(try c.size(section: section, option: "MAX_INFLIGHT_BYTES") ?? 64 << 20, 1 << 40))

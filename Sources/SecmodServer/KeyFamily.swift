@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodCrypto
 import SecmodKeys
 import SecmodSystem

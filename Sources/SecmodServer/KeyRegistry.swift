@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodKeys
 import SecmodWire
 

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Completions from worker and maintenance threads to the event loop: a locked list and an

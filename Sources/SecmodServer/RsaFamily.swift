@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodConfig
 import SecmodCrypto
 import SecmodKeys
@@ -39,7 +40,7 @@ public struct RsaFamily: KeyFamily {
                 let at = c.location(section: section, option: "RSA_KEYSIZE").map { "\($0): " } ?? ""
                 throw SecmodError(.configValue, "\(at)[\(section)] RSA_KEYSIZE: \(bits) is not between 1024 and 8192")
             }
-            let schedule = try settings.schedule(duration: RelativeTime(microseconds: duration), section: section, option: "DURATION_WITHDRAW")
+            let schedule = try settings.schedule(duration: duration, section: section, option: "DURATION_WITHDRAW")
             groups.append(KeyGroup(name: section, schedule: schedule,
                                    directory: KeyDirectory(path: settings.keyDirectory + "/" + section)))
             hashes.append(SHA512.hash(Array(section.utf8) + [0]))

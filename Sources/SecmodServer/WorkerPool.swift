@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Signing threads fed through a semaphore: the event loop queues a job and posts once; an

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// `RLIMIT_NOFILE`: how many descriptors the process may hold. Every session holds one, so

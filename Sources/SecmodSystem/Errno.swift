@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// A POSIX error number with its text, as swift-system's `Errno` but only what we need.

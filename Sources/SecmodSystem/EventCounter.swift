@@ -1,6 +1,7 @@
 internal import CSecmodShim
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// An eventfd: how worker threads wake the event loop. Writes add up, one read drains them,

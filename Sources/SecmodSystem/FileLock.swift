@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// An exclusive `flock(2)` on a lock file, held for as long as this value lives (the

@@ -1,6 +1,7 @@
 internal import CSecmodShim
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// What a helper does to itself before it touches a key: no core dumps (`RLIMIT_CORE` 0)

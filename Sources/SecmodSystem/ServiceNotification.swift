@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// systemd's readiness protocol without libsystemd: one datagram to `$NOTIFY_SOCKET`

@@ -1,5 +1,6 @@
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// The rule both sides of a helper socket apply to the directories above it: whoever can

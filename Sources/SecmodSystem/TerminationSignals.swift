@@ -1,6 +1,7 @@
 internal import CSecmodShim
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// SIGTERM and SIGINT delivered as readable data on a signalfd, so the event loop handles

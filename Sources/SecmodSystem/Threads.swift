@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import CSecmodShim
+import SecmodBase
 
 /// Starts a detached-by-default OS thread running `body`.
 ///

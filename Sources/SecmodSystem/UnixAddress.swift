@@ -1,6 +1,7 @@
 internal import CSecmodShim
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// An AF_UNIX socket address: a path in the file system, or a name in the abstract

@@ -1,6 +1,7 @@
 internal import CSecmodShim
 #if canImport(Glibc)
 import Glibc
+import SecmodBase
 #endif
 
 /// One datagram as received: its true length (which may exceed the buffer), the sender

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// A Taler amount (`struct TALER_Amount`): a currency, a whole value and a fraction in units

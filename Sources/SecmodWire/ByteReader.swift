@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Reads network-byte-order fields from a received message, bounds-checked: a short

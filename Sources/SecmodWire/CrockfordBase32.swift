@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// GNUnet's base32 (`GNUNET_STRINGS_data_to_string`): Crockford's alphabet, 5 bits at a

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Message types of the EdDSA helper (wire.md §5.1).

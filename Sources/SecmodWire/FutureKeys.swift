@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// The documents of the offline signing flow (offline-signing spec §2, §4, §8): the

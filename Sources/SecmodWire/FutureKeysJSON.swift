@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// A JSON value, as small as the offline documents need: objects keep their member order

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// The byte strings the offline master key signs (offline-signing spec §7), exactly as the

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// The 4-byte GNUnet message header: total size including the header, then the type,

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Message types of the RSA helper (wire.md §4.1).

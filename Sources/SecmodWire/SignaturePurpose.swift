@@ -1,3 +1,4 @@
+import SecmodBase
 /// The signed byte strings of the security-module signatures (wire.md §7): a
 /// `GNUNET_CRYPTO_EccSignaturePurpose` header followed by the fields, exactly as the C
 /// structs lay them out. Helpers sign these bytes; clients and the offline signer rebuild

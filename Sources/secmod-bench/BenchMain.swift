@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// Dispatches `secmod-bench <benchmark> [options]`. Exit status 0 on success, 1 when a

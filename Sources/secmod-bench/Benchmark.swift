@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// One key family's benchmark, selected by the first command-line argument.

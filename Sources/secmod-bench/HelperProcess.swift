@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodClient
 import SecmodSystem
 #if canImport(Glibc)

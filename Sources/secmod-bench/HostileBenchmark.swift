@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodClient
 import SecmodCrypto
 import SecmodSystem

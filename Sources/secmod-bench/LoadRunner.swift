@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// One thread's repeated operation, built on that thread (a client holds a socket and is

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodSystem
 
 /// An in-process rate that helper rates are divided by, sampled in short slices between

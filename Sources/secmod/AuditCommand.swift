@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecmodBase
 import SecmodConfig
 import SecmodKeys
 import SecmodSystem

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecmodBase
 import SecmodClient
 import SecmodConfig
 import SecmodSystem

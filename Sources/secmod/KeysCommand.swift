@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecmodBase
 import SecmodClient
 import SecmodConfig
 import SecmodCrypto
@@ -61,7 +62,7 @@ struct Keys: ParsableCommand {
                 var fields: [(String, String)] = []
                 if let section = r.section { fields.append(("section", jsonString(section))) }
                 fields += [("anchor", String(r.anchor.seconds)), ("end", String(r.anchor.adding(r.duration).seconds)),
-                           ("duration", jsonString(formatRelativeTime(r.duration.microseconds)))]
+                           ("duration", jsonString(formatRelativeTime(r.duration)))]
                 if let bits = r.bits { fields.append(("bits", String(bits))) }
                 fields.append((r.id.name, jsonString(r.id.value)))
                 if let pub = r.publicKey { fields.append(("public_key", jsonString(pub))) }
@@ -79,7 +80,7 @@ struct Keys: ParsableCommand {
         for r in rows {
             Swift.print((r.section.map { pad($0, 12) } ?? "") + pad(String(r.anchor.seconds), 12)
                         + pad(String(r.anchor.adding(r.duration).seconds), 12)
-                        + pad(formatRelativeTime(r.duration.microseconds), 11)
+                        + pad(formatRelativeTime(r.duration), 11)
                         + (hasSection ? pad(r.bits.map(String.init) ?? "?", 6) : "") + r.id.value)
         }
     }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecmodBase
 import SecmodCrypto
 import SecmodSystem
 import SecmodWire

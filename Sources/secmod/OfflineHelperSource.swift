@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodClient
 import SecmodConfig
 import SecmodSystem
@@ -44,7 +45,7 @@ enum HelperKeySource {
         let signingKeys = eddsa.keys.filter { $0.duration != .zero }.map { k in
             let expire = roundDown(k.anchor.adding(k.duration))
             return FutureSigningKey(key: k.publicKey, stampStart: k.anchor, stampExpire: expire,
-                                    stampEnd: roundDown(expire.adding(RelativeTime(microseconds: legal))),
+                                    stampEnd: roundDown(expire.adding(legal)),
                                     secmodSignature: k.securityModuleSignature)
         }
 
@@ -84,7 +85,7 @@ enum HelperKeySource {
                 try c.require(settings.amount(section: section, option: option, currency: currency), section: section, option: option)
             }
             func duration(_ option: String) throws(SecmodError) -> RelativeTime {
-                RelativeTime(microseconds: try c.require(c.time(section: section, option: option), section: section, option: option))
+                try c.require(c.time(section: section, option: option), section: section, option: option)
             }
             value = try amount("VALUE")
             fees = DenominationFees(withdraw: try amount("FEE_WITHDRAW"), deposit: try amount("FEE_DEPOSIT"),

@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodSystem
 import SecmodWire
 #if canImport(Glibc)

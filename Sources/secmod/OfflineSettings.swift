@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodConfig
 import SecmodSystem
 import SecmodWire
@@ -9,7 +10,7 @@ struct OfflineSettings {
     static let defaultMasterKey = "${TALER_DATA_HOME}exchange-offline/master.priv"
     static let defaultPinFile = "${TALER_DATA_HOME}exchange-offline/secm_tofus.pub"
     /// The shipped `[exchange] SIGNKEY_LEGAL_DURATION` (exchange.conf: `2 years`).
-    static let defaultSigningKeyLegalDuration: UInt64 = 2 * 31_536_000 * 1_000_000
+    static let defaultSigningKeyLegalDuration = RelativeTime(seconds: 2 * 31_536_000)
     static let ageRestrictionSection = "exchange-extension-age_restriction"
 
     let configuration: Configuration
@@ -105,11 +106,6 @@ struct OfflineSettings {
             throw SecmodError(.configValue, "[\(section)] \(option): '\(text)' is not in the currency \(currency) of [taler] CURRENCY")
         }
         return amount
-    }
-
-    /// A duration option in microseconds; nil when unset.
-    func time(section: String, option: String) throws(SecmodError) -> UInt64? {
-        try configuration.time(section: section, option: option)
     }
 
     /// The name of the configuration for messages.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SecmodBase
 import SecmodClient
 import SecmodCrypto
 import SecmodSystem

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodServer
 import SecmodSystem
 

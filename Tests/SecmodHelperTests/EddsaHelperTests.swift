@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodClient
 import SecmodCrypto
 import SecmodKeys

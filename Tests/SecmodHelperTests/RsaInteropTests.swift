@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodCrypto
 import SecmodSystem
 import Testing

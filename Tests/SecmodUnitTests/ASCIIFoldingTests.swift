@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodConfig
 @testable import SecmodServer
 import SecmodSystem

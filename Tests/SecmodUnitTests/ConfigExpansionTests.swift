@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodConfig
 import SecmodSystem
 import Testing
@@ -175,8 +176,8 @@ struct ConfigExpansionTests {
                 == cwdSlash + "test_helper_rsa_home/taler//exchange-secmod-rsa/secmod-private-key")
         #expect(try config.filename(section: section, option: "UNIXPATH")
                 == "/tmp/taler-system-runtime//exchange-secmod-rsa/server.sock")
-        #expect(try config.time(section: section, option: "LOOKAHEAD_SIGN") == 300_000_000)
-        #expect(try config.time(section: section, option: "OVERLAP_DURATION") == 1_000_000)
+        #expect(try config.time(section: section, option: "LOOKAHEAD_SIGN") == RelativeTime(seconds: 300))
+        #expect(try config.time(section: section, option: "OVERLAP_DURATION") == RelativeTime(seconds: 1))
         #expect(config.location(section: section, option: "KEY_DIR")?.file == dir.path + "/config.d/taler-exchange-secmod-rsa.conf")
 
         // Without TALER_TEST_HOME the data home comes from XDG_DATA_HOME or HOME, exactly

@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodConfig
 import SecmodSystem
 import Testing
@@ -394,7 +395,7 @@ struct ConfigParsingTests {
     @Test func timeAccessorReportsLocation() throws {
         var config = Configuration(environment: [:])
         try config.load(text: "[coin_1]\n\nDURATION_WITHDRAW = 1 month\nOK = 5 m\n", fileName: "time.conf")
-        #expect(try config.time(section: "coin_1", option: "ok") == 300_000_000)
+        #expect(try config.time(section: "coin_1", option: "ok") == RelativeTime(seconds: 300))
         let error = configError { () throws(SecmodError) in _ = try config.time(section: "coin_1", option: "duration_withdraw") }
         #expect(error?.code == .configValue)
         #expect(error?.message.hasPrefix("time.conf:3: [coin_1] DURATION_WITHDRAW: ") == true)

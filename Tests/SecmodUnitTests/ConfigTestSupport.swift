@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodSystem
 
 /// A scratch directory for configuration tests, removed when the value goes away.

@@ -1,3 +1,4 @@
+import SecmodBase
 import SecmodConfig
 import SecmodSystem
 import Testing
@@ -38,7 +39,7 @@ struct ConfigTimeTests {
         ("FOREVER", UInt64.max),
     ] as [(String, UInt64)])
     func parses(text: String, expected: UInt64) throws {
-        #expect(try parseRelativeTime(text) == expected)
+        #expect(try parseRelativeTime(text) == RelativeTime(microseconds: expected))
     }
 
     @Test(arguments: [
@@ -79,7 +80,7 @@ struct ConfigTimeTests {
         (1_000_001, "1000001 us"),
     ] as [(UInt64, String)])
     func formats(microseconds: UInt64, expected: String) throws {
-        #expect(formatRelativeTime(microseconds) == expected)
-        #expect(try parseRelativeTime(expected) == microseconds)
+        #expect(formatRelativeTime(RelativeTime(microseconds: microseconds)) == expected)
+        #expect(try parseRelativeTime(expected) == RelativeTime(microseconds: microseconds))
     }
 }

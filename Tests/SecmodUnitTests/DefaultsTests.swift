@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodConfig
 import SecmodSystem
 import Testing
@@ -34,7 +35,7 @@ import Testing
         #expect(try c.filename(section: s, option: "KEY_DIR") == cwd + "/test_helper_eddsa_home/taler//exchange-secmod-eddsa/keys")
         #expect(try c.filename(section: s, option: "SM_PRIV_KEY") == cwd + "/test_helper_eddsa_home/taler//exchange-secmod-eddsa/secmod-private-key")
         #expect(try c.filename(section: s, option: "UNIXPATH") == "/tmp/taler-system-runtime//exchange-secmod-eddsa/server.sock")
-        #expect(try c.time(section: s, option: "DURATION") == 60_000_000)
+        #expect(try c.time(section: s, option: "DURATION") == RelativeTime(seconds: 60))
     }
 
     @Test func prefixStripping() {

@@ -1,3 +1,4 @@
+import SecmodBase
 @testable import SecmodServer
 import SecmodKeys
 import SecmodWire

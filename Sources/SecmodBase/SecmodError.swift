@@ -57,4 +57,10 @@ public struct SecmodError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// Errors are compared by what a program may match on: the code and the errno or Taler
+    /// code it carries. The message is for people and may be reworded.
+    public static func == (a: SecmodError, b: SecmodError) -> Bool {
+        a.code == b.code && a.errno == b.errno && a.talerCode == b.talerCode
+    }
 }
