@@ -66,7 +66,8 @@ extension HelperEngine {
             let accepted: UnixSocket?
             do throws(Errno) { accepted = try listener.socket.accept() } catch {
                 if error.rawValue == EMFILE || error.rawValue == ENFILE {
-                    setListenerPaused(true)  // no busy loop on a readable listener
+                    // No busy loop on a readable listener.
+                    apply(table.acceptRanOutOfDescriptors(now: Clock.monotonicMicroseconds()))
                 }
                 dropLog.warning(logger, reason: "accept failed", error.description)
                 return
@@ -75,14 +76,12 @@ extension HelperEngine {
             // Closing the connection unanswered: the refused caller learns nothing, not even
             // which keys exist.
             guard let credentials = try? connection.peerCredentials(), admits(credentials, what: "connection") else { continue }
-            makeRoomForSession()
+            let id = reserveSession()
             let socket = SocketHandle(connection)
             let channel = ReplyChannel(socket: socket, isStream: true, maxMessages: settings.sessionOutboxMessages,
                                        maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight,
                                        maxInflightBytes: settings.sessionMaxInflightBytes, budget: inflightBudget)
-            let session = Session(id: nextSessionID, channel: channel, isStream: true, owner: credentials,
-                                  now: Clock.monotonicMicroseconds())
-            nextSessionID += 1
+            let session = Session(id: id, channel: channel, isStream: true, owner: credentials)
             guard watch(session) else { continue }
             logger.info("connection \(session.id) accepted (\(credentials))")
             if ready { sendKeyDump(session) }
@@ -115,12 +114,11 @@ extension HelperEngine {
         return true
     }
 
-    /// At the session cap, the session idle longest makes room for a new one.
-    private func makeRoomForSession() {
-        if sessions.count >= sessionCap,
-           let idlest = sessions.values.min(by: { $0.lastActivity < $1.lastActivity }) {
-            closeSession(idlest, reason: "session cap (\(sessionCap)) reached; closing the longest idle session")
-        }
+    /// The id of a new session; at the session cap, the session idle longest makes room.
+    private func reserveSession() -> UInt64 {
+        let (id, effects) = table.reserve(now: Clock.monotonicMicroseconds())
+        apply(effects)
+        return id
     }
 
     /// Descriptors kept free for what the helper opens besides sessions: key and counter
@@ -153,13 +151,11 @@ extension HelperEngine {
             dropLog.warning(logger, reason: "could not open a session", "for \(owner): \(error)")
             return
         }
-        makeRoomForSession()
+        let id = reserveSession()
         let channel = ReplyChannel(socket: SocketHandle(socket), isStream: false, maxMessages: settings.sessionOutboxMessages,
                                    maxBytes: settings.sessionOutboxBytes, maxInflight: settings.sessionMaxInflight,
                                    maxInflightBytes: settings.sessionMaxInflightBytes, budget: inflightBudget)
-        let session = Session(id: nextSessionID, channel: channel, isStream: false, owner: owner,
-                              now: Clock.monotonicMicroseconds())
-        nextSessionID += 1
+        let session = Session(id: id, channel: channel, isStream: false, owner: owner)
         guard watch(session) else { return }
         logger.info("session \(session.id) opened (\(owner))")
         if ready { sendKeyDump(session) }
@@ -172,7 +168,7 @@ extension HelperEngine {
             dropLog.warning(logger, reason: "could not open a session", "epoll_ctl: \(error)")
             return false
         }
-        session.interest = .readable
+        table.opened(session.id, now: Clock.monotonicMicroseconds())
         sessions[session.id] = session
         return true
     }
@@ -182,35 +178,44 @@ extension HelperEngine {
     /// Called whenever the loop changes the channel or a worker reports a change.
     func updateInterest(_ session: Session) {
         guard !session.closed else { return }
-        let status = session.channel.status
-        var wanted: PollEvents = status.atInflightBound ? [] : .readable
-        if status.heldByBudget { budgetPaused.insert(session.id) } else { budgetPaused.remove(session.id) }
-        if status.wantsWrite {
-            wanted.insert(.writable)
-            writeWaiting.insert(session.id)
-        } else {
-            writeWaiting.remove(session.id)
+        apply(table.channelChanged(session.id, Self.state(of: session.channel)))
+    }
+
+    static func state(of channel: ReplyChannel) -> SessionTable.ChannelState {
+        let status = channel.status
+        return SessionTable.ChannelState(wantsWrite: status.wantsWrite, atInflightBound: status.atInflightBound,
+                                         heldByBudget: status.heldByBudget, blockedSince: status.blockedSince)
+    }
+
+    /// Carries out what the session table decided.
+    func apply(_ effects: [SessionTable.Effect]) {
+        for effect in effects {
+            switch effect {
+            case let .close(id, reason):
+                if let session = sessions[id] { closeSession(session, reason: reason.description) }
+            case let .watch(id, events):
+                guard let session = sessions[id], !session.closed else { continue }
+                do throws(Errno) { try epoll.modify(session.socket.rawValue, events, token: id) } catch {
+                    closeSession(session, reason: "epoll_ctl failed: \(error)")
+                }
+            case let .listener(paused):
+                guard let listener else { continue }
+                try? epoll.modify(listener.socket.rawValue, paused ? [] : .readable, token: Self.listenerToken)
+            }
         }
-        guard wanted != session.interest else { return }
-        do throws(Errno) { try epoll.modify(session.socket.rawValue, wanted, token: session.id) } catch {
-            closeSession(session, reason: "epoll_ctl failed: \(error)")
-            return
-        }
-        session.interest = wanted
+    }
+
+    /// Every turn: the blocked timeout and the listener's pause.
+    func tickSessions() {
+        let sessions = self.sessions
+        apply(table.tick(now: Clock.monotonicMicroseconds(), state: { id in sessions[id].map { Self.state(of: $0.channel) } }))
     }
 
     /// The helper-wide budget has room again: every session it held back is read again.
     func resumeBudgetPaused() {
-        for id in budgetPaused {
+        for id in table.budgetPaused {
             if let session = sessions[id] { updateInterest(session) }
         }
-    }
-
-    /// Stops or resumes watching the listener (EMFILE/ENFILE from accept).
-    func setListenerPaused(_ paused: Bool) {
-        guard let listener, (listenerPausedSince != nil) != paused else { return }
-        listenerPausedSince = paused ? Clock.monotonicMicroseconds() : nil
-        try? epoll.modify(listener.socket.rawValue, paused ? [] : .readable, token: Self.listenerToken)
     }
 
     /// Every announced key, in dump order, then SYNCED (wire.md §8.1).
@@ -250,7 +255,7 @@ extension HelperEngine {
             return
         }
         guard isFromOwner(credentials, session) else { return }
-        session.lastActivity = Clock.monotonicMicroseconds()
+        table.activity(session.id, now: Clock.monotonicMicroseconds())
         guard length <= MessageHeader.maximumMessageSize else {
             dropLog.warning(logger, reason: "dropped oversize message", "\(length) bytes on session \(session.id)")
             return
@@ -343,7 +348,7 @@ extension HelperEngine {
             return nil
         }
         guard isFromOwner(credentials, session) else { return nil }
-        session.lastActivity = Clock.monotonicMicroseconds()
+        table.activity(session.id, now: Clock.monotonicMicroseconds())
         return count
     }
 
@@ -426,31 +431,14 @@ extension HelperEngine {
         guard !session.closed else { return }
         session.closed = true
         sessions[session.id] = nil
-        writeWaiting.remove(session.id)
-        budgetPaused.remove(session.id)
         // Before the close: a worker may still hold the socket, and epoll forgets a
         // descriptor only when every reference to it is closed.
         epoll.remove(session.socket.rawValue)
-        setListenerPaused(false)  // a descriptor is free again (once workers let go of it)
+        apply(table.closed(session.id))  // a descriptor is free again (once workers let go of it)
         let budgetResumes = session.channel.close()
         workers.drop(session: session.id)
         if budgetResumes { resumeBudgetPaused() }
         if let reason { logger.info("session \(session.id) closed: \(reason)") }
         // The socket closes when the last reference to it goes (a worker may still hold one).
-    }
-
-    /// Sessions blocked longer than SESSION_BLOCKED_TIMEOUT are closed. A vanished client
-    /// needs no probe: its session polls POLLHUP at once (dgram-transport.md).
-    func closeBlockedSessionsIfDue() {
-        let now = Clock.monotonicMicroseconds()
-        guard now &- lastBlockedCheck >= 100_000 else { return }  // every turn would cost a lock per blocked session
-        lastBlockedCheck = now
-        for id in writeWaiting {
-            guard let session = sessions[id] else { continue }
-            // A worker may have set blockedSince after `now` was read: compare before subtracting.
-            if let since = session.channel.status.blockedSince, now > since, now - since > settings.sessionBlockedTimeout {
-                closeSession(session, reason: "blocked for more than SESSION_BLOCKED_TIMEOUT: the client does not read")
-            }
-        }
     }
 }

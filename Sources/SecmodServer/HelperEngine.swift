@@ -41,22 +41,11 @@ public final class HelperEngine<Family: KeyFamily> {
     var sessions: [UInt64: Session] = [:]
     /// The loop's interest list: the signalfd, the mailbox, the listener and every session.
     let epoll: Epoll
-    /// Sessions polled for POLLOUT (their outbox is not empty): the only ones the blocked
-    /// check looks at, and while there are any the loop wakes at least once a second.
-    var writeWaiting: Set<UInt64> = []
+    /// Session ids, activity, epoll interest, the cap, the listener's pause and the blocked
+    /// timeout: the loop feeds it events and carries out its effects (`HelperEngine+Sessions.swift`).
+    var table: SessionTable
     /// MAX_INFLIGHT_BYTES, shared with every session's channel.
     let inflightBudget: InflightBudget
-    /// Sessions the helper-wide budget holds (not read while they have work in flight):
-    /// looked at again when the hold ends.
-    var budgetPaused: Set<UInt64> = []
-    /// MAX_SESSIONS, lowered at start if descriptors would run out first.
-    var sessionCap = 0
-    /// `accept` failed with EMFILE/ENFILE at this monotonic µs: the listener stays
-    /// readable, so watching it would spin. It is not watched until a session closes and
-    /// frees a descriptor, or for a second.
-    var listenerPausedSince: UInt64?
-    var nextSessionID: UInt64 = 1
-    var lastBlockedCheck: UInt64 = 0
     var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
     var dropLog = RateLimitedLog()
     var refusedLog = RateLimitedLog()
@@ -77,6 +66,7 @@ public final class HelperEngine<Family: KeyFamily> {
         epoll = try Epoll()
         inflightBudget = InflightBudget(limit: settings.maxInflightBytes)
         lifecycle = KeyLifecycle(schedules: family.groups.map(\.schedule))
+        table = SessionTable(cap: settings.maxSessions, blockedTimeout: settings.sessionBlockedTimeout)
         auditBook = AuditBook(directory: AuditDirectory(path: settings.auditDirectory), block: settings.auditBlock, logger: logger)
     }
 
@@ -92,7 +82,7 @@ public final class HelperEngine<Family: KeyFamily> {
         try maintainer.start(name: programName)
         try openListener()
         try watchOwnDescriptors()
-        sessionCap = capSessionsByDescriptors()
+        table.cap = capSessionsByDescriptors()
         logger.notice("listening on \(settings.unixPath) (\(settings.socketType.rawValue), mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
         for option in settings.obsoleteOptions {
             logger.warning("[\(settings.section)] \(option) is obsolete and ignored: a session whose client goes away is closed at once (dgram-transport.md)")
@@ -133,10 +123,9 @@ public final class HelperEngine<Family: KeyFamily> {
         while !stopping {
             let now = Clock.wallMicroseconds()
             if now >= nextScheduleAction(now: now) { maintainKeys(now: now) }
-            closeBlockedSessionsIfDue()
-            if let since = listenerPausedSince, Clock.monotonicMicroseconds() &- since > 1_000_000 { setListenerPaused(false) }
+            tickSessions()
             do throws(Errno) {
-                try epoll.wait(into: &ready, timeoutMilliseconds: pollTimeout(now: now, anyBlocked: !writeWaiting.isEmpty))
+                try epoll.wait(into: &ready, timeoutMilliseconds: pollTimeout(now: now))
             } catch {
                 throw error.error("epoll_wait")
             }
@@ -179,11 +168,11 @@ public final class HelperEngine<Family: KeyFamily> {
     }
 
     /// The poll timeout: until the next schedule action, at most 5 s so that a wall-clock
-    /// jump is noticed soon, and at most 1 s while a session is blocked.
-    private func pollTimeout(now: UInt64, anyBlocked: Bool) -> Int32 {
+    /// jump is noticed soon, and at most 1 s while a session is blocked or the listener paused.
+    private func pollTimeout(now: UInt64) -> Int32 {
         let next = nextScheduleAction(now: now)
         var wait = min(next > now ? next - now : 0, 5_000_000)
-        if anyBlocked || listenerPausedSince != nil { wait = min(wait, 1_000_000) }
+        if table.needsFrequentTurns { wait = min(wait, 1_000_000) }
         return Int32((wait + 999) / 1000)
     }
 
@@ -192,7 +181,7 @@ public final class HelperEngine<Family: KeyFamily> {
             switch completion {
             case let .attention(id):
                 if let session = sessions[id] { checkChannel(session) }
-                if !budgetPaused.isEmpty, !inflightBudget.isHolding { resumeBudgetPaused() }
+                if !table.budgetPaused.isEmpty, !inflightBudget.isHolding { resumeBudgetPaused() }
             case let .maintenance(result): handleMaintenance(result)
             }
         }

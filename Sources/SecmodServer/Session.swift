@@ -18,9 +18,6 @@ final class Session {
     var closed = false
     /// True once AVAIL…SYNCED is queued: from then on the session gets every push.
     var dumped = false
-    var lastActivity: UInt64
-    /// What the loop's epoll watches this session for.
-    var interest: PollEvents = []
 
     /// A stream connection's partial message (wire.md §2.1: messages arrive split and
     /// concatenated): sized to the message once its header is in (to the header before),
@@ -28,12 +25,11 @@ final class Session {
     var streamBuffer: [UInt8] = []
     var streamFill = 0
 
-    init(id: UInt64, channel: ReplyChannel, isStream: Bool, owner: PeerCredentials, now: UInt64) {
+    init(id: UInt64, channel: ReplyChannel, isStream: Bool, owner: PeerCredentials) {
         self.id = id
         self.channel = channel
         self.isStream = isStream
         self.owner = owner
-        lastActivity = now
     }
 
     var socket: UnixSocket { _read { yield channel.socket.socket } }
