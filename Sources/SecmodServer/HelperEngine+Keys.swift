@@ -14,7 +14,7 @@ extension HelperEngine {
     /// Refuses a key store that is not the helper's alone: a loose directory or module key
     /// stops the helper with the fix in the message, because only the operator can know
     /// whether someone read it in the meantime.
-    func checkKeyStorage() throws(SecmodError) {
+    static func checkKeyStorage(family: Family, settings: HelperSettings) throws(SecmodError) {
         try PrivateStorage.check(settings.keyDirectory, what: "KEY_DIR")
         for group in family.groups where group.directory.path != settings.keyDirectory {
             try PrivateStorage.check(group.directory.path, what: "KEY_DIR subdirectory")
@@ -24,21 +24,13 @@ extension HelperEngine {
     }
 
     /// One helper per key store, for the process's life: two helpers signing with the same
-    /// keys would each count only their own signatures. KEY_DIR is locked, and AUDIT_DIR
-    /// too when it is elsewhere (another configuration could share only that).
-    func lockKeyStore() throws(SecmodError) {
-        keyStoreLock = try lock(settings.keyDirectory, what: "KEY_DIR")
-        if !(settings.auditDirectory + "/").hasPrefix(settings.keyDirectory + "/") {
-            auditStoreLock = try lock(settings.auditDirectory, what: "AUDIT_DIR")
-        }
-    }
-
-    private func lock(_ directory: String, what: String) throws(SecmodError) -> FileLock {
+    /// keys would each count only their own signatures.
+    static func lock(_ directory: String, what: String) throws(SecmodError) -> FileLock {
         try FileSystem.createDirectories(directory, mode: 0o700)
         return try FileLock(path: directory + "/" + KeyDirectory.lockFileName, what: "\(what) \(directory)")
     }
 
-    func loadSecurityModuleKey() throws(SecmodError) -> Ed25519PrivateKey {
+    static func loadSecurityModuleKey(settings: HelperSettings, logger: Logger) throws(SecmodError) -> Ed25519PrivateKey {
         let (key, created) = try SecurityModuleKey.loadOrCreate(path: settings.securityModuleKeyPath)
         let pub = CrockfordBase32.encode(key.publicKey)
         if created {
@@ -160,10 +152,12 @@ extension HelperEngine {
     /// Expires old keys (PURGE, then delete the file) and asks for the keys the lookahead
     /// needs. Runs at start and whenever the timer says so.
     func maintainKeys(now: UInt64) {
+        assertOnLoop()
         perform(lifecycle.tick(now: now, served: registry.anchors(group:)))
     }
 
     func handleMaintenance(_ result: KeyMaintainer<Family>.Result) {
+        assertOnLoop()
         let now = Clock.wallMicroseconds()
         switch result {
         case let .created(slot, material, replacing):
@@ -187,6 +181,7 @@ extension HelperEngine {
     /// Carries out what the key lifecycle decided. `material`: the key a `.created` result
     /// brought, for its `.serve` effect.
     func perform(_ effects: [KeyLifecycle.Effect], material: Family.Material? = nil) {
+        assertOnLoop()
         for effect in effects {
             switch effect {
             case let .submit(job):
@@ -220,6 +215,7 @@ extension HelperEngine {
     /// Taler's helpers send them: a client that waits for the PURGE then already has a
     /// successor to sign with. Unknown or already revoked keys are ignored, as in Taler.
     func revoke(id: [UInt8], by session: Session) {
+        assertOnLoop()
         guard let key = registry.key(id: id) else {
             logger.info("session \(session.id) asked to revoke a key that is not served; ignored")
             return

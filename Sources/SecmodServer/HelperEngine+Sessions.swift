@@ -12,6 +12,7 @@ extension HelperEngine {
     /// Stream: accepts connections. Datagram: reads INITs from the main socket and adopts
     /// the session socket each one carries.
     func acceptHandshakes() {
+        assertOnLoop()
         guard let listener else { return }
         if settings.socketType == .stream {
             acceptConnections(listener)
@@ -177,6 +178,7 @@ extension HelperEngine {
     /// at SESSION_MAX_INFLIGHT (backpressure), writable while its outbox holds messages.
     /// Called whenever the loop changes the channel or a worker reports a change.
     func updateInterest(_ session: Session) {
+        assertOnLoop()
         guard !session.closed else { return }
         apply(table.channelChanged(session.id, Self.state(of: session.channel)))
     }
@@ -189,6 +191,7 @@ extension HelperEngine {
 
     /// Carries out what the session table decided.
     func apply(_ effects: [SessionTable.Effect]) {
+        assertOnLoop()
         for effect in effects {
             switch effect {
             case let .close(id, reason):
@@ -220,6 +223,7 @@ extension HelperEngine {
 
     /// Every announced key, in dump order, then SYNCED (wire.md §8.1).
     func sendKeyDump(_ session: Session) {
+        assertOnLoop()
         for key in registry.ordered where !session.closed { send(key.announcement.avail, to: session) }
         send(MessageHeader.bare(type: family.messageTypes.synced), to: session)
         session.dumped = true
@@ -227,6 +231,7 @@ extension HelperEngine {
 
     /// Sends to every session that has had its dump (pushes of AVAIL and PURGE).
     func broadcast(_ message: [UInt8]) {
+        assertOnLoop()
         for session in Array(sessions.values) where session.dumped && !session.closed {
             send(message, to: session)
         }
@@ -236,6 +241,7 @@ extension HelperEngine {
     /// one request outstanding, so reading on to EAGAIN would cost a syscall per request,
     /// and a client that pipelines gets no more than its share of the loop.
     func readRequests(_ session: Session) {
+        assertOnLoop()
         if session.isStream {
             readStream(session)
             return
@@ -407,6 +413,7 @@ extension HelperEngine {
 
     /// Sends to one session through its channel (pushes and the dump).
     func send(_ message: [UInt8], to session: Session) {
+        assertOnLoop()
         session.channel.push(message)
         checkChannel(session)
     }
@@ -428,6 +435,7 @@ extension HelperEngine {
     }
 
     func closeSession(_ session: Session, reason: String?) {
+        assertOnLoop()
         guard !session.closed else { return }
         session.closed = true
         sessions[session.id] = nil

@@ -26,9 +26,9 @@ public final class HelperEngine<Family: KeyFamily> {
 
     let signals: TerminationSignals
     let mailbox: Mailbox<Completion>
-    var workers: WorkerPool!
-    var maintainer: KeyMaintainer<Family>!
-    var securityModuleKey: Ed25519PrivateKey!
+    let workers: WorkerPool
+    let maintainer: KeyMaintainer<Family>
+    let securityModuleKey: Ed25519PrivateKey
 
     let registry = KeyRegistry<Family.Material>()
     /// Pending and failed maintenance, held PURGEs, readiness, the next due time: the
@@ -51,34 +51,49 @@ public final class HelperEngine<Family: KeyFamily> {
     var refusedLog = RateLimitedLog()
     let auditBook: AuditBook
     /// Held for the process's life: one helper per key store.
-    var keyStoreLock: FileLock?
-    var auditStoreLock: FileLock?
+    let keyStoreLock: FileLock
+    let auditStoreLock: FileLock?
     var stopping = false
+    /// The thread that runs the loop, once it runs: loop-owned state is checked against it
+    /// in debug builds (`assertOnLoop`).
+    private var loopThread: UInt?
 
-    /// Blocks SIGTERM and SIGINT before any thread exists, so only the loop sees them.
+    /// Checks and locks the key store and loads the security module key: a helper that
+    /// cannot own its keys never gets further. Blocks SIGTERM and SIGINT before any thread
+    /// exists, so only the loop sees them; the workers start last.
     public init(family: Family, settings: HelperSettings, logger: Logger, programName: String) throws(SecmodError) {
         self.family = family
         self.settings = settings
         self.logger = logger
         self.programName = programName
         signals = try TerminationSignals()
-        mailbox = try Mailbox()
+        let mailbox = try Mailbox<Completion>()
+        self.mailbox = mailbox
         epoll = try Epoll()
         inflightBudget = InflightBudget(limit: settings.maxInflightBytes)
         lifecycle = KeyLifecycle(schedules: family.groups.map(\.schedule))
         table = SessionTable(cap: settings.maxSessions, blockedTimeout: settings.sessionBlockedTimeout)
         auditBook = AuditBook(directory: AuditDirectory(path: settings.auditDirectory), block: settings.auditBlock, logger: logger)
+        try Self.checkKeyStorage(family: family, settings: settings)
+        keyStoreLock = try Self.lock(settings.keyDirectory, what: "KEY_DIR")
+        // AUDIT_DIR too when it is elsewhere: another configuration could share only that.
+        auditStoreLock = (settings.auditDirectory + "/").hasPrefix(settings.keyDirectory + "/")
+            ? nil : try Self.lock(settings.auditDirectory, what: "AUDIT_DIR")
+        securityModuleKey = try Self.loadSecurityModuleKey(settings: settings, logger: logger)
+        maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
+        workers = try WorkerPool(count: settings.workers, name: programName)
+    }
+
+    /// Debug builds: traps unless called on the loop's thread (or before the loop runs).
+    @inline(__always)
+    func assertOnLoop(_ function: StaticString = #function) {
+        assert(loopThread == nil || loopThread == OSThread.currentID, "\(function) called off the event loop's thread")
     }
 
     /// Starts everything and serves until SIGTERM or SIGINT. Returns the exit status.
     public func run() throws(SecmodError) -> Int32 {
-        try checkKeyStorage()
-        try lockKeyStore()
-        securityModuleKey = try loadSecurityModuleKey()
+        loopThread = OSThread.currentID
         try loadKeys()
-        let mailbox = self.mailbox
-        workers = try WorkerPool(count: settings.workers, name: programName)
-        maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
         try maintainer.start(name: programName)
         try openListener()
         try watchOwnDescriptors()
@@ -177,6 +192,7 @@ public final class HelperEngine<Family: KeyFamily> {
     }
 
     func processMailbox() {
+        assertOnLoop()
         for completion in mailbox.takeAll() {
             switch completion {
             case let .attention(id):

@@ -37,6 +37,10 @@ public struct OSThread: Sendable {
 
     public func join() { pthread_join(handle, nil) }
 
+    /// The calling thread's identity, to check in debug builds that state owned by one
+    /// thread is touched only there.
+    public static var currentID: UInt { UInt(pthread_self()) }
+
     /// The number of CPUs this process may run on: the default worker count.
     public static var availableProcessors: Int {
         let n = sysconf(Int32(_SC_NPROCESSORS_ONLN))
