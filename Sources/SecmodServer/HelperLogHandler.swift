@@ -10,12 +10,12 @@ public struct HelperLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let program: String
-    private let descriptor: Int32
+    private let sink: LogSink
 
-    public init(program: String, level: Logger.Level, descriptor: Int32) {
+    public init(program: String, level: Logger.Level, sink: LogSink) {
         self.program = program
         self.logLevel = level
-        self.descriptor = descriptor
+        self.sink = sink
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -30,8 +30,7 @@ public struct HelperLogHandler: LogHandler {
         // Callers quote what others chose with LogText.quoted; this makes sure that no
         // message, however it was built, can add a line or a terminal escape.
         line = LogText.neutralized(line) + "\n"
-        var bytes = Array(line.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(descriptor, $0.baseAddress, $0.count) }
+        sink.write(Array(line.utf8))
     }
 
     /// GNUnet's level names, so `-L WARNING` reads the same as for Taler's helpers.

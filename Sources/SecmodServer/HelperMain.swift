@@ -34,16 +34,14 @@ public enum HelperMain {
             }
             level = parsed
         }
-        var logDescriptor: Int32 = 2
+        var sink = LogSink.standardError
         if let file = options.logFile {
-            logDescriptor = open(file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640)
-            if logDescriptor < 0 {
-                printError("\(program): cannot open log file \(file): \(Errno.current)")
+            do throws(Errno) { sink = try LogSink.appending(to: file) } catch {
+                printError("\(program): cannot open log file \(file): \(error)")
                 return 1
             }
         }
-        let descriptor = logDescriptor
-        let logger = Logger(label: program) { _ in HelperLogHandler(program: program, level: level, descriptor: descriptor) }
+        let logger = Logger(label: program) { [sink] _ in HelperLogHandler(program: program, level: level, sink: sink) }
 
         if geteuid() == 0 && !options.allowRoot {
             logger.error("refusing to run as root: the helper must run as its own user so that the exchange cannot reach its keys (see contrib/systemd). Pass --allow-root only for tests")
@@ -74,13 +72,7 @@ public enum HelperMain {
         }
     }
 
-    static func printOut(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { write(1, $0.baseAddress, $0.count) }
-    }
+    static func printOut(_ text: String) { LogSink.standardOutput.write(Array(text.utf8)) }
 
-    static func printError(_ text: String) {
-        var bytes = Array((text + "\n").utf8)
-        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress, $0.count) }
-    }
+    static func printError(_ text: String) { LogSink.standardError.write(Array((text + "\n").utf8)) }
 }
