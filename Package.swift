@@ -45,12 +45,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "SecmodClient", dependencies: ["SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire"]),
+        // The offline signer's documents (future keys, master signatures) and policy: what
+        // `secmod` checks before the master key signs. The helpers do not link it.
+        .target(name: "SecmodOffline", dependencies: [
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
+        ]),
 
         .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodBase", "SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodBase", "SecmodServer", "SecmodSystem"]),
         .executableTarget(name: "secmod", dependencies: [
-            "SecmodBase", "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodSystem", "SecmodWire",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "SecmodBase", "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodOffline", "SecmodSystem",
+            "SecmodWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.
         .executableTarget(name: "secmod-bench", dependencies: [
@@ -61,17 +66,20 @@ let package = Package(
         // Fuzzing: the decoders of untrusted input as libFuzzer targets (contrib/fuzz.sh). The
         // targets are a library so that the unit tests replay saved crashers; CFuzzDriver
         // finds libFuzzer when the executable is built with -sanitize=fuzzer.
-        .target(name: "SecmodFuzzTargets", dependencies: ["SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig"]),
+        .target(name: "SecmodFuzzTargets", dependencies: [
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodOffline",
+        ]),
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "secmod-fuzz", dependencies: ["SecmodFuzzTargets", "CFuzzDriver"]),
 
         .testTarget(name: "SecmodUnitTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets", "SecmodServer",
+            "SecmodOffline",
             "SecmodClient",
         ], exclude: ["Fixtures"]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",
-            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
+            "SecmodOffline", "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
         ]),
     ],
     swiftLanguageModes: [.v6]

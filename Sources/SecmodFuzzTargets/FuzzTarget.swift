@@ -1,3 +1,4 @@
+import SecmodOffline
 /// The fuzz targets by name, for `secmod-fuzz` and the crasher tests.
 ///
 /// A target takes any bytes and must not crash on them. Beyond that, each one checks what

@@ -1,3 +1,4 @@
+import SecmodOffline
 import SecmodWire
 
 extension FuzzTargets {

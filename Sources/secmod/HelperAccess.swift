@@ -2,6 +2,7 @@ import ArgumentParser
 import SecmodBase
 import SecmodClient
 import SecmodConfig
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 

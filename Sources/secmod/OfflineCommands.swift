@@ -1,6 +1,7 @@
 import ArgumentParser
 import SecmodBase
 import SecmodCrypto
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 

@@ -3,6 +3,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import SecmodBase
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 

@@ -1,6 +1,7 @@
 import SecmodBase
 import SecmodClient
 import SecmodConfig
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 

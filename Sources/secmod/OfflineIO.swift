@@ -1,5 +1,6 @@
 import Foundation
 import SecmodBase
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 #if canImport(Glibc)
@@ -70,14 +71,6 @@ enum OfflineIO {
     static func isTerminal(_ fd: Int32) -> Bool { isatty(fd) == 1 }
 }
 
-/// `Array.withUnsafeBytes` with a typed error (the standard library's only rethrows).
-func offlineWithBytes<R>(_ bytes: [UInt8], _ body: (UnsafeRawBufferPointer) throws(SecmodError) -> R) throws(SecmodError) -> R {
-    try bytes.withUnsafeBytes { raw in Result { () throws(SecmodError) -> R in try body(raw) } }.get()
-}
-
-func offlineWithMutableBytes<R>(_ bytes: inout [UInt8], _ body: (UnsafeMutableRawBufferPointer) throws(SecmodError) -> R) throws(SecmodError) -> R {
-    try bytes.withUnsafeMutableBytes { raw in Result { () throws(SecmodError) -> R in try body(raw) } }.get()
-}
 
 /// The review table of `show`.
 enum OfflineTable {

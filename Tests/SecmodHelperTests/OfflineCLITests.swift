@@ -1,5 +1,6 @@
 import Foundation
 import SecmodCrypto
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import SecmodClient
 import SecmodCrypto
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 import Testing

@@ -1,4 +1,5 @@
 import SecmodBase
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 import Testing

@@ -1,5 +1,6 @@
 import SecmodBase
 import SecmodCrypto
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 import Testing

@@ -1,5 +1,6 @@
 import SecmodBase
 import SecmodSystem
+import SecmodWire
 
 /// A Taler amount (`struct TALER_Amount`): a currency, a whole value and a fraction in units
 /// of 10⁻⁸ (offline-signing spec §2.1, §7.3).

@@ -9,10 +9,10 @@ import Glibc
 
 /// The offline master key (`[exchange-offline] MASTER_PRIV_FILE`): a 32-byte Ed25519 seed
 /// in a file of mode 0400 (offline-signing spec §4.2, §9).
-enum MasterKey {
+public enum MasterKey {
     /// Loads the key, refusing a missing file, anything but a regular file, a mode other
     /// than owner-read-only, or a size other than 32 bytes.
-    static func load(path: String) throws(SecmodError) -> Ed25519PrivateKey {
+    public static func load(path: String) throws(SecmodError) -> Ed25519PrivateKey {
         let st: FileStatus
         do throws(Errno) { st = try FileSystem.status(path, followLinks: false) } catch {
             if error == .noEntry {
@@ -34,7 +34,7 @@ enum MasterKey {
     }
 
     /// Creates a new key (mode 0400, missing parent directories 0700); never replaces one.
-    static func create(path: String) throws(SecmodError) -> Ed25519PrivateKey {
+    public static func create(path: String) throws(SecmodError) -> Ed25519PrivateKey {
         guard !FileSystem.exists(path) else {
             throw SecmodError(.keyFile, "master key \(path) already exists; refusing to replace it (a new master key would invalidate every signature the exchange has)")
         }
@@ -51,8 +51,8 @@ enum MasterKey {
 
 /// Trust on first use of the helpers' security-module keys (offline-signing spec §5): a
 /// 96-byte file RSA ‖ CS ‖ EdDSA, written once with mode 0400.
-enum ModuleKeyPins {
-    enum State: Equatable {
+public enum ModuleKeyPins {
+    public enum State: Equatable {
         /// The pin file exists and holds exactly these keys.
         case matches
         /// No pin file yet; the configuration pins that are set match. `pin` writes the file.
@@ -62,7 +62,7 @@ enum ModuleKeyPins {
     /// Compares the document's module keys with the pin file, or on first use with the
     /// `SECM_*_PUBKEY` configuration pins. Writes nothing. A difference is an error naming
     /// which module key changed.
-    static func check(_ keys: SecurityModuleKeySet, file: String, configuredPins: [String: [UInt8]]) throws(SecmodError) -> State {
+    public static func check(_ keys: SecurityModuleKeySet, file: String, configuredPins: [String: [UInt8]]) throws(SecmodError) -> State {
         if let pinned = try read(file) {
             var changes: [String] = []
             for (mine, theirs) in zip(pinned.members, keys.members) where mine.key != theirs.key {
@@ -84,7 +84,7 @@ enum ModuleKeyPins {
 
     /// Writes the pin file (first use): parent directories 0700, the file 0400, never
     /// replacing an existing one.
-    static func pin(_ keys: SecurityModuleKeySet, file: String) throws(SecmodError) {
+    public static func pin(_ keys: SecurityModuleKeySet, file: String) throws(SecmodError) {
         let (directory, name) = offlineSplitPath(file)
         try FileSystem.createDirectories(directory, mode: 0o700)
         do throws(SecmodError) {
@@ -98,7 +98,7 @@ enum ModuleKeyPins {
 
     /// The pinned keys, or nil when there is no pin file. Refuses a file that is not a
     /// regular file, that others may write, or that is not exactly 96 bytes.
-    static func read(_ file: String) throws(SecmodError) -> SecurityModuleKeySet? {
+    public static func read(_ file: String) throws(SecmodError) -> SecurityModuleKeySet? {
         let st: FileStatus
         do throws(Errno) { st = try FileSystem.status(file, followLinks: false) } catch {
             if error == .noEntry { return nil }
@@ -121,12 +121,12 @@ enum ModuleKeyPins {
         return try SecurityModuleKeySet(bytes: bytes)
     }
 
-    static func describe(_ key: [UInt8]) -> String {
+    public static func describe(_ key: [UInt8]) -> String {
         key.allSatisfy({ $0 == 0 }) ? "none (all zero: no such helper)" : CrockfordBase32.encode(key)
     }
 }
 
-func offlineSplitPath(_ path: String) -> (directory: String, name: String) {
+public func offlineSplitPath(_ path: String) -> (directory: String, name: String) {
     guard let slash = path.lastIndex(of: "/") else { return (".", path) }
     let directory = String(path[..<slash])
     return (directory.isEmpty ? "/" : directory, String(path[path.index(after: slash)...]))

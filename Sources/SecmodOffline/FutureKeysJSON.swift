@@ -1,5 +1,6 @@
 import SecmodBase
 import SecmodSystem
+import SecmodWire
 
 /// A JSON value, as small as the offline documents need: objects keep their member order
 /// (so a document passes through unchanged), numbers keep their text (so 64-bit integers

@@ -1,5 +1,6 @@
 import SecmodBase
 import SecmodSystem
+import SecmodWire
 
 /// The byte strings the offline master key signs (offline-signing spec §7), exactly as the
 /// packed C structs lay them out. The signer hashes and signs them; the exchange rebuilds

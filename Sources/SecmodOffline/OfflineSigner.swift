@@ -8,41 +8,47 @@ import SecmodWire
 /// module keys, each RSA key's encoding, and, with a configuration, each denomination's age
 /// mask and any value or fee the configuration states. `download` runs the signature part,
 /// `show` prints the result, `sign` refuses to sign unless `problems` is empty.
-struct KeyReview {
-    struct Denomination {
-        let key: FutureDenomination
+public struct KeyReview {
+    public struct Denomination {
+        public let key: FutureDenomination
         /// `h_rsa` or `h_cs`: SHA-512 of the key bytes.
-        let keyHash: [UInt8]
+        public let keyHash: [UInt8]
         /// `h_denom_pub` with the age mask that will be signed (offline-documents.md §7.4).
-        let denominationHash: [UInt8]
-        let ageMask: UInt32
-        let moduleSignatureValid: Bool
+        public let denominationHash: [UInt8]
+        public let ageMask: UInt32
+        public let moduleSignatureValid: Bool
         /// What is wrong with this key, if anything.
-        let problems: [String]
+        public let problems: [String]
         /// How messages name this key.
-        let name: String
+        public let name: String
     }
 
-    struct SigningKey {
-        let key: FutureSigningKey
-        let moduleSignatureValid: Bool
-        let name: String
+    public struct SigningKey {
+        public let key: FutureSigningKey
+        public let moduleSignatureValid: Bool
+        public let name: String
     }
 
     /// What the configuration says about a denomination section; nil to check nothing.
-    struct Expectations {
-        let ageMask: UInt32
-        let value: Amount?
-        let fees: [String: Amount]
+    public struct Expectations {
+        public let ageMask: UInt32
+        public let value: Amount?
+        public let fees: [String: Amount]
+
+        public init(ageMask: UInt32, value: Amount?, fees: [String: Amount]) {
+            self.ageMask = ageMask
+            self.value = value
+            self.fees = fees
+        }
     }
 
-    let keys: FutureKeys
-    let denominations: [Denomination]
-    let signingKeys: [SigningKey]
+    public let keys: FutureKeys
+    public let denominations: [Denomination]
+    public let signingKeys: [SigningKey]
 
     /// `expectations(section)` gives what the configuration expects of a section; without
     /// it the document's own `age_mask` is used and nothing else is compared.
-    init(_ keys: FutureKeys, expectations: ((String) throws(SecmodError) -> Expectations)? = nil) throws(SecmodError) {
+    public init(_ keys: FutureKeys, expectations: ((String) throws(SecmodError) -> Expectations)? = nil) throws(SecmodError) {
         self.keys = keys
         let moduleKeys = keys.securityModuleKeys
         signingKeys = keys.signingKeys.map { k in
@@ -90,20 +96,20 @@ struct KeyReview {
     }
 
     /// Everything that stops `sign`, module signatures first.
-    var problems: [String] {
+    public var problems: [String] {
         signingKeys.filter { !$0.moduleSignatureValid }.map { "invalid security module signature for \($0.name)" }
             + denominations.flatMap(\.problems)
     }
 
     /// Throws one error listing every problem, or returns.
-    func requireNoProblems(_ what: String) throws(SecmodError) {
+    public func requireNoProblems(_ what: String) throws(SecmodError) {
         let all = problems
         guard !all.isEmpty else { return }
         throw SecmodError(.crypto, "\(what): \(all.count) problem\(all.count == 1 ? "" : "s"):\n  " + all.joined(separator: "\n  "))
     }
 
     /// The master signatures (offline-documents.md §7), in input order. Call only when `problems` is empty.
-    func sign(with masterKey: Ed25519PrivateKey) -> UploadSignatures {
+    public func sign(with masterKey: Ed25519PrivateKey) -> UploadSignatures {
         let signkeys = signingKeys.map {
             UploadSignatures.SigningKey(exchangePublicKey: $0.key.key, masterSignature: masterKey.sign($0.key.masterSignedBytes))
         }
@@ -120,7 +126,7 @@ struct KeyReview {
 extension OfflineSettings {
     /// What this configuration expects of a denomination section: its age mask, and VALUE
     /// and FEE_* where they are set.
-    func expectations(currency: String) -> (String) throws(SecmodError) -> KeyReview.Expectations {
+    public func expectations(currency: String) -> (String) throws(SecmodError) -> KeyReview.Expectations {
         { (section: String) throws(SecmodError) -> KeyReview.Expectations in
             var fees: [String: Amount] = [:]
             for (field, option) in [("fee_withdraw", "FEE_WITHDRAW"), ("fee_deposit", "FEE_DEPOSIT"),
@@ -134,9 +140,9 @@ extension OfflineSettings {
 }
 
 /// How the offline commands print times, masks and keys.
-enum OfflineFormat {
+public enum OfflineFormat {
     /// `2023-11-14 22:13:20` (UTC), or `never`.
-    static func date(_ t: Timestamp) -> String {
+    public static func date(_ t: Timestamp) -> String {
         guard t != .forever else { return "never" }
         let seconds = t.seconds
         let days = Int64(seconds / 86_400)
@@ -155,5 +161,5 @@ enum OfflineFormat {
         return "\(year)-\(two(Int(month)))-\(two(Int(day))) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60))"
     }
 
-    static func hex(_ v: UInt32) -> String { v == 0 ? "0" : "0x" + String(v, radix: 16) }
+    public static func hex(_ v: UInt32) -> String { v == 0 ? "0" : "0x" + String(v, radix: 16) }
 }
