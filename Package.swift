@@ -51,8 +51,14 @@ let package = Package(
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
         ]),
 
-        .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodBase", "SecmodServer", "SecmodSystem"]),
-        .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodBase", "SecmodServer", "SecmodSystem"]),
+        // What every helper's `main` does before the engine runs: options, configuration,
+        // logging, hardening, exit statuses.
+        .target(name: "SecmodHelperMain", dependencies: [
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodConfig", "SecmodServer",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodBase", "SecmodHelperMain", "SecmodServer"]),
+        .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodBase", "SecmodHelperMain", "SecmodServer"]),
         .executableTarget(name: "secmod", dependencies: [
             "SecmodBase", "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodOffline", "SecmodSystem",
             "SecmodWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,6 +1,6 @@
 import SecmodBase
+import SecmodHelperMain
 import SecmodServer
-import SecmodSystem
 
 /// Kept out of `main.swift`: top-level code there is main-actor code, and the engine's
 /// threads must not inherit that.

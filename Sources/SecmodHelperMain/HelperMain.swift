@@ -2,6 +2,7 @@ import Logging
 import SecmodBase
 import SecmodConfig
 import SecmodCrypto
+import SecmodServer
 import SecmodSystem
 #if canImport(Glibc)
 import Glibc
