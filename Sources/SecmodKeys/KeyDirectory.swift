@@ -45,7 +45,7 @@ public struct KeyDirectory: Sendable {
         var entries: [Entry] = []
         for name in names.sorted() where name != Self.lockFileName {
             let full = path + "/" + name
-            if name.hasPrefix("."), name.contains(".tmp-") {
+            if FileSystem.isTemporaryName(name) {
                 try? FileSystem.remove(full)
                 entries.append(.skipped(name: name, reason: "removed the temporary file of an interrupted write"))
                 continue

@@ -103,6 +103,18 @@ public enum FileSystem {
         case replace
     }
 
+    /// The temporary file `writeAtomically` writes before renaming it to `name`:
+    /// `.<name>.tmp-<hex>`. Hidden, and never a valid key or record name.
+    static func temporaryName(for name: String, suffix: UInt64) -> String {
+        "." + name + ".tmp-" + String(suffix, radix: 16)
+    }
+
+    /// True for a temporary file of `writeAtomically`, which a crash may leave behind: the
+    /// next scan of the directory removes it.
+    public static func isTemporaryName(_ name: String) -> Bool {
+        name.hasPrefix(".") && name.contains(".tmp-")
+    }
+
     /// Writes a file so that a crash leaves either no file or the whole file, never a part:
     /// write a temporary file, fsync it, rename it into place, fsync the directory.
     /// The temporary file is created with `mode` already set, so the contents are never
@@ -110,8 +122,7 @@ public enum FileSystem {
     public static func writeAtomically(directory: String, name: String, mode: UInt32, existing: Existing,
                                        contents: UnsafeRawBufferPointer) throws(SecmodError) {
         let target = directory + "/" + name
-        let suffix = secmod_random_u64()
-        let temporary = directory + "/." + name + ".tmp-" + String(suffix, radix: 16)
+        let temporary = directory + "/" + temporaryName(for: name, suffix: secmod_random_u64())
         do throws(Errno) {
             let fd = try FileDescriptor.open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: mode)
             try fd.setMode(mode)

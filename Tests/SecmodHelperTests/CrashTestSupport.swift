@@ -186,7 +186,7 @@ struct KeyFileEntry {
     let isRegularFile: Bool
 
     /// The temporary file of a write in progress (`.<anchor>.tmp-<hex>`).
-    var isTemporary: Bool { name.hasPrefix(".") && name.contains(".tmp-") }
+    var isTemporary: Bool { FileSystem.isTemporaryName(name) }
     var anchorSeconds: UInt64? {
         guard !name.isEmpty, name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
         return UInt64(name)
