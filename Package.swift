@@ -78,14 +78,15 @@ let package = Package(
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "secmod-fuzz", dependencies: ["SecmodFuzzTargets", "CFuzzDriver"]),
 
+        // Test vectors both test targets use.
+        .target(name: "SecmodTestVectors", dependencies: ["SecmodCrypto"], path: "Tests/SecmodTestVectors"),
         .testTarget(name: "SecmodUnitTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets", "SecmodServer",
-            "SecmodOffline",
-            "SecmodClient",
+            "SecmodOffline", "SecmodClient", "SecmodTestVectors",
         ], exclude: ["Fixtures"]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",
-            "SecmodOffline", "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
+            "SecmodOffline", "SecmodTestVectors", "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
         ]),
     ],
     swiftLanguageModes: [.v6]

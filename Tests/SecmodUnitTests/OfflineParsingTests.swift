@@ -1,6 +1,7 @@
 import SecmodBase
 import SecmodOffline
 import SecmodSystem
+import SecmodTestVectors
 import SecmodWire
 import Testing
 

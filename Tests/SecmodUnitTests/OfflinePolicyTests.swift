@@ -3,6 +3,7 @@ import SecmodBase
 import SecmodCrypto
 import SecmodOffline
 import SecmodSystem
+import SecmodTestVectors
 import SecmodWire
 import Testing
 
