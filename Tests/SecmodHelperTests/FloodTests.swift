@@ -24,7 +24,7 @@ import Glibc
 
     static let latencyBound = 0.5
     static let residentGrowthBoundKiB = 48 * 1024
-    static let shutdownTimeout = 2.0
+    static let shutdownTimeout = 4.0
 
     @Test(arguments: Family.allCases, HelperTransport.allCases)
     func aFloodingSessionLeavesOthersServed(family: Family, transport: HelperTransport) throws {
