@@ -1,22 +1,17 @@
-import Foundation
 import SecmodBase
 import SecmodSystem
 
-/// The few POSIX calls the loader needs, wrapped so that every failure becomes a
+/// The few file-system lookups the loader needs (through SecmodSystem), each failure a
 /// `SecmodError(.system)` carrying errno and its text. Foundation's `FileManager` would
 /// hide errno behind `CocoaError`, and operators need "Permission denied" versus
 /// "No such file or directory" to fix a deployment.
 enum ConfigFileSystem {
-    static func errnoText(_ code: Int32) -> String {
-        String(cString: strerror(code))
-    }
-
     /// Reads a whole file. The error names the path, because the caller may be several
     /// `@INLINE@` levels away from anything the operator typed.
     static func readFile(_ path: String) throws(SecmodError) -> [UInt8] {
         do throws(Errno) {
             // SecmodSystem's open adds O_CLOEXEC and retries EINTR.
-            let fd = try FileDescriptor.open(path, O_RDONLY)
+            let fd = try FileDescriptor.openForReading(path)
             var bytes: [UInt8] = []
             while true {
                 let chunk = try fd.read(upTo: 65536)
@@ -28,34 +23,16 @@ enum ConfigFileSystem {
         }
     }
 
-    static func isReadable(_ path: String) -> Bool {
-        access(path, R_OK) == 0
-    }
+    static func isReadable(_ path: String) -> Bool { FileSystem.isReadable(path) }
 
     /// `realpath(3)`, or nil when the path does not resolve (e.g. text loaded under a
     /// label that is not a real file).
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
+    static func realPath(_ path: String) -> String? { FileSystem.canonicalPath(path) }
 
     static func currentDirectory() throws(SecmodError) -> String {
-        var size = 4096
-        while size <= 4 * 1024 * 1024 {
-            var buffer = [CChar](repeating: 0, count: size)
-            let found = buffer.withUnsafeMutableBufferPointer { getcwd($0.baseAddress, size) != nil }
-            if found {
-                let length = buffer.firstIndex(of: 0) ?? buffer.count
-                return String(decoding: buffer[..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            }
-            let code = errno
-            if code != ERANGE {
-                throw SecmodError(.system, "cannot determine the current directory: \(errnoText(code))", errno: code)
-            }
-            size *= 2
+        do throws(Errno) { return try FileSystem.currentDirectory() } catch {
+            throw SecmodError(.system, "cannot determine the current directory: \(error)", errno: error.rawValue)
         }
-        throw SecmodError(.system, "cannot determine the current directory: path too long", errno: ERANGE)
     }
 
     /// The directory part of a path (everything before the last `/`), as GNUnet computes
@@ -68,25 +45,16 @@ enum ConfigFileSystem {
     /// Names in a directory (without `.` and `..`), or nil when the directory does not exist.
     static func directoryEntries(_ path: String) throws(SecmodError) -> [String]? {
         do throws(Errno) { return try FileSystem.listDirectory(path) } catch {
-            if error.rawValue == ENOENT || error.rawValue == ENOTDIR { return nil }
+            if error == .noEntry || error == .notADirectory { return nil }
             throw SecmodError(.system, "cannot read configuration directory '\(path)': \(error)", errno: error.rawValue)
         }
     }
 
     /// `glob(3)` for `@INLINE-MATCHING@`; no match is an empty list, not an error.
     static func matchingPaths(_ pattern: String) throws(SecmodError) -> [String] {
-        var result = glob_t()
-        defer { globfree(&result) }
-        let status = glob(pattern, 0, nil, &result)
-        if status == GLOB_NOMATCH { return [] }
-        if status != 0 {
-            throw SecmodError(.system, "cannot expand configuration glob '\(pattern)' (glob error \(status))")
-        }
-        var paths: [String] = []
-        for index in 0..<Int(result.gl_pathc) {
-            if let path = result.gl_pathv[index] {
-                paths.append(String(cString: path))
-            }
+        let (paths, failure) = FileSystem.matchingPaths(pattern)
+        if let failure {
+            throw SecmodError(.system, "cannot expand configuration glob '\(pattern)' (glob error \(failure))")
         }
         return paths
     }

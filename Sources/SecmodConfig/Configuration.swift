@@ -1,4 +1,3 @@
-import Foundation
 import SecmodSystem
 
 /// A GNUnet-style configuration: `[section]` / `OPTION = value` pairs merged from several
@@ -41,7 +40,7 @@ public struct Configuration: Sendable {
     let environment: [String: String]
 
     /// An empty configuration with the environment used for `$VAR` expansion.
-    public init(environment: [String: String] = ProcessInfo.processInfo.environment) {
+    public init(environment: [String: String] = ProcessEnvironment.current) {
         self.environment = environment
     }
 

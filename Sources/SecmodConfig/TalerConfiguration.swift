@@ -1,4 +1,3 @@
-import Foundation
 import SecmodBase
 import SecmodSystem
 #if canImport(Glibc)
@@ -13,7 +12,7 @@ import Glibc
 /// the prefix is `$TALER_PREFIX` (a trailing `lib/` stripped) or the parent of the `bin/`
 /// holding this executable.
 public enum TalerConfiguration {
-    public static func load(file: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(SecmodError) -> Configuration {
+    public static func load(file: String?, environment: [String: String] = ProcessEnvironment.current) throws(SecmodError) -> Configuration {
         var configuration = Configuration(environment: environment)
         for (name, text) in BuiltinDefaults.files {
             try configuration.load(text: text, fileName: "<built-in>/" + name)

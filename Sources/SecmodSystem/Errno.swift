@@ -16,6 +16,7 @@ public struct Errno: Error, Hashable, Sendable, CustomStringConvertible {
     public static let again = Errno(EAGAIN)
     public static let connectionRefused = Errno(ECONNREFUSED)
     public static let noEntry = Errno(ENOENT)
+    public static let notADirectory = Errno(ENOTDIR)
     public static let exists = Errno(EEXIST)
 
     /// Wraps this errno in the project's error, prefixed with what we were doing.

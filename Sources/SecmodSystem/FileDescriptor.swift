@@ -55,6 +55,11 @@ public struct FileDescriptor: ~Copyable, @unchecked Sendable {
         if flags < 0 || fcntl(rawValue, F_SETFL, flags | O_NONBLOCK) < 0 { throw Errno.current }
     }
 
+    /// Opens a file read-only (`O_CLOEXEC`).
+    public static func openForReading(_ path: String) throws(Errno) -> FileDescriptor {
+        try open(path, O_RDONLY)
+    }
+
     /// Opens a file. `O_CLOEXEC` is always added, so no helper secret leaks into a child.
     public static func open(_ path: String, _ flags: Int32, mode: UInt32 = 0) throws(Errno) -> FileDescriptor {
         let fd = retryingInterrupts { Glibc.open(path, flags | O_CLOEXEC, mode_t(mode)) }

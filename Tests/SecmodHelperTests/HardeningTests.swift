@@ -122,3 +122,16 @@ struct SameUserAttackTests {
         #expect(helper.stop() == 0)
     }
 }
+
+/// A key holder carries no more code than it needs: the helpers link neither Foundation nor
+/// ICU (about 9 MiB of resident memory each).
+@Suite struct LinkageTests {
+    @Test(arguments: ["taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa"])
+    func helpersDoNotLinkFoundationOrICU(program: String) {
+        let run = GnunetReferee.run("/usr/bin/ldd", [HelperProcess.binary(program)])
+        #expect(run.status == 0, "\(run.output)")
+        #expect(run.output.contains("libswiftCore"), "ldd listed nothing recognisable: \(run.output)")
+        let heavy = run.output.split(separator: "\n").filter { $0.contains("Foundation") || $0.contains("ICU") }
+        #expect(heavy.isEmpty, "\(program) links \(heavy)")
+    }
+}
