@@ -12,14 +12,14 @@ import Glibc
 /// its process boundary, its sockets and its thread hand-offs exactly as an exchange sees them.
 final class HelperProcess {
     let executable: String
-    let pid: pid_t
+    private let child: ChildProcess
+    var pid: pid_t { child.pid }
     let directory: TemporaryDirectory
     let socketPath: String
     /// The transport the helper serves and the clients speak (`--transport`).
     let transport: HelperTransport
     var endpoint: HelperEndpoint { HelperEndpoint(path: socketPath, transport: transport) }
     let logPath: String
-    private var exited: Int32?
 
     /// Starts `program` (found next to this executable) with `config` written into a fresh
     /// temporary directory. `TALER_TEST_HOME` and `TMPDIR` point there, so every default
@@ -40,13 +40,12 @@ final class HelperProcess {
             try? directory.remove()
             throw error.error("writing \(configPath)")
         }
-        var arguments = [executable, "-c", configPath, "-L", "INFO", "-l", logPath]
+        var arguments = ["-c", configPath, "-L", "INFO", "-l", logPath]
         // The bench runs the helper as whoever runs the bench; on a test box that is often root.
         if geteuid() == 0 { arguments.append("--allow-root") }
         if let workers { arguments += ["-w", String(workers)] }
-        let environment = Self.environment(overriding: ["TALER_TEST_HOME": dir + "/", "TMPDIR": dir])
         do throws(SecmodError) {
-            pid = try Self.spawn(executable, arguments: arguments, environment: environment)
+            child = try ChildProcess.spawn(executable, arguments: arguments, overriding: ["TALER_TEST_HOME": dir + "/", "TMPDIR": dir])
         } catch {
             try? directory.remove()
             throw error
@@ -58,7 +57,7 @@ final class HelperProcess {
     func waitUntilServing(timeoutSeconds: Double, probe: (String) throws(SecmodError) -> Void) throws(SecmodError) {
         let deadline = Clock.monotonicMicroseconds() + UInt64(timeoutSeconds * 1e6)
         while !FileSystem.exists(socketPath) {
-            if let status = poll() { throw SecmodError(.unavailable, "\(executable) exited with \(Self.describe(status)) before serving; log:\n\(log())") }
+            if let status = child.poll() { throw SecmodError(.unavailable, "\(executable) exited with \(Self.describe(status)) before serving; log:\n\(log())") }
             if Clock.monotonicMicroseconds() > deadline { throw SecmodError(.timeout, "\(socketPath) did not appear; log:\n\(log())") }
             Clock.sleep(microseconds: 10_000)
         }
@@ -67,35 +66,19 @@ final class HelperProcess {
 
     /// SIGTERM, then waits up to 10 s (SIGKILL after that). Returns the raw wait status.
     func stop() -> Int32 {
-        if let exited { return exited }
-        kill(pid, SIGTERM)
+        child.signal(SIGTERM)
         let deadline = Clock.monotonicMicroseconds() + 10_000_000
         while Clock.monotonicMicroseconds() < deadline {
-            if let status = poll() { return status }
+            if let status = child.poll() { return status }
             Clock.sleep(microseconds: 5_000)
         }
-        kill(pid, SIGKILL)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
-        exited = status
-        return status
-    }
-
-    /// The wait status if the helper has exited, without blocking.
-    private func poll() -> Int32? {
-        if let exited { return exited }
-        var status: Int32 = 0
-        guard waitpid(pid, &status, WNOHANG) == pid else { return nil }
-        exited = status
-        return status
+        child.signal(SIGKILL)
+        return child.wait()
     }
 
     func log() -> String { ProcFS.read(logPath) ?? "(no log)" }
 
-    /// "exit 0", "exit 1" or "signal 9": WIFEXITED and friends are macros Swift cannot call.
-    static func describe(_ status: Int32) -> String {
-        status & 0x7f == 0 ? "exit \((status >> 8) & 0xff)" : "signal \(status & 0x7f)"
-    }
+    static func describe(_ status: Int32) -> String { ChildProcess.describe(status) }
 
     static func exitedCleanly(_ status: Int32) -> Bool { status == 0 }
 
@@ -110,44 +93,6 @@ final class HelperProcess {
             throw SecmodError(.unavailable, "\(path) not found; build it first (swift build -c release --product \(program))")
         }
         return path
-    }
-
-    /// This process's environment (from /proc/self/environ: the C `environ` global is not
-    /// concurrency-safe in Swift 6) with `overrides` replacing or adding variables.
-    static func environment(overriding overrides: [String: String]) -> [String] {
-        var result: [String] = []
-        if let text = ProcFS.read("/proc/self/environ") {
-            for entry in text.split(separator: "\0") {
-                let name = entry.split(separator: "=", maxSplits: 1).first.map(String.init) ?? ""
-                if overrides[name] == nil { result.append(String(entry)) }
-            }
-        }
-        for (name, value) in overrides.sorted(by: { $0.key < $1.key }) { result.append("\(name)=\(value)") }
-        return result
-    }
-
-    private static func spawn(_ path: String, arguments: [String], environment: [String]) throws(SecmodError) -> pid_t {
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer {
-            for p in argv { free(p) }
-            for p in envp { free(p) }
-        }
-        // Start the helper with default signal dispositions: the bench ignores SIGPIPE.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var defaults = sigset_t()
-        sigemptyset(&defaults)
-        sigaddset(&defaults, SIGPIPE)
-        posix_spawnattr_setsigdefault(&attributes, &defaults)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let rc = argv.withUnsafeBufferPointer { a in
-            envp.withUnsafeBufferPointer { e in posix_spawn(&pid, path, nil, &attributes, a.baseAddress!, e.baseAddress!) }
-        }
-        guard rc == 0 else { throw Errno(rc).error("starting \(path)") }
-        return pid
     }
 }
 

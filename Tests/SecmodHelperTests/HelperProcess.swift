@@ -12,7 +12,7 @@ final class HelperProcess {
     let root: String
     let configPath: String
     let logPath: String
-    private(set) var process: Process?
+    private(set) var process: ChildProcess?
     private let extraConfig: String
 
     /// The built executables sit next to the test bundle in `.build/<config>/`.
@@ -85,7 +85,7 @@ final class HelperProcess {
     }
 
     deinit {
-        if let process, process.isRunning { process.terminate(); process.waitUntilExit() }
+        if let process, process.isRunning { process.signal(SIGTERM); process.wait() }
         try? FileManager.default.removeItem(atPath: root)
     }
 
@@ -101,28 +101,22 @@ final class HelperProcess {
     /// namespace, as `PrivateNetwork=yes`) or `prlimit --nofile=N:N --`.
     func start(arguments: [String] = [], waitForKeys: Bool = true, as user: TestUsers.Account? = nil,
                environment: [String: String] = [:], wrapper: [String] = []) throws {
-        let p = Process()
-        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         let options = ["-c", configPath, "-L", "INFO", "-l", logPath] + arguments
+        let tool: String, full: [String]
         if let user {
             try TestUsers.handOver(root, to: user)
-            let (tool, full) = TestUsers.command(as: user, Self.binary(kind.program), options)
-            p.executableURL = URL(fileURLWithPath: tool)
-            p.arguments = full
-        } else if let tool = wrapper.first {
-            p.executableURL = URL(fileURLWithPath: tool)
-            p.arguments = wrapper.dropFirst() + [Self.binary(kind.program)] + options + Self.rootFlag
+            (tool, full) = TestUsers.command(as: user, Self.binary(kind.program), options)
+        } else if let first = wrapper.first {
+            (tool, full) = (first, wrapper.dropFirst() + [Self.binary(kind.program)] + options + Self.rootFlag)
         } else {
-            p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
-            p.arguments = options + Self.rootFlag
+            (tool, full) = (Self.binary(kind.program), options + Self.rootFlag)
         }
-        p.standardOutput = FileHandle.nullDevice
-        try p.run()
+        let p = try ChildProcess.spawn(tool, arguments: full, overriding: environment, discardOutput: true)
         process = p
         guard waitForKeys else { return }
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if !p.isRunning { throw HelperTestError("helper exited with \(p.terminationStatus): \(log)") }
+            if let status = p.poll() { throw HelperTestError("helper exited with \(ChildProcess.describe(status)): \(log)") }
             if FileManager.default.fileExists(atPath: socketPath), hasKeys() { return }
             usleep(20_000)
         }
@@ -133,26 +127,24 @@ final class HelperProcess {
     @discardableResult
     func stop() -> Int32 {
         guard let p = process else { return -1 }
-        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
-        p.waitUntilExit()
+        p.signal(SIGTERM)
+        let status = p.wait()
         process = nil
-        return p.terminationReason == .exit ? p.terminationStatus : 128 + p.terminationStatus
+        return ChildProcess.exitCode(status)
     }
 
     /// Runs the helper to completion (for start-up errors) and returns its status.
     func runExpectingExit(arguments: [String] = [], timeout: Double = 20, allowRoot: Bool = true) throws -> Int32 {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.binary(kind.program))
-        p.arguments = ["-c", configPath, "-l", logPath] + (allowRoot ? Self.rootFlag : []) + arguments
-        p.standardOutput = FileHandle.nullDevice  // -h and -v print there
-        try p.run()
+        // -h and -v print to stdout: discarded.
+        let p = try ChildProcess.spawn(Self.binary(kind.program), arguments: ["-c", configPath, "-l", logPath]
+                                       + (allowRoot ? Self.rootFlag : []) + arguments, discardOutput: true)
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(10_000) }
-        if p.isRunning { p.terminate(); p.waitUntilExit(); throw HelperTestError("helper kept running") }
-        return p.terminationStatus
+        if p.isRunning { p.signal(SIGTERM); p.wait(); throw HelperTestError("helper kept running") }
+        return ChildProcess.exitCode(p.wait())
     }
 
-    var pid: Int32 { process?.processIdentifier ?? -1 }
+    var pid: Int32 { process?.pid ?? -1 }
     var isRunning: Bool { process?.isRunning ?? false }
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 

@@ -75,6 +75,11 @@ ssize_t secmod_send_descriptor(int fd, const void *buffer, size_t length, const 
 /* socketpair(AF_UNIX, type | SOCK_CLOEXEC). */
 int secmod_socketpair(int type, int fds[2]);
 
+/// posix_spawn for the tests' and the benchmark's helper processes: descriptors from 3 up are
+/// closed in the child (none of the parent's sockets leaks into it), SIGPIPE is default and no
+/// signal blocked; stdout goes to /dev/null when `discard_stdout`. Returns 0 or an errno.
+int secmod_spawn(pid_t *pid, const char *path, char *const argv[], char *const envp[], int discard_stdout);
+
 /* What a descriptor is: SO_DOMAIN and SO_TYPE (-1 when it is no socket), and whether it
    has a peer (getpeername succeeds). */
 typedef struct {
