@@ -3,7 +3,7 @@ import SecmodSystem
 import SecmodWire
 
 /// A Taler amount (`struct TALER_Amount`): a currency, a whole value and a fraction in units
-/// of 10⁻⁸ (offline-signing spec §2.1, §7.3).
+/// of 10⁻⁸ (offline-documents.md §2.1, §7.3).
 ///
 /// The currency is kept upper-cased, as taler-exchange 0.9.2 stores it after parsing
 /// (`TALER_string_to_amount` applies `toupper`), so the text form and the 24-byte network

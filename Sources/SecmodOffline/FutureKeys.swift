@@ -2,7 +2,7 @@ import SecmodBase
 import SecmodSystem
 import SecmodWire
 
-/// The documents of the offline signing flow (offline-signing spec §2, §4, §8): the
+/// The documents of the offline signing flow (offline-documents.md §2, §4, §8): the
 /// exchange's future keys that `download` fetches and `sign` signs, and the signatures
 /// `sign` writes and `upload` sends.
 public enum OfflineOperation {

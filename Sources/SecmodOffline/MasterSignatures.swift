@@ -2,7 +2,7 @@ import SecmodBase
 import SecmodSystem
 import SecmodWire
 
-/// The byte strings the offline master key signs (offline-signing spec §7), exactly as the
+/// The byte strings the offline master key signs (offline-documents.md §7), exactly as the
 /// packed C structs lay them out. The signer hashes and signs them; the exchange rebuilds
 /// them from its own configuration and checks the signature.
 public enum MasterSignatures {

@@ -3,7 +3,7 @@ import SecmodConfig
 import SecmodSystem
 import SecmodWire
 
-/// What the offline commands read from the configuration (offline-signing spec §4.2), with
+/// What the offline commands read from the configuration (offline-documents.md §4.2), with
 /// taler-exchange-offline's defaults.
 public struct OfflineSettings {
     public static let section = "exchange-offline"

@@ -4,7 +4,7 @@ import SecmodSystem
 import SecmodWire
 
 /// Every check the offline signer makes on a future-keys document before it signs
-/// anything (offline-signing spec §4.5, §6): each module signature against the document's
+/// anything (offline-documents.md §4.5, §6): each module signature against the document's
 /// module keys, each RSA key's encoding, and, with a configuration, each denomination's age
 /// mask and any value or fee the configuration states. `download` runs the signature part,
 /// `show` prints the result, `sign` refuses to sign unless `problems` is empty.

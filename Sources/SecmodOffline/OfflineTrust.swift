@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// The offline master key (`[exchange-offline] MASTER_PRIV_FILE`): a 32-byte Ed25519 seed
-/// in a file of mode 0400 (offline-signing spec §4.2, §9).
+/// in a file of mode 0400 (offline-documents.md §4.2, §9).
 public enum MasterKey {
     /// Loads the key, refusing a missing file, anything but a regular file, a mode other
     /// than owner-read-only, or a size other than 32 bytes.
@@ -49,7 +49,7 @@ public enum MasterKey {
     }
 }
 
-/// Trust on first use of the helpers' security-module keys (offline-signing spec §5): a
+/// Trust on first use of the helpers' security-module keys (offline-documents.md §5): a
 /// 96-byte file RSA ‖ CS ‖ EdDSA, written once with mode 0400.
 public enum ModuleKeyPins {
     public enum State: Equatable {

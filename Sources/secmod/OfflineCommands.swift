@@ -5,7 +5,7 @@ import SecmodOffline
 import SecmodSystem
 import SecmodWire
 
-// The offline signing flow (docs/offline-signing.md, offline-signing spec §4):
+// The offline signing flow (docs/offline-signing.md, offline-documents.md §4):
 //   online:  secmod download  > keys.json
 //   offline: secmod show keys.json; secmod sign keys.json > sigs.json
 //   online:  secmod upload sigs.json

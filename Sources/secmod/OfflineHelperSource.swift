@@ -6,7 +6,7 @@ import SecmodSystem
 import SecmodWire
 
 /// `download --helpers`: builds the future-keys document the exchange would serve at
-/// `GET /management/keys` (offline-signing spec §2.2-2.4, §7.5) straight from the two
+/// `GET /management/keys` (offline-documents.md §2.2-2.4, §7.5) straight from the two
 /// helpers and the `[coin_*]` sections, so the chain runs without an exchange.
 ///
 /// Unlike the exchange, which has a database, it cannot tell which keys already carry a

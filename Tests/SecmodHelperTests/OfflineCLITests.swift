@@ -6,7 +6,7 @@ import SecmodWire
 import Testing
 
 /// `secmod setup`, `show`, `sign`, `download --exchange` and `upload`, run as the
-/// operator runs them, on the offline-signing spec's offline-documents.md §10 vectors.
+/// operator runs them, on offline-documents.md §10 vectors.
 @Suite struct OfflineCLITests {
     @Test func signReproducesTheReferenceAndPinsOnFirstUse() throws {
         let w = try OfflineWorkspace()

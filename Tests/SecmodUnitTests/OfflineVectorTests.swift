@@ -6,7 +6,7 @@ import SecmodTestVectors
 import SecmodWire
 import Testing
 
-/// The offline-signing spec's offline-documents.md §10 test vectors, made by taler-exchange v0.9.2's
+/// The offline-documents.md's offline-documents.md §10 test vectors, made by taler-exchange v0.9.2's
 /// libtalerutil and its real `taler-exchange-offline sign`: every layout, hash and master
 /// signature must come out byte for byte.
 @Suite struct OfflineVectorTests {
