@@ -22,9 +22,9 @@ public final class HelperEngine<Family: KeyFamily> {
     let family: Family
     let settings: HelperSettings
     let logger: Logger
-    let programName: String
+    private let programName: String
 
-    let signals: TerminationSignals
+    private let signals: TerminationSignals
     let mailbox: Mailbox<Completion>
     let workers: WorkerPool
     let maintainer: KeyMaintainer<Family>
@@ -51,9 +51,9 @@ public final class HelperEngine<Family: KeyFamily> {
     var refusedLog = RateLimitedLog()
     let auditBook: AuditBook
     /// Held for the process's life: one helper per key store.
-    let keyStoreLock: FileLock
-    let auditStoreLock: FileLock?
-    var stopping = false
+    private let keyStoreLock: FileLock
+    private let auditStoreLock: FileLock?
+    private var stopping = false
     /// The thread that runs the loop, once it runs: loop-owned state is checked against it
     /// in debug builds (`assertOnLoop`).
     private var loopThread: UInt?
