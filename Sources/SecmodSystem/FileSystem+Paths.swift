@@ -10,6 +10,11 @@ extension FileSystem {
         access(path, R_OK) == 0
     }
 
+    /// `access(X_OK)`: whether this process may execute the file.
+    public static func isExecutable(_ path: String) -> Bool {
+        access(path, X_OK) == 0
+    }
+
     /// `realpath(3)`, or nil when the path does not resolve.
     public static func canonicalPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }

@@ -25,9 +25,16 @@ public final class LogSink: Sendable {
         LogSink(file: try FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND, mode: 0o640), standardStream: -1)
     }
 
-    /// Writes `bytes` in one call. A log that cannot be written is not an error the caller
-    /// could act on.
+    /// Writes `bytes`, in one call unless the kernel takes less (a full pipe). A log that
+    /// cannot be written is not an error the caller could act on.
     public func write(_ bytes: [UInt8]) {
-        _ = bytes.withUnsafeBytes { raw in retryingInterrupts { Glibc.write(descriptor, raw.baseAddress, raw.count) } }
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeBytes { raw in
+                retryingInterrupts { Glibc.write(descriptor, raw.baseAddress! + offset, raw.count - offset) }
+            }
+            if n <= 0 { return }
+            offset += n
+        }
     }
 }

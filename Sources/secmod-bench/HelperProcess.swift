@@ -84,12 +84,9 @@ final class HelperProcess {
 
     /// `program` in the directory of /proc/self/exe: `swift build` puts all products together.
     static func siblingExecutable(_ program: String) throws(SecmodError) -> String {
-        var buffer = [CChar](repeating: 0, count: 4096)
-        let n = buffer.withUnsafeMutableBufferPointer { readlink("/proc/self/exe", $0.baseAddress!, $0.count - 1) }
-        guard n > 0 else { throw Errno.current.error("readlink /proc/self/exe") }
-        let own = String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-        let path = own.split(separator: "/", omittingEmptySubsequences: false).dropLast().joined(separator: "/") + "/" + program
-        guard access(path, X_OK) == 0 else {
+        guard let own = FileSystem.canonicalPath("/proc/self/exe") else { throw Errno.current.error("realpath /proc/self/exe") }
+        let path = FileSystem.directoryName(of: own) + "/" + program
+        guard FileSystem.isExecutable(path) else {
             throw SecmodError(.unavailable, "\(path) not found; build it first (swift build -c release --product \(program))")
         }
         return path

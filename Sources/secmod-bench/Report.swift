@@ -1,22 +1,20 @@
-#if canImport(Glibc)
-import Glibc
-#endif
+import SecmodSystem
 
 /// Where results go: `FIGURE <name> <value>` lines that scripts grep, and free-form context
 /// lines that never start with FIGURE.
 ///
-/// Writes with write(2): Swift 6 rejects the C `stdout` global as not concurrency-safe, and an
-/// unbuffered line survives a benchmark that dies half-way.
+/// Writes through `LogSink` (write(2)): Swift 6 rejects the C `stdout` global as not
+/// concurrency-safe, and an unbuffered line survives a benchmark that dies half-way.
 struct Report: Sendable {
     /// A machine-readable result. `decimals` is 0 or 1 for rates and times, 2 for ratios.
     func figure(_ name: String, _ value: Double, decimals: Int = 1) {
-        write(1, "FIGURE \(name) \(Self.format(value, decimals: decimals))\n")
+        LogSink.standardOutput.write(Array("FIGURE \(name) \(Self.format(value, decimals: decimals))\n".utf8))
     }
 
     /// Human-readable context.
-    func note(_ text: String) { write(1, text + "\n") }
+    func note(_ text: String) { LogSink.standardOutput.write(Array((text + "\n").utf8)) }
 
-    func error(_ text: String) { write(2, text + "\n") }
+    func error(_ text: String) { LogSink.standardError.write(Array((text + "\n").utf8)) }
 
     /// Fixed-point formatting without Foundation: `String(format:)` would pull it in.
     static func format(_ value: Double, decimals: Int) -> String {
@@ -30,15 +28,5 @@ struct Report: Sendable {
         var fraction = String(scaled % Int64(scale))
         while fraction.count < decimals { fraction = "0" + fraction }
         return "\(sign)\(whole).\(fraction)"
-    }
-
-    private func write(_ descriptor: Int32, _ text: String) {
-        var bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { Glibc.write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if n <= 0 { return }
-            offset += n
-        }
     }
 }
