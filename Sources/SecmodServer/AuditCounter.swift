@@ -63,15 +63,20 @@ final class AuditCounter: Sendable {
         case retired
         /// The count could not be made durable: refuse to sign.
         case unrecordable
+        /// Admitting needs a reservation written to disk, which the caller may not wait for
+        /// (the event loop): nothing was admitted; try again where blocking is allowed.
+        case wouldBlock
     }
 
     /// Reserves `n` signatures. Anything but `.admitted` means: do not sign. A signature that
     /// then fails must be given back with `release`, so that the count stays exact.
-    func admit(_ n: UInt64 = 1) -> Admission {
+    /// `mayWrite` false: answer `.wouldBlock` instead of writing a reservation.
+    func admit(_ n: UInt64 = 1, mayWrite: Bool = true) -> Admission {
         state.withLock { s in
             guard !s.revoked, !s.retired else { return .retired }
             guard s.used != UInt64.max else { return .unrecordable }
             if s.used + n > s.reserved {
+                guard mayWrite else { return .wouldBlock }
                 let target = s.used + n + block
                 let record = AuditRecord(section: identity.section, anchorSeconds: identity.anchor, key: identity.key,
                                          signatures: target, overcountBound: s.carried + target - s.used, state: .signing,

@@ -71,16 +71,17 @@ public struct EddsaFamily: KeyFamily {
             }
             let key = ordered[index]
             let material = key.material, audit = key.audit
-            return .reply([.sign {
+            return .reply([.sign(.quick { mayBlock in
                 // No signature that the audit count on disk does not already include, and none
                 // by a key revoked or expired while this request waited.
-                switch audit.admit() {
+                switch audit.admit(mayWrite: mayBlock) {
                 case .admitted: break
+                case .wouldBlock: return nil
                 case .retired: return SignFailure.encode(type: EddsaMessageType.signFailure, code: .keysMissing)
                 case .unrecordable: return SignFailure.encode(type: EddsaMessageType.signFailure, code: .signkeyHelperUnavailable)
                 }
                 return EddsaSignature(publicKey: material.publicKey, signature: material.sign(request, range: range)).encode()
-            }], trailer: nil)
+            })], trailer: nil)
         case EddsaMessageType.revoke:
             guard let publicKey = try? EddsaKeyMessage.decodePublicKey(request) else {
                 return .violation(reason: "EdDSA REVOKE is not 40 bytes")

@@ -385,7 +385,7 @@ extension HelperEngine {
             revoke(id: id, by: session)
         case let .reply(items, trailer):
             var parts = [[UInt8]?](repeating: nil, count: items.count)
-            var work: [(Int, @Sendable () -> [UInt8])] = []
+            var work: [(Int, SigningJob)] = []
             for (index, item) in items.enumerated() {
                 switch item {
                 case let .immediate(bytes): parts[index] = bytes
@@ -395,6 +395,15 @@ extension HelperEngine {
             let channel = session.channel
             let sequence = channel.open(PendingReply(parts: parts, missing: work.count, trailer: trailer,
                                                    requestBytes: requestBytes))
+            // A lone request while no worker is busy: sign it here, which costs less than
+            // waking a worker (and, for the client, than the worker's wake-up latency).
+            // Replies still go through the channel, in order.
+            if loopMaySign, work.count == 1, work[0].1.isQuick, workers.isIdle,
+               let reply = work[0].1.runWithoutBlocking() {
+                loopMaySign = false
+                _ = channel.complete(sequence: sequence, index: work[0].0, reply: reply)
+                work.removeAll()
+            }
             let mailbox = self.mailbox
             let id = session.id
             for (index, job) in work {
@@ -402,7 +411,7 @@ extension HelperEngine {
                     // A session closed while the job waited (its client went away): its work
                     // is dropped unsigned, and uncounted.
                     guard channel.isOpen else { return }
-                    if channel.complete(sequence: sequence, index: index, reply: job()) == .loop {
+                    if channel.complete(sequence: sequence, index: index, reply: job.run()) == .loop {
                         mailbox.post(.attention(id))
                     }
                 }

@@ -54,6 +54,9 @@ public final class HelperEngine<Family: KeyFamily> {
     private let keyStoreLock: FileLock
     private let auditStoreLock: FileLock?
     private var stopping = false
+    /// Set for a turn with exactly one ready descriptor: a lone request may then be signed
+    /// on the loop if its job is quick and no worker is busy (`dispatch`); cleared once used.
+    var loopMaySign = false
     /// The thread that runs the loop, once it runs: loop-owned state is checked against it
     /// in debug builds (`assertOnLoop`).
     private var loopThread: UInt?
@@ -81,7 +84,7 @@ public final class HelperEngine<Family: KeyFamily> {
             ? nil : try Self.lock(settings.auditDirectory, what: "AUDIT_DIR")
         securityModuleKey = try Self.loadSecurityModuleKey(settings: settings, logger: logger)
         maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
-        workers = try WorkerPool(count: settings.workers, name: programName)
+        workers = try WorkerPool(count: settings.workers)
     }
 
     /// Debug builds: traps unless called on the loop's thread (or before the loop runs).
@@ -94,7 +97,7 @@ public final class HelperEngine<Family: KeyFamily> {
     public func run() throws(SecmodError) -> Int32 {
         loopThread = OSThread.currentID
         try loadKeys()
-        try maintainer.start(name: programName)
+        try maintainer.start()
         try openListener()
         try watchOwnDescriptors()
         table.cap = capSessionsByDescriptors()
@@ -144,6 +147,7 @@ public final class HelperEngine<Family: KeyFamily> {
             } catch {
                 throw error.error("epoll_wait")
             }
+            loopMaySign = ready.count == 1
             for i in 0..<ready.count {
                 let (token, events) = ready[i]
                 switch token {

@@ -84,7 +84,34 @@ public struct KeyAnnouncement: Sendable {
 /// One reply slot of a request: ready now, or computed by a worker.
 public enum WorkItem: Sendable {
     case immediate([UInt8])
-    case sign(@Sendable () -> [UInt8])
+    case sign(SigningJob)
+}
+
+/// A signature to make, normally on a worker.
+///
+/// A quick job (an Ed25519 signature, about 18 µs) may run on the event loop instead when
+/// no worker is busy: a lone client then does not wait for a worker's wake-up, which costs
+/// more than the signature. It must not block there: `body(false)` returns nil when it would
+/// (a counter reservation to write and fsync), and the job goes to a worker after all.
+public struct SigningJob: Sendable {
+    public let isQuick: Bool
+    private let body: @Sendable (_ mayBlock: Bool) -> [UInt8]?
+
+    /// A job only a worker runs (an RSA signature takes milliseconds).
+    public static func onWorker(_ body: @escaping @Sendable () -> [UInt8]) -> SigningJob {
+        SigningJob(isQuick: false) { _ in body() }
+    }
+
+    /// A job the loop may run; `body(false)` must not block and returns nil if it would.
+    public static func quick(_ body: @escaping @Sendable (_ mayBlock: Bool) -> [UInt8]?) -> SigningJob {
+        SigningJob(isQuick: true, body: body)
+    }
+
+    /// On a worker: may block, always answers.
+    func run() -> [UInt8] { body(true) ?? [] }
+
+    /// On the loop: the reply, or nil when the job must go to a worker.
+    func runWithoutBlocking() -> [UInt8]? { isQuick ? body(false) : nil }
 }
 
 /// What the engine does with a request.

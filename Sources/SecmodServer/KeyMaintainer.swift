@@ -28,8 +28,8 @@ final class KeyMaintainer<Family: KeyFamily>: @unchecked Sendable {
         self.deliver = deliver
     }
 
-    func start(name: String) throws(SecmodError) {
-        thread = try OSThread.start(name: "\(name)-keys") { [self] in
+    func start() throws(SecmodError) {
+        thread = try OSThread.start(name: "key-maintainer") { [self] in
             // Generation must not take the CPU from signing (RSA-4096 takes seconds).
             OSThread.lowerCurrentPriority(by: 10)
             run()

@@ -133,13 +133,13 @@ public struct RsaFamily: KeyFamily {
         guard key.anchor.microseconds <= now else { return failure(.denominationHelperTooEarly) }
         let material = key.material, audit = key.audit
         let range = parsed.message
-        return .sign {
+        return .sign(.onWorker {
             // No signature that the audit count on disk does not already include, and none by
             // a key revoked or expired while this request waited.
             switch audit.admit() {
             case .admitted: break
             case .retired: return SignFailure.encode(type: RsaMessageType.signFailure, code: .denominationKeyUnknown)
-            case .unrecordable: return SignFailure.encode(type: RsaMessageType.signFailure, code: .denominationHelperUnavailable)
+            case .unrecordable, .wouldBlock: return SignFailure.encode(type: RsaMessageType.signFailure, code: .denominationHelperUnavailable)
             }
             do throws(SecmodError) {
                 return RsaSignature.encode(try material.sign(blindedMessage: Array(request[range])))
@@ -147,7 +147,7 @@ public struct RsaFamily: KeyFamily {
                 audit.release()  // m >= n, m = 0 or a failed self-check: nothing was signed
                 return SignFailure.encode(type: RsaMessageType.signFailure, code: .genericInternalInvariantFailure)
             }
-        }
+        })
     }
 
     private func failure(_ code: TalerErrorCode) -> WorkItem {

@@ -1,5 +1,6 @@
 import SecmodBase
 import SecmodSystem
+import Synchronization
 
 /// Signing threads fed through a semaphore: the event loop queues a job and posts once; an
 /// idle worker wakes, takes it and reports through the mailbox.
@@ -18,14 +19,18 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private let state = Locked(State())
+    /// Workers between taking a job and finishing it: raised under the lock as a job leaves
+    /// the queue, lowered without it when the job is done (no second lock per job).
+    private let busy = Atomic<Int>(0)
     private let semaphore = CountingSemaphore()
     private var threads: [OSThread] = []
     let count: Int
 
-    init(count: Int, name: String) throws(SecmodError) {
+    init(count: Int) throws(SecmodError) {
         self.count = max(1, count)
         for i in 0..<self.count {
-            let t = try OSThread.start(name: "\(name)-w\(i)") { [self] in run() }
+            // Linux keeps 15 bytes of a thread name: the role, not the program, which ps shows anyway.
+            let t = try OSThread.start(name: "worker-\(i)") { [self] in run() }
             threads.append(t)
         }
     }
@@ -35,6 +40,10 @@ final class WorkerPool: @unchecked Sendable {
         state.withLock { $0.queue.append(job, for: session) }
         semaphore.post()
     }
+
+    /// No job queued and none running: a quick job may run on the loop without waiting
+    /// behind, or delaying, anyone's.
+    var isIdle: Bool { busy.load(ordering: .acquiring) == 0 && state.withLock { $0.queue.count == 0 } }
 
     /// Drops a closed session's queued jobs at once: they would be skipped anyway, and
     /// meanwhile they hold its socket and memory. Returns how many.
@@ -62,9 +71,16 @@ final class WorkerPool: @unchecked Sendable {
     private func run() {
         while true {
             semaphore.wait()
-            let next: Job?? = state.withLock { s in s.stopping ? .none : .some(s.queue.popNext()) }
+            let next: Job?? = state.withLock { s in
+                guard !s.stopping else { return .none }
+                let job = s.queue.popNext()
+                if job != nil { busy.add(1, ordering: .relaxed) }
+                return .some(job)
+            }
             guard let taken = next else { return }  // stopping
-            taken?()  // nil: a surplus post for a job that was dropped
+            guard let job = taken else { continue }  // a surplus post for a job that was dropped
+            job()
+            busy.subtract(1, ordering: .releasing)
         }
     }
 }
