@@ -23,8 +23,10 @@ final class HelperProcess {
 
     /// Starts `program` (found next to this executable) with `config` written into a fresh
     /// temporary directory. `TALER_TEST_HOME` and `TMPDIR` point there, so every default
-    /// path (keys, security-module key) lands inside it.
-    init(program: String, section: String, config: String, workers: Int?, transport: HelperTransport) throws(SecmodError) {
+    /// path (keys, security-module key) lands inside it. `wrapper`: a command that runs the
+    /// helper (valgrind, for the instruction count), given the helper's path and arguments.
+    init(program: String, section: String, config: String, workers: Int?, transport: HelperTransport,
+         wrapper: [String] = []) throws(SecmodError) {
         self.transport = transport
         executable = try Self.siblingExecutable(program)
         directory = try TemporaryDirectory()
@@ -45,7 +47,12 @@ final class HelperProcess {
         if geteuid() == 0 { arguments.append("--allow-root") }
         if let workers { arguments += ["-w", String(workers)] }
         do throws(SecmodError) {
-            child = try ChildProcess.spawn(executable, arguments: arguments, overriding: ["TALER_TEST_HOME": dir + "/", "TMPDIR": dir])
+            let environment = ["TALER_TEST_HOME": dir + "/", "TMPDIR": dir]
+            if let tool = wrapper.first {
+                child = try ChildProcess.spawn(tool, arguments: wrapper.dropFirst() + [executable] + arguments, overriding: environment)
+            } else {
+                child = try ChildProcess.spawn(executable, arguments: arguments, overriding: environment)
+            }
         } catch {
             try? directory.remove()
             throw error
