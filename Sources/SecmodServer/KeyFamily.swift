@@ -108,7 +108,10 @@ public struct SigningJob: Sendable {
     }
 
     /// On a worker: may block, always answers.
-    func run() -> [UInt8] { body(true) ?? [] }
+    func run() -> [UInt8] {
+        guard let reply = body(true) else { preconditionFailure("a signing job declined to run where it may block") }
+        return reply
+    }
 
     /// On the loop: the reply, or nil when the job must go to a worker.
     func runWithoutBlocking() -> [UInt8]? { isQuick ? body(false) : nil }
