@@ -102,9 +102,10 @@ public struct SigningJob: Sendable {
         SigningJob(isQuick: false) { _ in body() }
     }
 
-    /// A job the loop may run; `body(false)` must not block and returns nil if it would.
-    public static func quick(_ body: @escaping @Sendable (_ mayBlock: Bool) -> [UInt8]?) -> SigningJob {
-        SigningJob(isQuick: true, body: body)
+    /// A job the loop may run when `quick` holds; `body(false)` must not block and returns
+    /// nil if it would.
+    public static func quick(when quick: Bool = true, _ body: @escaping @Sendable (_ mayBlock: Bool) -> [UInt8]?) -> SigningJob {
+        SigningJob(isQuick: quick, body: body)
     }
 
     /// On a worker: may block, always answers.

@@ -36,6 +36,12 @@ import Testing
         let woken = try #require(workerSwitches(helper.pid)).switches - before.switches
         // 1,000 signatures cross ten reservations of 100: those (and little else) wake a worker.
         #expect(woken < 100, "the workers switched \(woken) times for 1,000 sequential signatures")
+        // A large purpose takes longer to sign than the loop may be held up: a worker signs it.
+        let large = [0, 0, 16, 0, 0, 0, 0, 0] + [UInt8](repeating: 7, count: 4096 - 8)
+        let beforeLarge = try #require(workerSwitches(helper.pid)).switches
+        for _ in 0..<200 { _ = try client.sign(purposeBytes: large) }
+        let wokenForLarge = try #require(workerSwitches(helper.pid)).switches - beforeLarge
+        #expect(wokenForLarge >= 200, "the workers switched only \(wokenForLarge) times for 200 requests of 4 KiB")
         #expect(helper.stop() == 0)
     }
 }
