@@ -401,6 +401,7 @@ extension HelperEngine {
             if loopMaySign, work.count == 1, work[0].1.isQuick, workers.isIdle,
                let reply = work[0].1.runWithoutBlocking() {
                 loopMaySign = false
+                signedOnLoop = true
                 _ = channel.complete(sequence: sequence, index: work[0].0, reply: reply)
                 work.removeAll()
             }

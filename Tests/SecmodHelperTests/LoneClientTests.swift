@@ -5,7 +5,8 @@ import Testing
 
 /// A lone client's EdDSA requests are signed on the event loop while no worker is busy: no
 /// worker wakes for them (the wake-up cost more than the signature). Reservations of the
-/// audit counter, which write and fsync, still go to a worker.
+/// audit counter, which write and fsync, still go to a worker, and so do large purposes.
+/// The loop's short spin after such a request ends: an idle helper uses no CPU.
 @Suite struct LoneClientTests {
     /// Context switches of the helper's worker threads (named `worker-<i>`), and how many
     /// workers were found.
@@ -42,6 +43,19 @@ import Testing
         for _ in 0..<200 { _ = try client.sign(purposeBytes: large) }
         let wokenForLarge = try #require(workerSwitches(helper.pid)).switches - beforeLarge
         #expect(wokenForLarge >= 200, "the workers switched only \(wokenForLarge) times for 200 requests of 4 KiB")
+        // After a lone request the loop looks for the next one for 50 µs before it sleeps:
+        // once the client is quiet, the helper uses no CPU.
+        let idleFrom = try cpuSeconds(helper.pid)
+        let watched = Date()
+        while Date().timeIntervalSince(watched) < 2 { usleep(100_000) }
+        let idleCPU = try cpuSeconds(helper.pid) - idleFrom
+        #expect(idleCPU < 0.2, "the helper used \(idleCPU) s of CPU in 2 s without requests")
         #expect(helper.stop() == 0)
+    }
+
+    private func cpuSeconds(_ pid: Int32) throws -> Double {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = stat[stat.lastIndex(of: ")")!...].split(separator: " ")
+        return (Double(fields[12])! + Double(fields[13])!) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 }
