@@ -11,12 +11,14 @@
 #      taler.conf, puts KEY_DIR, SM_PRIV_KEY (and AUDIT_DIR) in the units' StateDirectory=
 #      and UNIXPATH in their RuntimeDirectory=
 #   5. no executable stack in the helpers or their libraries (MemoryDenyWriteExecute=yes)
+#   6. the installed programs load only libraries from Debian packages, and the demo runs
+#      them with the Swift toolchain hidden (a mount namespace, where unshare may be used)
 # It starts, enables and reloads nothing, needs no running systemd (containers are fine)
 # and writes only under the temporary directory, the Swift build directory and, through
 # deps.sh, the Debian packages it installs.
 #
 # Usage: contrib/check-systemd.sh [--no-build]
-#   --no-build  use the binaries of an earlier 'swift build -c release'
+#   --no-build  use the binaries of an earlier 'swift build -c release --static-swift-stdlib'
 # SECMOD_SCRATCH, if set, is the Swift build's --scratch-path (as for install.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -172,6 +174,46 @@ if command -v readelf >/dev/null; then
     done
 else
     echo "(readelf is missing: not checked)"
+fi
+
+echo "== only Debian's libraries, and no Swift toolchain needed"
+# Every library the installed programs load must come from a Debian package (the Swift
+# runtime is linked in: install.sh builds with --static-swift-stdlib). Then the demo runs
+# the staged programs in a mount namespace where the toolchain's directory is empty.
+from_debian() {
+    local lib="$1"
+    dpkg -S "$lib" >/dev/null 2>&1 || dpkg -S "/usr$lib" >/dev/null 2>&1 || dpkg -S "$(readlink -f "$lib")" >/dev/null 2>&1
+}
+for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod; do
+    file="$stage/usr/local/bin/$program"
+    if ldd "$file" | grep -q 'not found'; then fail "$program: $(ldd "$file" | grep 'not found' | tr -s ' \t' ' ')"; fi
+    libraries=($(ldd "$file" | awk '/=> \// { print $3 }'))
+    foreign=()
+    for lib in "${libraries[@]}"; do from_debian "$lib" || foreign+=("$lib"); done
+    if [ ${#foreign[@]} -gt 0 ]; then
+        fail "$program loads libraries no Debian package installed: ${foreign[*]}"
+    else
+        echo "$program: ${#libraries[@]} libraries, all from Debian packages"
+    fi
+done
+toolchain="$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")"
+if unshare --mount --propagation private true 2>/dev/null; then
+    log="$stage/demo-without-swift.log"
+    # Inside: the toolchain's directory becomes an empty tmpfs, PATH loses it, and the demo
+    # runs the staged binaries (SECMOD_DEMO_BIN builds nothing).
+    if unshare --mount --propagation private bash -c '
+        set -e
+        mount -t tmpfs -o size=1m,mode=0755 secmod-no-swift "$1"
+        [ -z "$(ls -A "$1")" ]
+        ! PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v swift >/dev/null
+        PATH=/usr/sbin:/usr/bin:/sbin:/bin SECMOD_DEMO_BIN="$2" bash contrib/demo.sh
+    ' check "$toolchain" "$stage/usr/local/bin" > "$log" 2>&1; then
+        echo "contrib/demo.sh with the staged binaries and $toolchain hidden: passed ($(grep -c . "$log") lines of output)"
+    else
+        fail "contrib/demo.sh with $toolchain hidden failed:"; tail -n 40 "$log" >&2
+    fi
+else
+    echo "(unshare --mount is not permitted here: the run without the toolchain was skipped)"
 fi
 
 if [ "$failures" -ne 0 ]; then

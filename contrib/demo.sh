@@ -2,16 +2,23 @@
 # Builds the helpers in release and runs both on a demo configuration in a temporary
 # directory: lists their keys, signs, verifies, revokes, stops them cleanly and prints the
 # signature audit counters.
+#
+# SECMOD_DEMO_BIN=DIR runs the programs already in DIR (an installation) and builds and
+# installs nothing: contrib/check-systemd.sh runs the demo that way with the Swift
+# toolchain hidden, to show that installed programs need only Debian's libraries.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source contrib/deps.sh
-secmod_install_deps
-
-echo "== building (release)"
-swift build -c release --product taler-exchange-secmod-eddsa >/dev/null
-swift build -c release --product taler-exchange-secmod-rsa >/dev/null
-swift build -c release --product secmod >/dev/null
-bin="$(swift build -c release --show-bin-path)"
+if [ -n "${SECMOD_DEMO_BIN:-}" ]; then
+    bin="$SECMOD_DEMO_BIN"
+else
+    source contrib/deps.sh
+    secmod_install_deps
+    echo "== building (release, the Swift runtime linked in)"
+    for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod; do
+        swift build -c release --static-swift-stdlib --product $program >/dev/null
+    done
+    bin="$(swift build -c release --static-swift-stdlib --show-bin-path)"
+fi
 secmod="$bin/secmod"
 
 demo="$(mktemp -d /tmp/secmod-demo.XXXXXX)"

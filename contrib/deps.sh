@@ -4,8 +4,10 @@
 set -euo pipefail
 
 # libgnunet-dev is for the tests only: libgnunetutil is the independent referee.
-# libcurl4: secmod download/upload speak HTTP(S) through FoundationNetworking.
-SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev libcurl4)
+# libcurl4-openssl-dev: secmod download/upload speak HTTP(S) through FoundationNetworking,
+# and linking it with the Swift runtime inside (--static-swift-stdlib) needs libcurl's
+# development link; the installed program needs only libcurl4.
+SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev libcurl4-openssl-dev)
 SECMOD_TEST_PACKAGES=(libgnunet-dev gcc systemd)
 
 secmod_install_deps() {

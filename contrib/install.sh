@@ -11,7 +11,7 @@
 #
 # Usage: contrib/install.sh [--prefix /usr/local] [--destdir DIR] [--no-build] [--skip-deps]
 #   --destdir DIR  stage everything under DIR (packaging, CI); nothing on the host changes
-#   --no-build     install the binaries an earlier 'swift build -c release' left
+#   --no-build     install the binaries an earlier 'swift build -c release --static-swift-stdlib' left
 #   --skip-deps    do not check for (or install) the Debian build dependencies
 # SECMOD_SCRATCH, if set, is passed to swift build as --scratch-path.
 #
@@ -61,8 +61,10 @@ if [ "$deps" = yes ]; then
     secmod_install_deps
 fi
 command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
-scratch=()
-[ -z "${SECMOD_SCRATCH:-}" ] || scratch=(--scratch-path "$SECMOD_SCRATCH")
+# The Swift runtime goes inside each binary, so that the installed programs run on a host
+# without the toolchain and need only Debian's libraries (contrib/check-systemd.sh checks).
+scratch=(--static-swift-stdlib)
+[ -z "${SECMOD_SCRATCH:-}" ] || scratch+=(--scratch-path "$SECMOD_SCRATCH")
 programs=(taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod)
 if [ "$build" = yes ]; then
     for program in "${programs[@]}"; do
@@ -71,7 +73,7 @@ if [ "$build" = yes ]; then
 fi
 bin="$(swift build -c release "${scratch[@]}" --show-bin-path)"
 for program in "${programs[@]}"; do
-    [ -x "$bin/$program" ] || { echo "$bin/$program is missing: build it (swift build -c release) or drop --no-build" >&2; exit 1; }
+    [ -x "$bin/$program" ] || { echo "$bin/$program is missing: build it (swift build -c release --static-swift-stdlib) or drop --no-build" >&2; exit 1; }
 done
 
 root="$destdir$prefix"

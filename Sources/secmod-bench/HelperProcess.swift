@@ -94,7 +94,7 @@ final class HelperProcess {
         guard let own = FileSystem.canonicalPath("/proc/self/exe") else { throw Errno.current.error("realpath /proc/self/exe") }
         let path = FileSystem.directoryName(of: own) + "/" + program
         guard FileSystem.isExecutable(path) else {
-            throw SecmodError(.unavailable, "\(path) not found; build it first (swift build -c release --product \(program))")
+            throw SecmodError(.unavailable, "\(path) not found; build it first (swift build -c release --static-swift-stdlib --product \(program))")
         }
         return path
     }
