@@ -408,11 +408,13 @@ extension HelperEngine {
             let mailbox = self.mailbox
             let id = session.id
             for (index, job) in work {
-                workers.submit(session: id) {
+                workers.submit(session: id) { signed in
                     // A session closed while the job waited (its client went away): its work
                     // is dropped unsigned, and uncounted.
                     guard channel.isOpen else { return }
-                    if channel.complete(sequence: sequence, index: index, reply: job.run()) == .loop {
+                    let reply = job.run()
+                    signed()
+                    if channel.complete(sequence: sequence, index: index, reply: reply) == .loop {
                         mailbox.post(.attention(id))
                     }
                 }

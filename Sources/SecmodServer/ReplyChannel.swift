@@ -12,13 +12,23 @@ import Glibc
 /// wake-up of the loop per request, which on this machine costs more than an Ed25519
 /// signature. The loop is involved only when it must be: a reply waits behind the kernel
 /// buffer (it then polls for POLLOUT), or the session failed or overflowed.
+///
+/// The socket is written outside the lock, by one thread at a time (the sender). A send
+/// wakes the client, and the scheduler often switches to it on the spot: a worker that
+/// sent under the lock was switched out holding it, and the loop, reading that client's
+/// next request, slept on the lock until the worker ran again (perf showed the loop in
+/// futex waits under `open`). Now whoever files a message due to go out appends it to the
+/// outbox; if no one is sending, it becomes the sender, takes everything queued, sends it
+/// unlocked, and comes back for what others appended meanwhile. Order holds because only
+/// the sender writes and the outbox is in order.
 final class ReplyChannel: @unchecked Sendable {
     let socket: SocketHandle
     /// A stream socket takes part of a message when its buffer is nearly full; a datagram
     /// socket takes all or nothing.
     let isStream: Bool
     private let state: Locked<State>
-    /// Cleared by `close`, read by workers before they sign without taking the lock.
+    /// Cleared by `close`, read by workers before they sign and by the sender before each
+    /// message, without taking the lock.
     private let openFlag = Atomic<Bool>(true)
     private let maxMessages: Int
     private let maxBytes: Int
@@ -38,14 +48,21 @@ final class ReplyChannel: @unchecked Sendable {
         /// Sequence number of `pending.first`.
         var firstPendingSequence: UInt64 = 0
         var nextSequence: UInt64 = 0
-        /// Messages the kernel would not take yet, oldest first.
+        /// Messages due to go out that no sender holds yet, oldest first.
         var outbox = FIFO<[UInt8]>()
         /// Bytes of `outbox.first` already written (streams only).
         var headOffset = 0
+        /// A thread holds the messages below and is writing them to the socket; only it
+        /// writes. Invariant: a non-empty outbox has a sender, or is blocked, or failed.
+        var sending = false
+        var inTransit = 0
+        var inTransitBytes = 0
+        /// Bytes of `outbox` plus those in transit.
         var outboxBytes = 0
         /// Monotonic µs since when the outbox has been non-empty with the kernel taking
         /// nothing from it: a client that reads steadily but never quite catches up is not
-        /// "blocked" (SESSION_BLOCKED_TIMEOUT, and the stop, measure stalls by this).
+        /// "blocked" (SESSION_BLOCKED_TIMEOUT, and the stop, measure stalls by this). Set
+        /// when the kernel pushes back; while set, only the loop's POLLOUT retries.
         var blockedSince: UInt64?
         /// Signatures queued or being made for this session.
         var inflight = 0
@@ -59,8 +76,23 @@ final class ReplyChannel: @unchecked Sendable {
     /// What the loop must do after a worker's completion.
     enum Attention: Sendable, Equatable {
         case none
-        /// The outbox became non-empty or the session failed: the loop must look.
+        /// The outbox became blocked or the session failed, or it fell below its bounds:
+        /// the loop must look.
         case loop
+    }
+
+    /// Messages a sender took from the outbox, to write unlocked.
+    private struct Batch {
+        var messages: [[UInt8]]
+        /// Bytes of `messages[0]` already written (streams).
+        var headOffset: Int
+    }
+
+    private enum SendOutcome {
+        case sent
+        /// The kernel took only `written` bytes of the message (0 for a datagram).
+        case wouldBlock(written: Int)
+        case failed(String)
     }
 
     init(socket: SocketHandle, isStream: Bool, maxMessages: Int, maxBytes: Int, maxInflight: Int, maxInflightBytes: Int,
@@ -77,7 +109,7 @@ final class ReplyChannel: @unchecked Sendable {
 
     /// Reserves the reply slots of a new request; returns its sequence number.
     func open(_ reply: PendingReply) -> UInt64 {
-        state.withLock { s in
+        let (sequence, batch) = state.withLock { s in
             let sequence = s.nextSequence
             s.nextSequence += 1
             s.inflight += reply.missing
@@ -86,21 +118,24 @@ final class ReplyChannel: @unchecked Sendable {
                 budget.charge(reply.requestBytes)
             }
             s.pending.append(reply)
-            if reply.missing == 0 { flushCompleted(&s) }
-            return sequence
+            if reply.missing == 0 { queueCompleted(&s) }
+            return (sequence, takeBatch(&s, retryingBlocked: false))
         }
+        // The loop calls this, and looks at the channel right after: no attention needed.
+        if let batch { _ = deliver(batch) }
+        return sequence
     }
 
     /// Files a signature in its slot and sends whatever is complete at the front. `.loop`
     /// also when the session falls below its in-flight bounds: the loop reads it again.
     func complete(sequence: UInt64, index: Int, reply: [UInt8]) -> Attention {
-        state.withLock { s in
+        let (attention, batch): (Attention, Batch?) = state.withLock { s in
             let wasAtBound = atBound(s)
             let wasAtOwnBound = atOwnBound(s)
             s.inflight -= 1
-            guard !s.closed, s.failure == nil else { return .none }
+            guard !s.closed, s.failure == nil else { return (.none, nil) }
             let offset = Int(sequence &- s.firstPendingSequence)
-            guard offset >= 0, offset < s.pending.count else { return .none }
+            guard offset >= 0, offset < s.pending.count else { return (.none, nil) }
             s.pending[offset].parts[index] = reply
             s.pending[offset].missing -= 1
             var budgetResumes = false
@@ -108,19 +143,20 @@ final class ReplyChannel: @unchecked Sendable {
                 s.inflightBytes -= s.pending[offset].requestBytes
                 budgetResumes = budget.release(s.pending[offset].requestBytes)
             }
-            let wasBlocked = !s.outbox.isEmpty
-            if offset == 0 { flushCompleted(&s) }
+            if offset == 0 { queueCompleted(&s) }
             // Below its own bound again: the loop must look even if the budget still holds
             // the session, so that it files the session among those the budget holds.
             let resume = budgetResumes || (wasAtBound && !atBound(s)) || (wasAtOwnBound && !atOwnBound(s))
-            return (resume || s.failure != nil || (!wasBlocked && !s.outbox.isEmpty)) ? .loop : .none
+            return (resume || s.failure != nil ? .loop : .none, takeBatch(&s, retryingBlocked: false))
         }
+        guard let batch else { return attention }
+        return deliver(batch) == .loop ? .loop : attention
     }
 
     /// The backpressure rule: a session is not read while it holds SESSION_MAX_INFLIGHT
-    /// signatures (queued, being made, or made and waiting in the outbox because the client
-    /// does not read) or SESSION_MAX_INFLIGHT_BYTES of unsigned requests. Counting the
-    /// outbox makes a client that sends without reading wait in its own socket buffer
+    /// signatures (queued, being made, or made and not yet taken by the kernel because the
+    /// client does not read) or SESSION_MAX_INFLIGHT_BYTES of unsigned requests. Counting
+    /// the outbox makes a client that sends without reading wait in its own socket buffer
     /// instead of growing the helper's outbox towards SESSION_OUTBOX_BYTES. While the
     /// helper-wide budget is exhausted, a session with requests in flight is not read either.
     private func atBound(_ s: State) -> Bool {
@@ -128,7 +164,7 @@ final class ReplyChannel: @unchecked Sendable {
     }
 
     private func atOwnBound(_ s: State) -> Bool {
-        s.inflight + s.outbox.count >= maxInflight || s.inflightBytes >= maxInflightBytes
+        s.inflight + s.outbox.count + s.inTransit >= maxInflight || s.inflightBytes >= maxInflightBytes
     }
 
     private func heldByBudget(_ s: State) -> Bool { s.inflightBytes > 0 && budget.isHolding }
@@ -139,45 +175,34 @@ final class ReplyChannel: @unchecked Sendable {
     /// that signature, and a client (Taler's exchange, ours) rejects a signature by a key it
     /// was told is gone (dgram-transport.md §6.6).
     func push(_ message: [UInt8]) {
-        state.withLock { s in
-            guard !s.closed, s.failure == nil else { return }
+        let batch: Batch? = state.withLock { s in
+            guard !s.closed, s.failure == nil else { return nil }
             guard !s.pending.isEmpty else {
-                send(message, &s)
-                return
+                queue(message, &s)
+                return takeBatch(&s, retryingBlocked: false)
             }
-            // A slot of its own, already complete: `flushCompleted` sends it in its turn. Its
+            // A slot of its own, already complete: `queueCompleted` sends it in its turn. Its
             // wait is bounded by the signatures ahead of it (SESSION_MAX_INFLIGHT).
             s.nextSequence += 1
             s.pending.append(PendingReply(parts: [message], missing: 0, trailer: nil, requestBytes: 0))
+            return nil
         }
+        if let batch { _ = deliver(batch) }  // the loop pushes, and looks right after
     }
 
     /// POLLOUT: sends queued messages until the kernel pushes back again.
     func flushOutbox() {
-        state.withLock { s in
-            guard !s.closed else { return }
-            let (countBefore, headBefore) = (s.outbox.count, s.headOffset)
-            while let message = s.outbox.first {
-                guard trySend(message, from: s.headOffset, &s) else {
-                    if s.outbox.count != countBefore || s.headOffset != headBefore {
-                        s.blockedSince = Clock.monotonicMicroseconds()  // progress: the stall starts again
-                    }
-                    return
-                }
-                _ = s.outbox.popFirst()
-                s.outboxBytes -= message.count
-                s.headOffset = 0
-            }
-            s.blockedSince = nil
-        }
+        let batch = state.withLock { s in takeBatch(&s, retryingBlocked: true) }
+        if let batch { _ = deliver(batch) }  // the loop flushes, and looks right after
     }
 
     /// What the loop needs each turn: whether to poll for POLLOUT, since when the session
-    /// is blocked, and why it must close, if it must.
+    /// is blocked, and why it must close, if it must. A session a sender is writing to
+    /// needs no POLLOUT: the sender reports if the kernel pushes back.
     var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool, atInflightBound: Bool,
                  heldByBudget: Bool) {
         state.withLock { s in
-            (!s.outbox.isEmpty, s.blockedSince, s.failure, !s.pending.isEmpty, atBound(s), heldByBudget(s))
+            (!s.outbox.isEmpty && !s.sending, s.blockedSince, s.failure, !s.pending.isEmpty, atBound(s), heldByBudget(s))
         }
     }
 
@@ -185,6 +210,7 @@ final class ReplyChannel: @unchecked Sendable {
     var isOpen: Bool { openFlag.load(ordering: .acquiring) }
 
     /// Returns true when the bytes it gives back let the helper-wide budget resume readers.
+    /// A sender in the middle of its messages stops before the next one.
     func close() -> Bool {
         openFlag.store(false, ordering: .releasing)
         return state.withLock { s in
@@ -197,50 +223,117 @@ final class ReplyChannel: @unchecked Sendable {
         }
     }
 
-    private func flushCompleted(_ s: inout State) {
+    /// Moves the complete replies at the front into the outbox, in order.
+    private func queueCompleted(_ s: inout State) {
         while let head = s.pending.first, head.missing == 0, s.failure == nil {
             _ = s.pending.popFirst()
             s.firstPendingSequence += 1
-            for part in head.parts { send(part!, &s) }
-            if let trailer = head.trailer { send(trailer, &s) }
+            for part in head.parts { queue(part!, &s) }
+            if let trailer = head.trailer { queue(trailer, &s) }
         }
     }
 
-    /// Sends now if nothing waits and the kernel takes it; else queues behind the outbox.
-    private func send(_ message: [UInt8], _ s: inout State) {
-        if s.outbox.isEmpty {
-            s.headOffset = 0
-            if trySend(message, from: 0, &s) { return }
-        }
+    /// Appends a message due to go out; a client that leaves too much unread fails the
+    /// session (SESSION_OUTBOX_MESSAGES, SESSION_OUTBOX_BYTES).
+    private func queue(_ message: [UInt8], _ s: inout State) {
         guard s.failure == nil else { return }
         s.outbox.append(message)
         s.outboxBytes += message.count
-        if s.blockedSince == nil { s.blockedSince = Clock.monotonicMicroseconds() }
-        if s.outbox.count > maxMessages || s.outboxBytes > maxBytes {
-            s.failure = "outbox full (\(s.outbox.count) messages, \(s.outboxBytes) bytes): the client does not read"
+        if s.outbox.count + s.inTransit > maxMessages || s.outboxBytes > maxBytes {
+            s.failure = "outbox full (\(s.outbox.count + s.inTransit) messages, \(s.outboxBytes) bytes): the client does not read"
         }
     }
 
-    /// True if the kernel took all of the message from `offset` on; false if it would
-    /// block (a stream's partial write moves `headOffset`) or the send failed (then
-    /// `failure` says why).
-    private func trySend(_ message: [UInt8], from offset: Int, _ s: inout State) -> Bool {
+    /// Under the lock: the whole outbox, and the sender's role with it, if there is
+    /// something to send, no one is sending, and the kernel has not pushed back (unless the
+    /// loop retries on POLLOUT).
+    private func takeBatch(_ s: inout State, retryingBlocked: Bool) -> Batch? {
+        guard !s.sending, !s.outbox.isEmpty, !s.closed, s.failure == nil,
+              retryingBlocked || s.blockedSince == nil else { return nil }
+        var messages: [[UInt8]] = []
+        messages.reserveCapacity(s.outbox.count)
+        while let message = s.outbox.popFirst() { messages.append(message) }
+        s.sending = true
+        s.inTransit = messages.count
+        s.inTransitBytes = messages.reduce(0) { $0 + $1.count }
+        let batch = Batch(messages: messages, headOffset: s.headOffset)
+        s.headOffset = 0
+        return batch
+    }
+
+    /// The sender's work: writes `batch` unlocked, then settles under the lock and takes
+    /// whatever was queued meanwhile, until nothing is left, the kernel pushes back, the
+    /// send fails or the session closes. `.loop` when the loop must look: blocked (it polls
+    /// for POLLOUT), failed, or below the in-flight bound again.
+    private func deliver(_ first: Batch) -> Attention {
+        var batch = first
+        var attention = Attention.none
+        while true {
+            var sent = 0
+            var written = batch.headOffset
+            var outcome = SendOutcome.sent
+            for message in batch.messages {
+                guard openFlag.load(ordering: .acquiring) else { break }
+                outcome = trySend(message, from: written)
+                guard case .sent = outcome else { break }
+                sent += 1
+                written = 0
+            }
+            let next: Batch? = state.withLock { s in
+                s.sending = false
+                // Closing (the flag goes first): what is left is dropped with the session.
+                guard !s.closed, openFlag.load(ordering: .acquiring) else { return nil }
+                let wasAtBound = atBound(s)
+                let wasAtOwnBound = atOwnBound(s)
+                let sentBytes = batch.messages[..<sent].reduce(0) { $0 + $1.count }
+                s.outboxBytes -= sentBytes
+                s.inTransit = 0
+                s.inTransitBytes = 0
+                if sent < batch.messages.count {
+                    // Back to the front of the outbox, ahead of anything queued meanwhile.
+                    var rest = FIFO<[UInt8]>()
+                    for message in batch.messages[sent...] { rest.append(message) }
+                    while let message = s.outbox.popFirst() { rest.append(message) }
+                    s.outbox = rest
+                    s.headOffset = written
+                }
+                if (wasAtBound && !atBound(s)) || (wasAtOwnBound && !atOwnBound(s)) { attention = .loop }
+                switch outcome {
+                case .sent:
+                    if s.outbox.isEmpty { s.blockedSince = nil }
+                    return takeBatch(&s, retryingBlocked: false)
+                case let .wouldBlock(partial):
+                    // Progress (a message, or part of one) starts the stall over.
+                    if s.blockedSince == nil || sent > 0 || partial > batch.headOffset {
+                        s.blockedSince = Clock.monotonicMicroseconds()
+                    }
+                    attention = .loop
+                    return nil
+                case let .failed(reason):
+                    s.failure = reason
+                    attention = .loop
+                    return nil
+                }
+            }
+            guard let next else { return attention }
+            batch = next
+        }
+    }
+
+    /// Writes one message from `offset` on, without blocking and without the lock.
+    private func trySend(_ message: [UInt8], from offset: Int) -> SendOutcome {
         do throws(Errno) {
-            guard isStream else { return try socket.socket.send(message, blocking: false) == .sent }
+            guard isStream else { return try socket.socket.send(message, blocking: false) == .sent ? .sent : .wouldBlock(written: 0) }
             var written = offset
             while written < message.count {
                 let n = try socket.socket.writeSome(message, from: written)
-                if n == 0 {
-                    s.headOffset = written
-                    return false
-                }
+                if n == 0 { return .wouldBlock(written: written) }
                 written += n
             }
-            return true
+            return .sent
         } catch {
             let gone = error == .connectionRefused || error.rawValue == EPIPE || error.rawValue == ECONNRESET
-            s.failure = gone ? "client went away" : "send failed: \(error)"
-            return false
+            return .failed(gone ? "client went away" : "send failed: \(error)")
         }
     }
 }

@@ -11,7 +11,11 @@ import Synchronization
 /// the next without sleeping: under load, workers run back to back. Jobs removed before a
 /// worker reached them leave surplus posts; a worker that wakes to an empty queue waits again.
 final class WorkerPool: @unchecked Sendable {
-    typealias Job = @Sendable () -> Void
+    /// A job gets `signed`, to call once its CPU-heavy part is over: from then on the pool
+    /// counts as idle for `isIdle`, while the job still sends its reply. (Sending wakes the
+    /// client, which at once sends its next request; the loop should find the pool idle
+    /// then and sign that one itself, not wait for the worker's send to return.)
+    typealias Job = @Sendable (_ signed: () -> Void) -> Void
 
     private struct State {
         var queue = RoundRobinQueue<UInt64, Job>()
@@ -19,8 +23,9 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     private let state = Locked(State())
-    /// Workers between taking a job and finishing it: raised under the lock as a job leaves
-    /// the queue, lowered without it when the job is done (no second lock per job).
+    /// Workers between taking a job and finishing its signing: raised under the lock as a
+    /// job leaves the queue, lowered without it when the job says it signed or returns
+    /// (no second lock per job).
     private let busy = Atomic<Int>(0)
     private let semaphore = CountingSemaphore()
     private var threads: [OSThread] = []
@@ -79,8 +84,11 @@ final class WorkerPool: @unchecked Sendable {
             }
             guard let taken = next else { return }  // stopping
             guard let job = taken else { continue }  // a surplus post for a job that was dropped
-            job()
-            busy.subtract(1, ordering: .releasing)
+            var released = false
+            job {
+                if !released { released = true; busy.subtract(1, ordering: .releasing) }
+            }
+            if !released { busy.subtract(1, ordering: .releasing) }
         }
     }
 }
