@@ -56,7 +56,6 @@ final class ReplyChannel: @unchecked Sendable {
         /// writes. Invariant: a non-empty outbox has a sender, or is blocked, or failed.
         var sending = false
         var inTransit = 0
-        var inTransitBytes = 0
         /// Bytes of `outbox` plus those in transit.
         var outboxBytes = 0
         /// Monotonic µs since when the outbox has been non-empty with the kernel taking
@@ -255,7 +254,6 @@ final class ReplyChannel: @unchecked Sendable {
         while let message = s.outbox.popFirst() { messages.append(message) }
         s.sending = true
         s.inTransit = messages.count
-        s.inTransitBytes = messages.reduce(0) { $0 + $1.count }
         let batch = Batch(messages: messages, headOffset: s.headOffset)
         s.headOffset = 0
         return batch
@@ -288,7 +286,6 @@ final class ReplyChannel: @unchecked Sendable {
                 let sentBytes = batch.messages[..<sent].reduce(0) { $0 + $1.count }
                 s.outboxBytes -= sentBytes
                 s.inTransit = 0
-                s.inTransitBytes = 0
                 if sent < batch.messages.count {
                     // Back to the front of the outbox, ahead of anything queued meanwhile.
                     var rest = FIFO<[UInt8]>()
