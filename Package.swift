@@ -86,7 +86,7 @@ let package = Package(
         ], exclude: ["Fixtures"]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",
-            "SecmodOffline", "SecmodTestVectors", "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
+            "SecmodOffline", "SecmodTestVectors", "SecmodHelperMain", "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
         ]),
     ],
     swiftLanguageModes: [.v6]

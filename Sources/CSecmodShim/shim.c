@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <spawn.h>
 #include <sys/epoll.h>
@@ -273,4 +274,16 @@ int secmod_spawn(pid_t *pid, const char *path, char *const argv[], char *const e
     posix_spawnattr_destroy(&attributes);
     posix_spawn_file_actions_destroy(&actions);
     return rc;
+}
+
+int secmod_parse_local_time(const char *text, const char *format, int64_t *seconds) {
+    struct tm t;
+    memset(&t, 0, sizeof t);
+    const char *end = strptime(text, format, &t);
+    if (end == NULL || *end != '\0') return 0;
+    t.tm_isdst = -1; /* mktime decides, for the date's own season */
+    time_t s = mktime(&t);
+    if (s == (time_t)-1) return 0;
+    *seconds = (int64_t)s;
+    return 1;
 }

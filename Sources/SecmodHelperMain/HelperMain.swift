@@ -15,7 +15,7 @@ public enum HelperMain {
     public static let version = "0.1.0"
 
     public static func run<Family: KeyFamily>(
-        program: String, summary: String, section: String, extraOptions: Set<String>,
+        program: String, summary: String, sectionSuffix: String, extraOptions: Set<String>,
         makeFamily: (Configuration, HelperSettings) throws(SecmodError) -> Family
     ) -> Int32 {
         let arguments = Array(CommandLine.arguments.dropFirst())
@@ -57,8 +57,16 @@ public enum HelperMain {
             try ProcessHardening.apply()
             try Gcrypt.initialize()
             let configuration = try TalerConfiguration.load(file: options.configFile)
-            let settings = try HelperSettings(configuration: configuration, section: section, extraOptions: extraOptions,
+            // Taler 0.14 names the section `<prefix>-secmod-<kind>`, the prefix being the
+            // embedding program's ("taler-exchange" for the exchange).
+            let section = (options.sectionPrefix ?? "taler-exchange") + "-" + sectionSuffix
+            var settings = try HelperSettings(configuration: configuration, section: section, extraOptions: extraOptions,
                                               workersOverride: options.workers)
+            settings.clockOffset = options.timeTravel ?? 0
+            settings.startTime = options.startTime
+            if let offset = options.timeTravel, offset != 0 {
+                logger.warning("-T: the clock runs \(offset) µs off the system's (time travel, for tests only)")
+            }
             let family = try makeFamily(configuration, settings)
             let engine = try HelperEngine(family: family, settings: settings, logger: logger, programName: program)
             return try engine.run()

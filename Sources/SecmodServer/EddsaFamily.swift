@@ -9,7 +9,9 @@ import SecmodWire
 public struct EddsaFamily: KeyFamily {
     public typealias Material = Ed25519PrivateKey
 
+    /// The section Taler's exchange uses; `--section-prefix` chooses another (`settings.section`).
     public static let section = "taler-exchange-secmod-eddsa"
+    public static let sectionSuffix = "secmod-eddsa"
 
     public let name = "eddsa"
     public let groups: [KeyGroup]
@@ -19,10 +21,12 @@ public struct EddsaFamily: KeyFamily {
         helperToClient: [EddsaMessageType.purge, EddsaMessageType.avail, EddsaMessageType.signature,
                          EddsaMessageType.signFailure, EddsaMessageType.synced])
     public let maximumKeyFileSize = Ed25519PrivateKey.seedByteCount
+    public let startupNotices: [String] = []
 
-    /// Reads `DURATION` and the shared options of `[taler-exchange-secmod-eddsa]`.
+    /// Reads `DURATION` and the shared options of `[taler-exchange-secmod-eddsa]` (or the
+    /// section `--section-prefix` names).
     public init(configuration: Configuration, settings: HelperSettings) throws(SecmodError) {
-        let s = Self.section
+        let s = settings.section
         let duration = try configuration.require(configuration.time(section: s, option: "DURATION"), section: s, option: "DURATION")
         let schedule = try settings.schedule(duration: duration, section: s, option: "DURATION")
         groups = [KeyGroup(name: "", schedule: schedule, directory: KeyDirectory(path: settings.keyDirectory))]

@@ -44,7 +44,7 @@ extension HelperEngine {
     /// Loads every key file, announces nothing yet. Files it cannot use are logged and left
     /// on disk: a key is never deleted because this version failed to read it.
     func loadKeys() throws(SecmodError) {
-        let now = Clock.wallMicroseconds()
+        let now = settings.wallNow()
         for (index, group) in family.groups.enumerated() {
             for entry in try group.directory.scan(plausibleSize: family.isPlausibleKeyFileSize) {
                 switch entry {
@@ -158,7 +158,7 @@ extension HelperEngine {
 
     func handleMaintenance(_ result: KeyMaintainer<Family>.Result) {
         assertOnLoop()
-        let now = Clock.wallMicroseconds()
+        let now = settings.wallNow()
         switch result {
         case let .created(slot, material, replacing):
             perform(lifecycle.created(slot, replacing: replacing, now: now), material: material)

@@ -246,7 +246,7 @@ extension HelperEngine {
             readStream(session)
             return
         }
-        let now = Clock.wallMicroseconds()
+        let now = settings.wallNow()
         let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
         do throws(Errno) { received = try session.socket.receive(into: &receiveBuffer) } catch {
             let gone = error.rawValue == ECONNRESET || error.rawValue == EPIPE
@@ -293,7 +293,7 @@ extension HelperEngine {
             return
         }
         guard let count = readSome(session, into: &receiveBuffer, at: 0) else { return }
-        let now = Clock.wallMicroseconds()
+        let now = settings.wallNow()
         var offset = 0
         while !session.closed, count - offset >= MessageHeader.byteCount,
               let header = MessageHeader.peek(receiveBuffer, at: offset) {
@@ -337,7 +337,7 @@ extension HelperEngine {
         let request = session.streamBuffer
         session.streamBuffer = []
         session.streamFill = 0
-        handleStreamMessage(request, header: MessageHeader.peek(request)!, from: session, now: Clock.wallMicroseconds())
+        handleStreamMessage(request, header: MessageHeader.peek(request)!, from: session, now: settings.wallNow())
     }
 
     /// One read from a stream connection into `buffer[offset...]`: the count, or nil when

@@ -110,6 +110,7 @@ public final class HelperEngine<Family: KeyFamily> {
         try watchOwnDescriptors()
         table.cap = capSessionsByDescriptors()
         logger.notice("listening on \(settings.unixPath) (\(settings.socketType.rawValue), mode 0620) with \(workers.count) workers; \(registry.count) keys loaded")
+        for notice in family.startupNotices { logger.notice("\(notice)") }
         for option in settings.obsoleteOptions {
             logger.warning("[\(settings.section)] \(option) is obsolete and ignored: a session whose client goes away is closed at once (dgram-transport.md)")
         }
@@ -122,7 +123,7 @@ public final class HelperEngine<Family: KeyFamily> {
         // generation at first start may take longer than a service manager's start timeout.
         ServiceNotification.send("READY=1\nSTATUS=listening on \(settings.unixPath)")
 
-        perform(lifecycle.start(now: Clock.wallMicroseconds(), served: registry.anchors(group:)))
+        perform(lifecycle.start(now: settings.startTime ?? settings.wallNow(), served: registry.anchors(group:)))
         try loop()
         shutdown()
         return 0
@@ -147,7 +148,7 @@ public final class HelperEngine<Family: KeyFamily> {
     private func loop() throws(SecmodError) {
         var ready = EpollReadySet()
         while !stopping {
-            let now = Clock.wallMicroseconds()
+            let now = settings.wallNow()
             if now >= nextScheduleAction(now: now) { maintainKeys(now: now) }
             tickSessions()
             do throws(Errno) {

@@ -33,6 +33,16 @@ public struct HelperSettings: Sendable {
     public let callers: CallerPolicy
     public let auditDirectory: String
     public let auditBlock: UInt64
+    /// `-T`: µs added to every wall-clock reading (GNUnet's time travel, for tests).
+    public var clockOffset: Int64 = 0
+    /// `-t`: the time the first key-schedule run takes as now (µs since the epoch).
+    public var startTime: UInt64?
+
+    /// The wall clock, moved by `clockOffset`: key anchors, expiry and request times.
+    public func wallNow() -> UInt64 {
+        let now = Clock.wallMicroseconds()
+        return clockOffset >= 0 ? now &+ UInt64(clockOffset) : now &- min(now, clockOffset.magnitude)
+    }
 
     /// Options of Taler's helpers that we accept and do not use: a Taler configuration must
     /// load unchanged.

@@ -19,6 +19,9 @@ public protocol KeyFamily: Sendable {
     var groups: [KeyGroup] { get }
 
     /// The largest key file this family writes or reads.
+    /// Lines the engine logs at MESSAGE once it listens: configuration it leaves to other
+    /// programs on purpose, which an operator must not mistake for keys gone missing.
+    var startupNotices: [String] { get }
     var maximumKeyFileSize: Int { get }
     func isPlausibleKeyFileSize(_ size: Int64) -> Bool
 

@@ -10,7 +10,9 @@ import SecmodWire
 public struct RsaFamily: KeyFamily {
     public typealias Material = RsaPrivateKey
 
+    /// The section Taler's exchange uses; `--section-prefix` chooses another (`settings.section`).
     public static let section = "taler-exchange-secmod-rsa"
+    public static let sectionSuffix = "secmod-rsa"
     public static let extraOptions: Set<String> = ["rsa_engine"]
 
     public let name = "rsa"
@@ -25,15 +27,25 @@ public struct RsaFamily: KeyFamily {
                          RsaMessageType.signFailure, RsaMessageType.batchFailure, RsaMessageType.synced])
     /// A 8192-bit key file is about 5 KiB; Taler accepts up to 16 KiB.
     public let maximumKeyFileSize = 16 * 1024
+    /// One line per `CIPHER = CS` denomination: Taler's Clause-Schnorr helper serves those.
+    public let startupNotices: [String]
 
     public init(configuration c: Configuration, settings: HelperSettings) throws(SecmodError) {
-        let engineName = try c.choice(section: Self.section, option: "RSA_ENGINE",
+        let engineName = try c.choice(section: settings.section, option: "RSA_ENGINE",
                                       among: RsaEngineKind.allCases.map(\.rawValue)) ?? RsaEngineKind.openssl.rawValue
         engine = RsaEngineKind(rawValue: engineName)!
         var groups: [KeyGroup] = []
         var hashes: [[UInt8]] = []
         var sizes: [Int] = []
-        for section in try Self.denominationSections(c) {
+        let (rsaSections, csSections) = try Self.denominationSections(c)
+        var notices = csSections.map {
+            "[\($0)] has CIPHER = CS: its keys are left to a Clause-Schnorr helper (taler-exchange-secmod-cs), which must keep running"
+        }
+        if rsaSections.isEmpty {
+            notices.append("no [coin_*] section has CIPHER = RSA: this helper has no denomination to serve")
+        }
+        startupNotices = notices
+        for section in rsaSections {
             let duration = try c.require(c.time(section: section, option: "DURATION_WITHDRAW"), section: section, option: "DURATION_WITHDRAW")
             let bits = try c.require(c.number(section: section, option: "RSA_KEYSIZE"), section: section, option: "RSA_KEYSIZE")
             guard (1024...8192).contains(bits) else {
@@ -54,8 +66,9 @@ public struct RsaFamily: KeyFamily {
     /// The `[coin_*]` / `[coin-*]` sections whose `CIPHER` is exactly `RSA` (Taler compares
     /// case-sensitively). A denomination section without a known cipher is an error: Taler
     /// skips it with a log line, which leaves a denomination without keys unnoticed.
-    static func denominationSections(_ c: Configuration) throws(SecmodError) -> [String] {
+    static func denominationSections(_ c: Configuration) throws(SecmodError) -> (rsa: [String], cs: [String]) {
         var result: [String] = []
+        var cs: [String] = []
         for section in c.sectionNames {
             let lower = section.asciiLowercased
             guard lower.hasPrefix("coin_") || lower.hasPrefix("coin-") else { continue }
@@ -64,13 +77,13 @@ public struct RsaFamily: KeyFamily {
             }
             switch cipher {
             case "RSA": result.append(section)
-            case "CS": continue
+            case "CS": cs.append(section)
             default:
                 let at = c.location(section: section, option: "CIPHER").map { "\($0): " } ?? ""
                 throw SecmodError(.configValue, "\(at)[\(section)] CIPHER: '\(cipher)' is neither RSA nor CS (case matters)")
             }
         }
-        return result
+        return (result, cs)
     }
 
     public func isPlausibleKeyFileSize(_ size: Int64) -> Bool { size > 0 && size <= Int64(maximumKeyFileSize) }

@@ -9,7 +9,7 @@ enum EddsaHelper {
         HelperMain.run(
             program: "taler-exchange-secmod-eddsa",
             summary: "Security module holding the exchange's online signing keys (Ed25519).",
-            section: EddsaFamily.section, extraOptions: EddsaFamily.extraOptions
+            sectionSuffix: EddsaFamily.sectionSuffix, extraOptions: EddsaFamily.extraOptions
         ) { (configuration, settings) throws(SecmodError) in
             try EddsaFamily(configuration: configuration, settings: settings)
         }

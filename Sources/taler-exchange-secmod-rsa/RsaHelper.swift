@@ -9,7 +9,7 @@ enum RsaHelper {
         HelperMain.run(
             program: "taler-exchange-secmod-rsa",
             summary: "Security module holding the exchange's RSA denomination keys (blind signing).",
-            section: RsaFamily.section, extraOptions: RsaFamily.extraOptions
+            sectionSuffix: RsaFamily.sectionSuffix, extraOptions: RsaFamily.extraOptions
         ) { (configuration, settings) throws(SecmodError) in
             try RsaFamily(configuration: configuration, settings: settings)
         }

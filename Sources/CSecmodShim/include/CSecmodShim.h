@@ -25,6 +25,10 @@ typedef struct {
     socklen_t length;
 } secmod_unix_address;
 
+/// strptime, which Swift's Glibc module does not expose: parses `text` with `format` in
+/// the local time zone; 1 and seconds since the epoch when the whole text matched, else 0.
+int secmod_parse_local_time(const char *text, const char *format, int64_t *seconds);
+
 int secmod_eventfd(unsigned int initial, int nonblocking);
 int secmod_signalfd_block(const int *signals, int count);
 int secmod_signalfd_read(int fd);
