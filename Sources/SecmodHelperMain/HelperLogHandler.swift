@@ -6,16 +6,22 @@ import Glibc
 
 /// Log lines in GNUnet's spirit, one `write(2)` each so that lines from several threads never
 /// interleave: `2026-11-22T15:04:05.123Z taler-exchange-secmod-eddsa-4711 WARNING message`.
+///
+/// When standard error is the journal (`journal`), a line is `<4>message` instead: the
+/// journal adds the time, the pid and the unit itself, and reads the `<N>` prefix as the
+/// syslog priority (sd-daemon(3)), so `journalctl -p warning` finds warnings.
 public struct HelperLogHandler: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     private let program: String
     private let sink: LogSink
+    private let journal: Bool
 
-    public init(program: String, level: Logger.Level, sink: LogSink) {
+    public init(program: String, level: Logger.Level, sink: LogSink, journal: Bool = false) {
         self.program = program
         self.logLevel = level
         self.sink = sink
+        self.journal = journal
     }
 
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
@@ -24,7 +30,9 @@ public struct HelperLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        var line = Self.timestamp() + " \(program)-\(getpid()) \(Self.name(of: event.level)) \(event.message)"
+        var line = journal
+            ? "<\(Self.syslogPriority(of: event.level))>\(event.message)"
+            : Self.timestamp() + " \(program)-\(getpid()) \(Self.name(of: event.level)) \(event.message)"
         let merged = metadata.merging(event.metadata ?? [:]) { $1 }
         if !merged.isEmpty { line += " " + merged.sorted { $0.key < $1.key }.map { "\($0)=\($1)" }.joined(separator: " ") }
         // Callers quote what others chose with LogText.quoted; this makes sure that no
@@ -53,6 +61,18 @@ public struct HelperLogHandler: LogHandler {
         case .notice: "MESSAGE"
         case .warning: "WARNING"
         case .error, .critical: "ERROR"
+        }
+    }
+
+    /// syslog(3) priorities, as the journal reads them from a `<N>` prefix.
+    static func syslogPriority(of level: Logger.Level) -> Int {
+        switch level {
+        case .trace, .debug: 7
+        case .info: 6
+        case .notice: 5
+        case .warning: 4
+        case .error: 3
+        case .critical: 2
         }
     }
 

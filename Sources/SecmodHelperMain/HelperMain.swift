@@ -42,7 +42,8 @@ public enum HelperMain {
                 return 1
             }
         }
-        let logger = Logger(label: program) { [sink] _ in HelperLogHandler(program: program, level: level, sink: sink) }
+        let journal = options.logFile == nil && LogSink.standardErrorIsJournal()
+        let logger = Logger(label: program) { [sink] _ in HelperLogHandler(program: program, level: level, sink: sink, journal: journal) }
 
         if geteuid() == 0 && !options.allowRoot {
             logger.error("refusing to run as root: the helper must run as its own user so that the exchange cannot reach its keys (see contrib/systemd). Pass --allow-root only for tests")
@@ -55,6 +56,7 @@ public enum HelperMain {
         do throws(SecmodError) {
             // Before any key is loaded, and before any thread exists.
             try ProcessHardening.apply()
+            warnIfMemoryCannotBeLocked(logger)
             try Gcrypt.initialize()
             let configuration = try TalerConfiguration.load(file: options.configFile)
             // Taler 0.14 names the section `<prefix>-secmod-<kind>`, the prefix being the
@@ -69,6 +71,16 @@ public enum HelperMain {
             }
             let family = try makeFamily(configuration, settings)
             let engine = try HelperEngine(family: family, settings: settings, logger: logger, programName: program)
+            if let path = sink.path {
+                engine.onHangUp = { [sink] in
+                    do throws(Errno) {
+                        try sink.reopen()
+                        logger.notice("SIGHUP: log file \(LogText.quoted(path)) reopened")
+                    } catch {
+                        logger.error("SIGHUP: cannot reopen log file \(LogText.quoted(path)): \(error); still writing to the old one")
+                    }
+                }
+            }
             return try engine.run()
         } catch {
             logger.error("\(error)")
@@ -79,6 +91,16 @@ public enum HelperMain {
             default: return 1
             }
         }
+    }
+
+    /// libgcrypt's secure pool (1 MiB) and the keys in libsodium's guarded pages must be
+    /// locked out of swap. Both libraries go on unlocked when `mlock` fails (libsodium
+    /// without a word), so the helper checks for itself and names the setting to change.
+    static func warnIfMemoryCannotBeLocked(_ logger: Logger) {
+        let needed = 2 << 20
+        guard let error = MemoryLocking.probe(bytes: needed) else { return }
+        let limit = MemoryLocking.softLimit.map { "\($0 >> 10) KiB" } ?? "unlimited"
+        logger.warning("secrets cannot be locked in memory (mlock of \(needed >> 20) MiB failed: \(error); RLIMIT_MEMLOCK is \(limit)): they could be written to swap. Raise LimitMEMLOCK= in the unit (8M is plenty) or grant CAP_IPC_LOCK")
     }
 
     static func printOut(_ text: String) { LogSink.standardOutput.write(Array(text.utf8)) }

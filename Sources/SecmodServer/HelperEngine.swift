@@ -4,6 +4,9 @@ import SecmodCrypto
 import SecmodKeys
 import SecmodSystem
 import SecmodWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The engine every helper runs: one event-loop thread that owns all state, a worker pool
 /// that signs, and a maintenance thread that creates and deletes key files.
@@ -54,6 +57,8 @@ public final class HelperEngine<Family: KeyFamily> {
     private let keyStoreLock: FileLock
     private let auditStoreLock: FileLock?
     private var stopping = false
+    /// SIGHUP's work, set by the program: reopening its log file for logrotate.
+    public var onHangUp: (() -> Void)?
     /// Set for a turn with exactly one ready descriptor: a lone request may then be signed
     /// on the loop if its job is quick and no worker is busy (`dispatch`); cleared once used.
     var loopMaySign = false
@@ -174,6 +179,10 @@ public final class HelperEngine<Family: KeyFamily> {
                 switch token {
                 case Self.signalToken:
                     if let signo = signals.next() {
+                        if signo == SIGHUP {
+                            hangUp()
+                            continue
+                        }
                         logger.notice("received signal \(signo), shutting down")
                         stopping = true
                         return
@@ -189,6 +198,12 @@ public final class HelperEngine<Family: KeyFamily> {
                 }
             }
         }
+    }
+
+    /// SIGHUP: what the program asked for (the log file reopened), or a line saying there was
+    /// nothing to do. The helper keeps serving either way.
+    private func hangUp() {
+        if let onHangUp { onHangUp() } else { logger.notice("SIGHUP: nothing to reopen") }
     }
 
     /// One ready session: write what waits, read one message, or read to the end of a

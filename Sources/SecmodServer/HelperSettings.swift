@@ -68,9 +68,9 @@ public struct HelperSettings: Sendable {
                 throw SecmodError(.configValue, "\(at)[\(section)] \(option): unknown option (a typo would otherwise be ignored silently)")
             }
         }
-        unixPath = try c.require(c.filename(section: section, option: "UNIXPATH"), section: section, option: "UNIXPATH")
-        keyDirectory = try c.require(c.filename(section: section, option: "KEY_DIR"), section: section, option: "KEY_DIR")
-        securityModuleKeyPath = try c.require(c.filename(section: section, option: "SM_PRIV_KEY"), section: section, option: "SM_PRIV_KEY")
+        unixPath = FileSystem.tidyPath(try c.require(c.filename(section: section, option: "UNIXPATH"), section: section, option: "UNIXPATH"))
+        keyDirectory = FileSystem.tidyPath(try c.require(c.filename(section: section, option: "KEY_DIR"), section: section, option: "KEY_DIR"))
+        securityModuleKeyPath = FileSystem.tidyPath(try c.require(c.filename(section: section, option: "SM_PRIV_KEY"), section: section, option: "SM_PRIV_KEY"))
         overlap = try c.require(c.time(section: section, option: "OVERLAP_DURATION"), section: section, option: "OVERLAP_DURATION")
         lookahead = try c.require(c.time(section: section, option: "LOOKAHEAD_SIGN"), section: section, option: "LOOKAHEAD_SIGN")
         let type = try c.choice(section: section, option: "SOCKET_TYPE", among: ["dgram", "stream"]) ?? "dgram"
@@ -94,7 +94,7 @@ public struct HelperSettings: Sendable {
         }
         callers = try CallerPolicy(users: c.string(section: section, option: "CLIENT_USERS"),
                                    groups: c.string(section: section, option: "CLIENT_GROUPS"), section: section)
-        auditDirectory = try c.require(c.filename(section: section, option: "AUDIT_DIR"), section: section, option: "AUDIT_DIR")
+        auditDirectory = FileSystem.tidyPath(try c.require(c.filename(section: section, option: "AUDIT_DIR"), section: section, option: "AUDIT_DIR"))
         auditBlock = try c.number(section: section, option: "AUDIT_BLOCK") ?? 4096
         guard auditBlock >= 1, auditBlock <= 1 << 32 else {
             throw SecmodError(.configValue, "[\(section)] AUDIT_BLOCK must be from 1 to 2^32 signatures")

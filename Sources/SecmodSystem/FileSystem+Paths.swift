@@ -23,6 +23,25 @@ extension FileSystem {
     }
 
     /// `getcwd(3)`, growing the buffer for long paths.
+    /// `path` with runs of `/` collapsed and a trailing `/` dropped: the same file on Linux,
+    /// and what an operator expects to read in a log (`${TALER_RUNTIME_DIR}/x` with a
+    /// runtime directory ending in `/` would otherwise show `/run/taler//x`).
+    public static func tidyPath(_ path: String) -> String {
+        var result = ""
+        var previousSlash = false
+        for c in path {
+            if c == "/" {
+                if previousSlash { continue }
+                previousSlash = true
+            } else {
+                previousSlash = false
+            }
+            result.append(c)
+        }
+        if result.count > 1, result.hasSuffix("/") { result.removeLast() }
+        return result
+    }
+
     public static func currentDirectory() throws(Errno) -> String {
         var size = 4096
         while size <= 4 * 1024 * 1024 {

@@ -4,8 +4,9 @@ import Glibc
 import SecmodBase
 #endif
 
-/// SIGTERM and SIGINT delivered as readable data on a signalfd, so the event loop handles
-/// shutdown in its own turn instead of in an async-signal handler.
+/// SIGTERM, SIGINT and SIGHUP delivered as readable data on a signalfd, so the event loop
+/// handles shutdown (and SIGHUP's log reopening) in its own turn instead of in an
+/// async-signal handler. SIGHUP's default action would end the process without a word.
 ///
 /// Create it on the main thread before any other thread starts: threads inherit the
 /// blocked-signal mask, so no worker ever takes the signal itself.
@@ -14,7 +15,7 @@ public struct TerminationSignals: ~Copyable, @unchecked Sendable {
 
     public init() throws(SecmodError) {
         if secmod_ignore_sigpipe() != 0 { throw Errno.current.error("ignoring SIGPIPE") }
-        let signals: [Int32] = [SIGTERM, SIGINT]
+        let signals: [Int32] = [SIGTERM, SIGINT, SIGHUP]
         let fd = signals.withUnsafeBufferPointer { secmod_signalfd_block($0.baseAddress, Int32($0.count)) }
         if fd < 0 { throw Errno.current.error("signalfd") }
         descriptor = FileDescriptor(adopting: fd)
