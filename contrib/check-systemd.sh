@@ -3,6 +3,9 @@
 # that contrib/install.sh stages in a temporary directory (the real release binaries, the
 # units with ExecStart= rewritten to /usr/local/bin, sysusers.d, tmpfiles.d, taler.conf):
 #   1. systemd-analyze verify --root=STAGE on both units: any line it prints fails the check
+#   1b. the directives an operator relies on: RestartPreventExitStatus= for the helpers'
+#      configuration (6), permission (4) and argument (2) errors, PartOf= and WantedBy=
+#      taler-exchange.target, LimitMEMLOCK= and LimitNOFILE=
 #   2. systemd-analyze security --offline=yes --root=STAGE: exposure above 2.0 fails
 #   3. systemd-sysusers --root=STAGE and systemd-tmpfiles --root=STAGE --create on our
 #      files: they parse, create the users, group and directories the units name, and
@@ -64,6 +67,20 @@ for unit in "${units[@]}"; do
     else
         echo "$unit: verified, ExecStart=$(directive "$unit" ExecStart)"
     fi
+done
+
+echo "== what an operator relies on (issue: restart storms, taler-exchange.target, locked memory)"
+for unit in "${units[@]}"; do
+    # A configuration, permission or argument error must fail the unit at once instead of
+    # restarting into the start limit; the helpers exit 6, 4 and 2 for them.
+    for status in 2 4 6; do
+        directive "$unit" RestartPreventExitStatus | tr ' ' '\n' | grep -qx "$status" \
+            || fail "$unit: RestartPreventExitStatus= lacks $status"
+    done
+    directive "$unit" PartOf | tr ' ' '\n' | grep -qx taler-exchange.target || fail "$unit: not PartOf=taler-exchange.target"
+    directive "$unit" WantedBy | tr ' ' '\n' | grep -qx taler-exchange.target || fail "$unit: not WantedBy=taler-exchange.target"
+    [ -n "$(directive "$unit" LimitMEMLOCK)" ] || fail "$unit: no LimitMEMLOCK="
+    [ -n "$(directive "$unit" LimitNOFILE)" ] || fail "$unit: no LimitNOFILE="
 done
 
 echo "== systemd-analyze security --offline=yes --root (limit 2.0)"

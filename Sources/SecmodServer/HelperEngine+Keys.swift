@@ -52,7 +52,7 @@ extension HelperEngine {
                     logger.warning("skipping \(LogText.quoted(group.directory.path + "/" + name)): \(reason)")
                 case let .key(anchor, path):
                     if group.schedule.isExpired(anchor: anchor, now: now) {
-                        logger.info("deleting expired key \(path)")
+                        logger.notice("deleting expired key \(path)")
                         try? group.directory.remove(anchor: anchor)
                         continue
                     }
@@ -191,13 +191,13 @@ extension HelperEngine {
                 registry.remove(key)
                 key.audit.retire()  // requests still queued for it are refused, unsigned
                 broadcast(key.announcement.purge)
-                logger.info("key \(describe(slot.anchor, group: slot.group)) expired")
+                logger.notice("key \(describe(slot.anchor, group: slot.group)) expired")
             case let .serve(slot, announce, replacing):
                 guard let material, case let .served(key) = serve(material, group: slot.group, anchor: slot.anchor) else {
                     logger.error("new key \(describe(slot.anchor, group: slot.group)) collides with a served or revoked key; not announced")
                     continue
                 }
-                logger.info("\(replacing ? "replacement " : "")key \(describe(slot.anchor, group: slot.group)) created")
+                logger.notice("\(replacing ? "replacement " : "")key \(describe(slot.anchor, group: slot.group)) created")
                 if announce { broadcast(key.announcement.avail) }
             case let .sendPurge(purge, ids):
                 for id in ids {
@@ -233,8 +233,12 @@ extension HelperEngine {
         logger.warning("key \(describe(key.anchor, group: key.group)) revoked by session \(session.id) (\(session.owner))")
     }
 
+    /// `coin_eur_1/1796506369 (2026-12-05T21:32:49Z)`: the anchor as key files and Taler
+    /// name it, and as an operator reads it. Key rotation is logged at MESSAGE, Taler's
+    /// default level, so that it shows in a default journal.
     func describe(_ anchor: Timestamp, group: Int) -> String {
         let name = family.groups[group].name
-        return name.isEmpty ? "\(anchor.seconds)" : "\(name)/\(anchor.seconds)"
+        let when = "\(anchor.seconds) (\(CalendarTime.isoUTC(seconds: Int64(clamping: anchor.seconds))))"
+        return name.isEmpty ? when : "\(name)/\(when)"
     }
 }

@@ -244,7 +244,7 @@ import Glibc
 
         #expect(chmod(helper.keyDirectory, 0o500) == 0)
         try client.revoke(victim.id)
-        let failure = log.waitFor(seconds: 10) { $0.contains("replacing revoked key \(victim.anchorSeconds) failed") }
+        let failure = log.waitFor(seconds: 10) { $0.contains("replacing revoked key \(victim.anchorSeconds) (") && $0.contains(") failed") }
         #expect(failure?.contains("Permission denied") == true, "the replacement did not fail with EACCES: \(failure ?? helper.log.suffix(2000).description)")
         let purgeDeadline = Date().addingTimeInterval(5)
         while !events.purged.contains(victim.id) && Date() < purgeDeadline { try? client.waitForEvents(for: .seconds(0.2)) }
@@ -291,7 +291,7 @@ import Glibc
         let log = LogCursor(path: helper.logPath, fromEnd: true)
         #expect(chmod(helper.keyDirectory, 0o500) == 0)
         try client.revoke(victim.id)
-        #expect(log.waitFor(seconds: 10) { $0.contains("replacing revoked key \(victim.anchorSeconds) failed") } != nil)
+        #expect(log.waitFor(seconds: 10) { $0.contains("replacing revoked key \(victim.anchorSeconds) (") && $0.contains(") failed") } != nil)
         client.disconnect()
         #expect(helper.stop() == 0)
 
@@ -328,7 +328,9 @@ import Glibc
     static func failingKey(in line: String) -> String? {
         for marker in ["creating key ", "replacing revoked key "] {
             guard let start = line.range(of: marker), let end = line.range(of: " failed", range: start.upperBound..<line.endIndex) else { continue }
-            return String(line[start.upperBound..<end.lowerBound])
+            // "coin_b/1796507079 (2026-12-05T21:44:39Z)": the name, without the human time.
+            let key = line[start.upperBound..<end.lowerBound]
+            return String(key.split(separator: " ").first ?? key)
         }
         return nil
     }
@@ -383,7 +385,7 @@ import Glibc
             Issue.record("\(name): no new key within \(Int(Self.recoverySeconds)) s after the fault ended: \(helper.log.suffix(2000))")
             return
         }
-        #expect(log.waitFor(seconds: 2) { $0.contains("key \(prefix)\(recovered.anchorSeconds) created") } != nil,
+        #expect(log.waitFor(seconds: 2) { $0.contains("key \(prefix)\(recovered.anchorSeconds) (\(CalendarTime.isoUTC(seconds: Int64(recovered.anchorSeconds)))) created") } != nil,
                 "\(name): the log does not say that key \(recovered.label) was created")
         let reader = KeyFileReader(rsa: rsa)
         let file = KeyFileReader.entries(fault.directory, section: fault.section).first { $0.name == "\(recovered.anchorSeconds)" }

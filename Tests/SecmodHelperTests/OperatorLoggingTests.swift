@@ -97,4 +97,17 @@ import Glibc
         #expect(!normal.log.contains("LimitMEMLOCK"))
         #expect(normal.stop() == 0)
     }
+
+    /// Key rotation shows at Taler's default level: at `-L MESSAGE` the first key's creation
+    /// and its expiry are logged, each naming its anchor as a UTC ISO 8601 time.
+    @Test func keyRotationIsLoggedAtMessageLevel() throws {
+        let helper = try HelperProcess(.eddsa, duration: "2 s", overlap: "1 s", lookahead: "6 s")
+        try helper.start(arguments: ["-L", "MESSAGE"])
+        let first = try #require(try helper.client().keys.first)
+        let iso = CalendarTime.isoUTC(seconds: Int64(first.anchor.seconds))
+        let mentions = { helper.log.split(separator: "\n").filter { $0.contains(" MESSAGE ") && $0.contains(iso) }.count }
+        #expect(Self.waitUntil(seconds: 15) { mentions() >= 2 }, "created and expired lines for \(iso): \(helper.log)")
+        #expect(!helper.log.contains(" INFO "))
+        #expect(helper.stop() == 0)
+    }
 }
