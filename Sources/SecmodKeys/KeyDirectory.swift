@@ -80,7 +80,7 @@ public struct KeyDirectory: Sendable {
 
     /// Parses a file name the way Taler does (`%llu` with nothing after it), rejecting values
     /// whose microseconds would overflow.
-    static func anchorSeconds(_ name: String) -> UInt64? {
+    public static func anchorSeconds(_ name: String) -> UInt64? {
         guard !name.isEmpty, name.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
               let value = UInt64(name), value <= UInt64.max / 1_000_000 else { return nil }
         return value

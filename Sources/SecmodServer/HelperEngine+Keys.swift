@@ -14,13 +14,10 @@ extension HelperEngine {
     /// Refuses a key store that is not the helper's alone: a loose directory or module key
     /// stops the helper with the fix in the message, because only the operator can know
     /// whether someone read it in the meantime.
-    static func checkKeyStorage(family: Family, settings: HelperSettings) throws(SecmodError) {
-        try PrivateStorage.check(settings.keyDirectory, what: "KEY_DIR")
-        for group in family.groups where group.directory.path != settings.keyDirectory {
-            try PrivateStorage.check(group.directory.path, what: "KEY_DIR subdirectory")
-        }
-        try PrivateStorage.check(settings.auditDirectory, what: "AUDIT_DIR")
-        // SM_PRIV_KEY: SecurityModuleKey.load checks it, as it reads it.
+    static func checkKeyStorage(family: Family, settings: HelperSettings, logger: Logger) throws(SecmodError) {
+        let report = KeyStoreInspection.inspect(family: family, settings: settings)
+        for line in try PrivateStorage.apply(report) { logger.notice("\(line)") }
+        // SM_PRIV_KEY is checked again as it is read (SecurityModuleKey.load).
     }
 
     /// One helper per key store, for the process's life: two helpers signing with the same

@@ -90,7 +90,7 @@ public final class HelperEngine<Family: KeyFamily> {
         lifecycle = KeyLifecycle(schedules: family.groups.map(\.schedule))
         table = SessionTable(cap: settings.maxSessions, blockedTimeout: settings.sessionBlockedTimeout)
         auditBook = AuditBook(directory: AuditDirectory(path: settings.auditDirectory), block: settings.auditBlock, logger: logger)
-        try Self.checkKeyStorage(family: family, settings: settings)
+        try Self.checkKeyStorage(family: family, settings: settings, logger: logger)
         keyStoreLock = try Self.lock(settings.keyDirectory, what: "KEY_DIR")
         // AUDIT_DIR too when it is elsewhere: another configuration could share only that.
         auditStoreLock = (settings.auditDirectory + "/").hasPrefix(settings.keyDirectory + "/")

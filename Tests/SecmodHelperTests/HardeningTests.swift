@@ -29,8 +29,42 @@ import Glibc
         for text in mentions { #expect(helper.log.contains(text), "log lacks '\(text)': \(helper.log)") }
     }
 
-    @Test func refusesAKeyDirectoryOthersMayRead() throws {
-        try expectRefused({ #expect(chmod($0.keyDirectory, 0o750) == 0) }, mentions: ["KEY_DIR", "mode 0750", "chmod 0700"])
+    @Test func refusesAKeyDirectoryOthersMayChange() throws {
+        try expectRefused({ #expect(chmod($0.keyDirectory, 0o770) == 0) }, mentions: ["KEY_DIR", "mode 0770", "chmod 0700"])
+    }
+
+    /// Taler's C helpers leave their directories 0750 (umask 0027) and their key files 0400:
+    /// nothing was exposed, so the helper tightens the directories itself and says so.
+    @Test func tightensADirectoryOthersMayOnlyList() throws {
+        let helper = try HelperProcess()
+        try helper.start()
+        helper.stop()
+        #expect(chmod(helper.keyDirectory, 0o750) == 0)
+        #expect(chmod(helper.auditDirectory, 0o755) == 0)
+        try helper.start()
+        #expect(try FileSystem.status(helper.keyDirectory).permissions == 0o700)
+        #expect(try FileSystem.status(helper.auditDirectory).permissions == 0o700)
+        let lines = helper.log.split(separator: "\n").filter { $0.contains(" MESSAGE ") && $0.contains("0700") }
+        #expect(lines.contains { $0.contains(FileSystem.tidyPath(helper.keyDirectory)) && $0.contains("0750") })
+        #expect(lines.contains { $0.contains(FileSystem.tidyPath(helper.auditDirectory)) && $0.contains("0755") })
+        #expect(helper.stop() == 0)
+    }
+
+    /// Everything the operator must fix is named in one start, not one failed start each.
+    @Test func listsEveryProblemAtOnce() throws {
+        let helper = try HelperProcess()
+        try helper.start()
+        helper.stop()
+        let keyFile = try #require(try FileManager.default.contentsOfDirectory(atPath: helper.keyDirectory)
+            .first { $0.allSatisfy(\.isNumber) })
+        #expect(chmod(helper.keyDirectory + "/" + keyFile, 0o644) == 0)
+        #expect(chmod(helper.auditDirectory, 0o777) == 0)
+        #expect(chmod(helper.securityModuleKeyPath, 0o440) == 0)
+        try? FileManager.default.removeItem(atPath: helper.logPath)
+        #expect(try helper.runExpectingExit() == 4)
+        let line = try #require(helper.log.split(separator: "\n").first { $0.contains(" ERROR ") && $0.contains("(3)") })
+        #expect(line.contains(keyFile) && line.contains("AUDIT_DIR") && line.contains("SM_PRIV_KEY"), "\(line)")
+        #expect(try FileSystem.status(helper.keyDirectory + "/" + keyFile).permissions == 0o644, "nothing is changed before the fix")
     }
 
     @Test func refusesAModuleKeyOthersMayRead() throws {

@@ -24,19 +24,21 @@ import Glibc
         for a in anchors {
             #expect(try GnunetReferee.check(["key-file", keys + "/\(a)"]).status == 0)
         }
-        try FileSystem.changeMode(keys + "/\(anchors[1])", 0o644)  // loose: tightened, as Taler does
+        try FileSystem.changeMode(keys + "/\(anchors[1])", 0o644)  // loose: refused, it may have been read
+        try FileSystem.changeMode(keys, 0o750)  // as Taler's helper leaves it (umask 0027)
         // Things a helper must skip and leave alone.
         try Data(repeating: 1, count: 31).write(to: URL(fileURLWithPath: keys + "/\(now + 100)"))  // wrong size
         try Data(repeating: 1, count: 32).write(to: URL(fileURLWithPath: keys + "/not-an-anchor"))
         try FileManager.default.createSymbolicLink(atPath: keys + "/\(now + 200)", withDestinationPath: keys + "/\(anchors[0])")
         try FileManager.default.createDirectory(atPath: keys + "/\(now + 300)", withIntermediateDirectories: false)
 
-        // The directory is 0755, as GNUnet creates directories: the operator is told to
-        // close it first, and nothing is touched until then.
+        // A key file others could read: the operator is told, and nothing is touched until
+        // then. The 0750 directory alone would be tightened by the helper itself.
         #expect(try helper.runExpectingExit() == 4)
-        #expect(helper.log.contains("chmod 0700 ") && helper.log.contains("exchange-secmod-eddsa/keys'"), "\(helper.log)")
+        #expect(helper.log.contains("chmod 0400 ") && helper.log.contains("/\(anchors[1])"), "\(helper.log)")
         #expect(try FileSystem.status(keys + "/\(anchors[1])").permissions == 0o644)
-        try FileSystem.changeMode(keys, 0o700)
+        #expect(try FileSystem.status(keys).permissions == 0o750)
+        try FileSystem.changeMode(keys + "/\(anchors[1])", 0o400)
 
         try helper.start()
         let initType: UInt16 = 14
@@ -51,6 +53,7 @@ import Glibc
             #expect(dump.contains { hexString($0) == expected.output }, "no byte-identical AVAIL for the key at \(a)")
         }
         #expect(try FileSystem.status(keys + "/\(anchors[1])").permissions == 0o400)
+        #expect(try FileSystem.status(keys).permissions == 0o700)
         for leftover in ["\(now + 100)", "not-an-anchor", "\(now + 200)", "\(now + 300)"] {
             #expect(FileSystem.exists(keys + "/" + leftover), "\(leftover) was deleted")
         }
