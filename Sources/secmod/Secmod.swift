@@ -6,7 +6,7 @@ struct Secmod: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secmod",
         abstract: "Talk to the swift-secmod helpers (keys, sign, verify, revoke), read their audit counters (audit) and sign their keys offline (setup, download, show, sign, upload).",
-        subcommands: [Keys.self, Sign.self, Verify.self, Revoke.self, Audit.self,
+        subcommands: [Keys.self, Sign.self, Verify.self, Revoke.self, Audit.self, Takeover.self,
                       OfflineSetup.self, OfflineDownload.self, OfflineShow.self, OfflineUpload.self]
     )
 }

@@ -61,6 +61,35 @@ import Glibc
         #expect(helper.stop() == 0)
     }
 
+    /// `secmod takeover` runs the helpers' own inspection ahead of the first start: it names
+    /// every problem, says what the helper will tighten itself, changes nothing, and exits 4;
+    /// once the problems are fixed it exits 0 and the helper starts.
+    @Test func takeoverCheckRunsAheadOfTheFirstStart() throws {
+        let helper = try HelperProcess(.eddsa)
+        try helper.start()
+        helper.stop()
+        let me = UserDatabase.describe(uid: UInt32(geteuid()))
+        let keyFile = try #require(try FileManager.default.contentsOfDirectory(atPath: helper.keyDirectory)
+            .first { $0.allSatisfy(\.isNumber) })
+        try FileSystem.changeMode(helper.keyDirectory, 0o750)
+        try FileSystem.changeMode(helper.keyDirectory + "/" + keyFile, 0o640)
+        let arguments = ["takeover", "-c", helper.configPath, "--eddsa-user", me, "--rsa-user", me]
+        let before = try OfflineRun.run(HelperProcess.binary("secmod"), arguments)
+        #expect(before.status == 4, "\(before.output) \(before.stderr)")
+        let lines = before.output.split(separator: "\n")
+        #expect(lines.contains { $0.contains("fix:") && $0.contains(keyFile) && $0.contains("0640") }, "\(before.output)")
+        #expect(lines.contains { $0.contains(FileSystem.tidyPath(helper.keyDirectory)) && $0.contains("0750") && $0.contains("0700") })
+        #expect(try FileSystem.status(helper.keyDirectory).permissions == 0o750, "the check changed a mode")
+        #expect(try FileSystem.status(helper.keyDirectory + "/" + keyFile).permissions == 0o640)
+
+        try FileSystem.changeMode(helper.keyDirectory + "/" + keyFile, 0o400)
+        let after = try OfflineRun.run(HelperProcess.binary("secmod"), arguments)
+        #expect(after.status == 0, "\(after.output) \(after.stderr)")
+        try helper.start()
+        #expect(try FileSystem.status(helper.keyDirectory).permissions == 0o700)
+        #expect(helper.stop() == 0)
+    }
+
     /// Taler's test programs start helpers with `-c <relative> -L <level>` from their own
     /// directory (wire.md §13.1).
     @Test func relativeConfigPathAndTalerLogLevel() throws {
