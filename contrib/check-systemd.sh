@@ -166,6 +166,10 @@ for helper in eddsa rsa; do
             *) fail "$section $option = '$path' is outside the unit's StateDirectory $state, which is the only place it may write" ;;
         esac
     done
+    # Next to a Taler exchange the helpers must speak its transport out of the box.
+    type="$(gnunet-config -c "$config" -s "$section" -o SOCKET_TYPE)"
+    if [ "$type" = stream ]; then echo "$section SOCKET_TYPE = stream (Taler's exchange connects by stream)"
+    else fail "$section SOCKET_TYPE = '$type' as installed; Taler's exchange speaks stream"; fi
     socket="$(resolve UNIXPATH)"
     if [ "$(dirname "$socket")" != "$runtime" ]; then
         fail "$section UNIXPATH = '$socket' is not in the unit's RuntimeDirectory $runtime"

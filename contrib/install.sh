@@ -81,8 +81,19 @@ install -d -m 0755 "$root/bin" "$root/share/taler/config.d"
 for program in "${programs[@]}"; do
     install -m 0755 "$bin/$program" "$root/bin/$program"
 done
-install -m 0644 etc/config.d/taler-exchange-secmod-eddsa.conf "$root/share/taler/config.d/swift-secmod-eddsa.conf"
-install -m 0644 etc/config.d/taler-exchange-secmod-rsa.conf "$root/share/taler/config.d/swift-secmod-rsa.conf"
+# Installed next to a Taler exchange, the helpers serve the transport Taler's exchange speaks
+# (stream; it fails with "Protocol wrong type for socket" on a datagram socket). The bare
+# binaries and the repository's defaults keep dgram (docs/spec/dgram-transport.md);
+# secmod reads the same SOCKET_TYPE, so it follows. Set SOCKET_TYPE = dgram in
+# /etc/taler/taler.conf for clients that speak the datagram transport.
+for helper in eddsa rsa; do
+    sed -e 's/^SOCKET_TYPE = dgram$/# Installed by contrib\/install.sh: stream, as Taler'"'"'s exchange connects.\nSOCKET_TYPE = stream/' \
+        "etc/config.d/taler-exchange-secmod-$helper.conf" > "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp"
+    grep -qx 'SOCKET_TYPE = stream' "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp" \
+        || { echo "etc/config.d/taler-exchange-secmod-$helper.conf: no SOCKET_TYPE = dgram to rewrite" >&2; exit 1; }
+    chmod 0644 "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp"
+    mv -f "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp" "$root/share/taler/config.d/swift-secmod-$helper.conf"
+done
 [ -e "$root/share/taler/config.d/paths.conf" ] || install -m 0644 etc/config.d/paths.conf "$root/share/taler/config.d/paths.conf"
 echo "installed the programs into $root/bin and the defaults into $root/share/taler/config.d"
 
