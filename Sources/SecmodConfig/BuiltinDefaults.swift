@@ -53,6 +53,11 @@ SESSION_MAX_INFLIGHT_BYTES = 1 MiB
 MAX_INFLIGHT_BYTES = 64 MiB
 SHUTDOWN_TIMEOUT = 5 s
 MAX_SESSIONS = 4096
+# A Prometheus text file (node_exporter's textfile collector) replaced every 5 s: signatures
+# per key, failures by Taler error code, sessions, queued signatures, keys by state, seconds
+# until the last key expires. Empty: none. Under the units, its directory must be writable
+# (ReadWritePaths= in a drop-in, or a path in the StateDirectory).
+METRICS_FILE =
 
 """#),
         ("taler-exchange-secmod-rsa.conf", #"""
@@ -96,6 +101,11 @@ SESSION_MAX_INFLIGHT_BYTES = 1 MiB
 MAX_INFLIGHT_BYTES = 64 MiB
 SHUTDOWN_TIMEOUT = 5 s
 MAX_SESSIONS = 4096
+# A Prometheus text file (node_exporter's textfile collector) replaced every 5 s: signatures
+# per key, failures by Taler error code, sessions, queued signatures, keys by state, seconds
+# until the last key expires. Empty: none. Under the units, its directory must be writable
+# (ReadWritePaths= in a drop-in, or a path in the StateDirectory).
+METRICS_FILE =
 
 """#),
     ]

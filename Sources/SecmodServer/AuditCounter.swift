@@ -111,6 +111,13 @@ final class AuditCounter: Sendable {
         state.withLock { $0.retired = true }
     }
 
+    /// Signatures made with this key, exactly (this run's and the record's), and how many of
+    /// those may not have been made (reservations of earlier runs that ended in a crash).
+    /// Nil for a counter that could not be read.
+    var signatures: (count: UInt64, overcountAtMost: UInt64)? {
+        state.withLock { s in s.used == UInt64.max ? nil : (s.used, s.carried) }
+    }
+
     /// Whether the record on disk says the key was revoked (read at start).
     var isRevoked: Bool { state.withLock { $0.revoked } }
 

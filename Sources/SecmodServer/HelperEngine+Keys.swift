@@ -227,6 +227,7 @@ extension HelperEngine {
         // saw it (wire.md §8.2).
         let told = Set(sessions.values.filter { $0.dumped && !$0.closed }.map(\.id))
         perform(lifecycle.revoked(KeySlot(group: key.group, anchor: key.anchor), purge: key.announcement.purge, told: told))
+        revokedSinceStart += 1
         logger.warning("key \(describe(key.anchor, group: key.group)) revoked by session \(session.id) (\(session.owner))")
     }
 

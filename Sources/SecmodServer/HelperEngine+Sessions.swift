@@ -388,7 +388,9 @@ extension HelperEngine {
             var work: [(Int, SigningJob)] = []
             for (index, item) in items.enumerated() {
                 switch item {
-                case let .immediate(bytes): parts[index] = bytes
+                case let .immediate(bytes):
+                    parts[index] = bytes
+                    metrics.tally(bytes)
                 case let .sign(job): work.append((index, job))
                 }
             }
@@ -400,12 +402,14 @@ extension HelperEngine {
             // Replies still go through the channel, in order.
             if loopMaySign, work.count == 1, work[0].1.isQuick, workers.isIdle,
                let reply = work[0].1.runWithoutBlocking() {
+                metrics.tally(reply)
                 loopMaySign = false
                 signedOnLoop = true
                 _ = channel.complete(sequence: sequence, index: work[0].0, reply: reply)
                 work.removeAll()
             }
             let mailbox = self.mailbox
+            let metrics = self.metrics
             let id = session.id
             for (index, job) in work {
                 workers.submit(session: id) { signed in
@@ -414,6 +418,7 @@ extension HelperEngine {
                     guard channel.isOpen else { return }
                     let reply = job.run()
                     signed()
+                    metrics.tally(reply)
                     if channel.complete(sequence: sequence, index: index, reply: reply) == .loop {
                         mailbox.post(.attention(id))
                     }

@@ -53,6 +53,11 @@ public final class HelperEngine<Family: KeyFamily> {
     var dropLog = RateLimitedLog()
     var refusedLog = RateLimitedLog()
     let auditBook: AuditBook
+    /// Failures by code, for `METRICS_FILE`; tallied on every thread that answers.
+    let metrics: HelperMetrics
+    var metricsWriter: MetricsWriter?
+    var nextMetricsAt: UInt64 = 0
+    var revokedSinceStart = 0
     /// Held for the process's life: one helper per key store.
     private let keyStoreLock: FileLock
     private let auditStoreLock: FileLock?
@@ -97,6 +102,7 @@ public final class HelperEngine<Family: KeyFamily> {
             ? nil : try Self.lock(settings.auditDirectory, what: "AUDIT_DIR")
         securityModuleKey = try Self.loadSecurityModuleKey(settings: settings, logger: logger)
         maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
+        metrics = HelperMetrics(failureType: family.messageTypes.signFailure)
         workers = try WorkerPool(count: settings.workers)
     }
 
@@ -111,6 +117,13 @@ public final class HelperEngine<Family: KeyFamily> {
         loopThread = OSThread.currentID
         try loadKeys()
         try maintainer.start()
+        if let path = settings.metricsFile {
+            // At most one line per interval: the writer tries once per publication.
+            let writer = MetricsWriter(path: path) { [logger] error in logger.warning("cannot write METRICS_FILE: \(error)") }
+            try writer.start()
+            metricsWriter = writer
+            logger.notice("writing metrics to \(path) every \(HelperSettings.metricsInterval / 1_000_000) s")
+        }
         try openListener()
         try watchOwnDescriptors()
         table.cap = capSessionsByDescriptors()
@@ -155,6 +168,7 @@ public final class HelperEngine<Family: KeyFamily> {
         while !stopping {
             let now = settings.wallNow()
             if now >= nextScheduleAction(now: now) { maintainKeys(now: now) }
+            if metricsWriter != nil, now >= nextMetricsAt { publishMetrics(now: now) }
             tickSessions()
             do throws(Errno) {
                 // After signing a lone client's request here, look for its next one for a
@@ -200,6 +214,23 @@ public final class HelperEngine<Family: KeyFamily> {
         }
     }
 
+    /// Hands the loop's figures to the metrics thread (rendering is microseconds; the write
+    /// and its fsync happen there).
+    func publishMetrics(now: UInt64) {
+        nextMetricsAt = now &+ HelperSettings.metricsInterval
+        let keys = registry.ordered.map { key in
+            HelperMetrics.KeyFigures(section: family.groups[key.group].name.isEmpty ? family.name : family.groups[key.group].name,
+                                     anchorSeconds: key.anchor.seconds,
+                                     endSeconds: key.anchor.seconds &+ key.duration.microseconds / 1_000_000,
+                                     id: CrockfordBase32.encode(key.id), signatures: key.audit.signatures?.count)
+        }
+        let snapshot = HelperMetrics.Snapshot(program: programName, nowSeconds: now / 1_000_000, keys: keys,
+                                              failures: metrics.failureCounts, sessions: sessions.count,
+                                              queued: workers.queuedCount, revokedSinceStart: revokedSinceStart,
+                                              pendingKeyWork: lifecycle.pendingCount)
+        metricsWriter?.publish(HelperMetrics.render(snapshot))
+    }
+
     /// SIGHUP: what the program asked for (the log file reopened), or a line saying there was
     /// nothing to do. The helper keeps serving either way.
     private func hangUp() {
@@ -228,6 +259,7 @@ public final class HelperEngine<Family: KeyFamily> {
         let next = nextScheduleAction(now: now)
         var wait = min(next > now ? next - now : 0, 5_000_000)
         if table.needsFrequentTurns { wait = min(wait, 1_000_000) }
+        if metricsWriter != nil { wait = min(wait, nextMetricsAt > now ? nextMetricsAt - now : 0) }
         return Int32((wait + 999) / 1000)
     }
 
@@ -280,6 +312,8 @@ public final class HelperEngine<Family: KeyFamily> {
             for session in waiting { flushOutbox(session) }
         }
         auditBook.closeAll()  // no signature can follow: the workers are gone
+        if metricsWriter != nil { publishMetrics(now: settings.wallNow()) }
+        metricsWriter?.stop()
         maintainer.shutdown()
         for session in Array(sessions.values) { closeSession(session, reason: nil) }
         logger.notice("stopped")

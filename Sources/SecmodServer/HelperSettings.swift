@@ -33,6 +33,9 @@ public struct HelperSettings: Sendable {
     public let callers: CallerPolicy
     public let auditDirectory: String
     public let auditBlock: UInt64
+    /// `METRICS_FILE`: a Prometheus text file replaced every `metricsInterval` µs; nil: none.
+    public let metricsFile: String?
+    public static let metricsInterval: UInt64 = 5_000_000
     /// `-T`: µs added to every wall-clock reading (GNUnet's time travel, for tests).
     public var clockOffset: Int64 = 0
     /// `-t`: the time the first key-schedule run takes as now (µs since the epoch).
@@ -54,7 +57,7 @@ public struct HelperSettings: Sendable {
     static let known: Set<String> = [
         "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
         "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf", "session_max_inflight", "session_max_inflight_bytes", "max_inflight_bytes", "shutdown_timeout",
-        "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block",
+        "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block", "metrics_file",
     ]
 
     /// Reads and checks the section. `extraOptions` are the family's own options.
@@ -99,6 +102,8 @@ public struct HelperSettings: Sendable {
         guard auditBlock >= 1, auditBlock <= 1 << 32 else {
             throw SecmodError(.configValue, "[\(section)] AUDIT_BLOCK must be from 1 to 2^32 signatures")
         }
+        let metrics = try c.filename(section: section, option: "METRICS_FILE").map(FileSystem.tidyPath)
+        metricsFile = metrics?.isEmpty == false ? metrics : nil
         _ = try UnixAddress(path: unixPath)  // refuses paths that do not fit sun_path
     }
 

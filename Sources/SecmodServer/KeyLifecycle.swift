@@ -61,6 +61,8 @@ struct KeyLifecycle {
     private var heldPurges: [KeySlot: (purge: [UInt8], sessions: Set<UInt64>)] = [:]
     private var initialCreationsOutstanding = 0
     private(set) var isReady = false
+    /// Key files waiting to be created, replaced or deleted (`METRICS_FILE`).
+    var pendingCount: Int { pending.reduce(0) { $0 + $1.count } + jobsToRetry.count }
     /// The next due time; it changes only with an event, and the loop asks every turn.
     private var cachedNextAction: UInt64?
 

@@ -46,6 +46,9 @@ final class WorkerPool: @unchecked Sendable {
         semaphore.post()
     }
 
+    /// Jobs waiting for a worker.
+    var queuedCount: Int { state.withLock { $0.queue.count } }
+
     /// No job queued and none running: a quick job may run on the loop without waiting
     /// behind, or delaying, anyone's.
     var isIdle: Bool { busy.load(ordering: .acquiring) == 0 && state.withLock { $0.queue.count == 0 } }
