@@ -8,7 +8,8 @@
  *       decode a key file (GNUNET_CRYPTO_rsa_private_key_decode); print the hex of its
  *       public key encoding. Exit 1 if libgnunetutil rejects the file.
  *   gnunet-rsa-check create BITS FILE
- *       write a new key file (GNUNET_CRYPTO_rsa_private_key_create + _encode); print the hex
+ *       write a new key file as Taler's helper does (GNUNET_CRYPTO_rsa_private_key_create,
+ *       _encode, GNUNET_DISK_fn_write with mode 0400); print the hex
  *       of its public key encoding.
  *   gnunet-rsa-check sign FILE HEX-M
  *       print libgnunetutil's own blind signature of m (GNUNET_CRYPTO_rsa_sign_blinded,
@@ -82,8 +83,8 @@ int main(int argc, char **argv) {
     struct GNUNET_CRYPTO_RsaPrivateKey *key = GNUNET_CRYPTO_rsa_private_key_create((unsigned int) atoi(argv[2]));
     void *buf;
     size_t n = GNUNET_CRYPTO_rsa_private_key_encode(key, &buf);
-    FILE *f = fopen(argv[3], "wb");
-    if (f == NULL || fwrite(buf, 1, n, f) != n || fclose(f) != 0) return 2;
+    /* As Taler's RSA helper stores a key: GNUNET_DISK_fn_write, mode 0400. */
+    if (GNUNET_OK != GNUNET_DISK_fn_write(argv[3], buf, n, GNUNET_DISK_PERM_USER_READ)) return 2;
     print_public(GNUNET_CRYPTO_rsa_private_key_get_public(key));
     printf("\n");
     return 0;

@@ -71,7 +71,7 @@ import Testing
         let client = try helper.rsaClient()
         let theirs = try #require(client.keys.first { $0.anchor.seconds == anchor })
         #expect(hexString(theirs.publicKey) == created.output)
-        #expect(try FileSystem.status(directory + "/\(anchor)").permissions == 0o400)  // tightened, as Taler does
+        #expect(try FileSystem.status(directory + "/\(anchor)").permissions == 0o400)
         #expect(helper.stop() == 0)
     }
 }
