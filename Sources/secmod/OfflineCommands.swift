@@ -115,7 +115,8 @@ struct OfflineDownload: ParsableCommand {
                 try KeyReview(keys).requireNoProblems("the exchange's future keys")
                 document = OfflineOperation.wrapInputKeys(reply)
             }
-            try OfflineIO.write(document.rendered(indent: 2) + "\n", to: output)
+            // As taler-exchange-offline prints it: JSON_INDENT(2), no trailing newline.
+            try OfflineIO.write(document.rendered(indent: 2), to: output)
             OfflineIO.note("downloaded \(keys.denominations.count) denomination key(s) and \(keys.signingKeys.count) signing key(s); every security module signature is valid")
         }
     }
@@ -242,7 +243,8 @@ enum OfflineSign {
                 OfflineIO.note("first use: pinned the security module keys in \(pinFile)")
             }
             let signatures = review.sign(with: masterKey)
-            try OfflineIO.write(signatures.document.rendered(indent: 2) + "\n", to: output)
+            // As taler-exchange-offline prints it: JSON_INDENT(2), no trailing newline.
+            try OfflineIO.write(signatures.document.rendered(indent: 2), to: output)
             OfflineIO.note("signed \(signatures.denominations.count) denomination key(s) and \(signatures.signingKeys.count) signing key(s)")
         }
     }

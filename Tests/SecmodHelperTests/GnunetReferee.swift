@@ -27,7 +27,8 @@ enum GnunetReferee {
         guard flags.status == 0 else {
             return .failure(HelperTestError("pkg-config gnunetutil failed; install libgnunet-dev (contrib/test.sh does)"))
         }
-        let cc = run("/bin/sh", ["-c", "cc -o '\(out)' '\(interop)/\(tool).c' \(flags.output)"])
+        let extra = tool == "jansson-dump" ? "-ljansson" : ""  // libjansson-dev (contrib/test.sh installs it)
+        let cc = run("/bin/sh", ["-c", "cc -o '\(out)' '\(interop)/\(tool).c' \(flags.output) \(extra)"])
         guard cc.status == 0 else { return .failure(HelperTestError("compiling \(tool).c failed: \(cc.output)")) }
         return .success(out)
     }

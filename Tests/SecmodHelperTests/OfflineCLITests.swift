@@ -2,6 +2,7 @@ import Foundation
 import SecmodCrypto
 import SecmodOffline
 import SecmodSystem
+import SecmodTestVectors
 import SecmodWire
 import Testing
 
@@ -23,6 +24,27 @@ import Testing
         #expect(again.status == 0, "\(again.stderr)")
         #expect(again.stdout.isEmpty && !again.stderr.contains("first use"))
         #expect(try JSONValue.parse(w.bytes(w.root + "/sigs.json")) == OfflineFixture.signOutput)
+    }
+
+    /// The documents are taler-exchange-offline's byte for byte: jansson (what it prints
+    /// with, `JSON_INDENT(2)`, no trailing newline) renders the spec's vector, and `secmod
+    /// sign`'s standard output and `-o` file must equal that, whole.
+    @Test func signWritesTalersExactBytes() throws {
+        let w = try OfflineWorkspace()
+        let input = try w.write("keys.json", OfflineFixture.inputDocument)
+        let compact = try w.write("expected-compact.json", OfflineVectors.signOutputCompact)
+        let reference = try GnunetReferee.check(tool: "jansson-dump", [compact])
+        #expect(reference.status == 0)
+        let expectedText = try String(decoding: OfflineRun.run(try GnunetReferee.binary("jansson-dump").get(), [compact]).stdout, as: UTF8.self)
+        let expected = Array(expectedText.utf8)
+        #expect(expected.last == UInt8(ascii: "]"), "jansson wrote no trailing newline")
+        let run = try w.secmod(["sign", "-c", w.configPath, input])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout == expected, "standard output differs from taler-exchange-offline's bytes")
+        let file = w.root + "/sigs.json"
+        let toFile = try w.secmod(["sign", "-c", w.configPath, "-o", file, input])
+        #expect(toFile.status == 0)
+        #expect(w.bytes(file) == expected, "-o file differs from taler-exchange-offline's bytes")
     }
 
     @Test func changedModuleKeyIsRefused() throws {
