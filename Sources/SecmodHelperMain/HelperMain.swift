@@ -12,7 +12,7 @@ import Glibc
 /// Exit statuses follow GNUnet's: 0 done, 1 failure, 2 bad arguments, 4 no permission,
 /// 6 not configured.
 public enum HelperMain {
-    public static let version = "0.1.0"
+    public static let version = SecmodVersion.string
 
     public static func run<Family: KeyFamily>(
         program: String, summary: String, sectionSuffix: String, extraOptions: Set<String>,

@@ -5,6 +5,9 @@ import SecmodConfig
 import SecmodOffline
 import SecmodSystem
 import SecmodWire
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// How to reach a helper, resolved the way the helper does from the same configuration:
 /// its socket, its transport, and its security module key when `[exchange-offline]` pins it
@@ -41,10 +44,11 @@ func connectRsa(_ options: HelperOptions) throws -> RsaHelperClient {
     try connectRsa(config: options.config, timeout: options.timeout)
 }
 
-func connectRsa(config: String?, timeout: Double?) throws -> RsaHelperClient {
+func connectRsa(config: String?, timeout: Double) throws -> RsaHelperClient {
     let endpoint = try helperEndpoint(helper: .rsa, config: config)
     let client = RsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport, pinnedSecurityModuleKey: endpoint.moduleKey)
-    do throws(SecmodError) { try client.connect(timeout: timeout.map { .seconds($0) }) } catch { throw CLIError(error) }
+    client.defaultTimeout = helperTimeout(timeout)  // every call, not only the handshake
+    do throws(SecmodError) { try client.connect() } catch { throw helperFailure(error, endpoint: endpoint, timeout: timeout) }
     return client
 }
 
@@ -52,11 +56,19 @@ func connectEddsa(_ options: HelperOptions) throws -> EddsaHelperClient {
     try connectEddsa(config: options.config, timeout: options.timeout)
 }
 
-func connectEddsa(config: String?, timeout: Double?) throws -> EddsaHelperClient {
+func connectEddsa(config: String?, timeout: Double) throws -> EddsaHelperClient {
     let endpoint = try helperEndpoint(helper: .eddsa, config: config)
     let client = EddsaHelperClient(socketPath: endpoint.path, transport: endpoint.transport, pinnedSecurityModuleKey: endpoint.moduleKey)
-    do throws(SecmodError) { try client.connect(timeout: timeout.map { .seconds($0) }) } catch { throw CLIError(error) }
+    client.defaultTimeout = helperTimeout(timeout)  // every call, not only the handshake
+    do throws(SecmodError) { try client.connect() } catch { throw helperFailure(error, endpoint: endpoint, timeout: timeout) }
     return client
+}
+
+/// A failure to reach a helper, with what the client can tell of why: a timeout after the
+/// socket accepted the request means the helper is stopped or refuses this user.
+func helperFailure(_ error: SecmodError, endpoint: HelperEndpoint, timeout: Double) -> CLIError {
+    guard error.code == .timeout else { return CLIError(error) }
+    return CLIError(SecmodError(.timeout, "no answer from the helper at \(endpoint.path) within \(timeout) s: it is stopped or busy, or it refuses this user (uid \(getuid()); see CLIENT_USERS and CLIENT_GROUPS, and the helper's log of refused INITs). --timeout 0 waits as long as it takes"))
 }
 
 /// A failure shown as one clear line, with a non-zero exit.

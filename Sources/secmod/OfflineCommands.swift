@@ -81,7 +81,7 @@ struct OfflineDownload: ParsableCommand {
 
     func validate() throws {
         if helpers && exchange != nil { throw ValidationError("give either --exchange URL or --helpers, not both") }
-        try validateTimeout(timeout)
+        try validateTimeout(timeout, allowZero: false)
     }
 
     func run() throws {
@@ -271,7 +271,7 @@ struct OfflineUpload: ParsableCommand {
     @Option(name: .long, help: "Give up after this many seconds.")
     var timeout: Double = 60
 
-    func validate() throws { try validateTimeout(timeout) }
+    func validate() throws { try validateTimeout(timeout, allowZero: false) }
 
     func run() throws {
         try offlineRun { () throws(SecmodError) in

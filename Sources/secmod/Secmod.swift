@@ -1,4 +1,5 @@
 import ArgumentParser
+import SecmodBase
 
 /// The operator's and offline signer's tool.
 @main
@@ -6,6 +7,7 @@ struct Secmod: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secmod",
         abstract: "Talk to the swift-secmod helpers (keys, sign, verify, revoke), read their audit counters (audit) and sign their keys offline (setup, download, show, sign, upload).",
+        version: "secmod (swift-secmod) \(SecmodVersion.string)",
         subcommands: [Keys.self, Sign.self, Verify.self, Revoke.self, Audit.self, Takeover.self,
                       OfflineSetup.self, OfflineDownload.self, OfflineShow.self, OfflineUpload.self]
     )
@@ -40,18 +42,27 @@ struct HelperOptions: ParsableArguments {
     @Option(name: [.customShort("c"), .long], help: "Configuration file (as given to the helper).")
     var config: String?
 
-    @Option(name: .long, help: "Give up after this many seconds (default: wait as long as it takes).")
-    var timeout: Double?
+    @Option(name: .long, help: "Give up after this many seconds; 0 waits as long as it takes.")
+    var timeout: Double = defaultHelperTimeout
 
     func validate() throws { try validateTimeout(timeout) }
 }
 
-/// `--timeout`: a positive, finite number of seconds, at most a year. ArgumentParser reads
-/// `inf` and `nan` as numbers; they are refused here, before anything turns them into
+/// A command that talks to a helper gives up after this long unless told otherwise: a
+/// stopped helper, or one that refuses this user (CLIENT_USERS), must not hang a script.
+let defaultHelperTimeout: Double = 10
+
+/// `--timeout` as the client takes it: nil (no limit) for 0.
+func helperTimeout(_ seconds: Double) -> Duration? { seconds == 0 ? nil : .seconds(seconds) }
+
+/// `--timeout`: a finite number of seconds up to a year; 0 (no limit) where `allowZero`, for
+/// the commands that talk to a helper (HTTP requests always have a limit). ArgumentParser
+/// reads `inf` and `nan` as numbers; they are refused here, before anything turns them into
 /// microseconds.
-func validateTimeout(_ seconds: Double?) throws {
+func validateTimeout(_ seconds: Double?, allowZero: Bool = true) throws {
     guard let seconds else { return }
-    guard seconds.isFinite, seconds > 0, seconds <= 366 * 86_400 else {
-        throw ValidationError("--timeout must be a positive number of seconds, at most a year; leave it out to wait as long as it takes")
+    guard seconds.isFinite, allowZero ? seconds >= 0 : seconds > 0, seconds <= 366 * 86_400 else {
+        throw ValidationError(allowZero ? "--timeout must be a number of seconds from 0 (wait as long as it takes) to a year"
+                                        : "--timeout must be a positive number of seconds, at most a year")
     }
 }

@@ -29,8 +29,8 @@ struct Sign: ParsableCommand {
     @Option(name: [.customShort("c"), .long], help: "Configuration file.")
     var config: String?
 
-    @Option(name: .long, help: "Give up after this many seconds (default: wait as long as it takes).")
-    var timeout: Double?
+    @Option(name: .long, help: "With --helper: give up after this many seconds; 0 waits as long as it takes.")
+    var timeout: Double = defaultHelperTimeout
 
     func validate() throws { try validateTimeout(timeout) }
 
@@ -54,6 +54,11 @@ struct Sign: ParsableCommand {
 
     func run() throws {
         guard let helper else {
+            // Options that only make sense with a helper: the operator forgot --helper, and
+            // must not find the command signing future keys offline instead.
+            guard purpose == nil, key == nil, section == nil, !json else {
+                throw ValidationError("--purpose, --key, --section and --json sign through a helper: add --helper eddsa or --helper rsa (without --helper, sign signs a future-keys document offline)")
+            }
             try OfflineSign.run(config: config, input: input, output: output)
             return
         }
@@ -66,7 +71,7 @@ struct Sign: ParsableCommand {
             let client = try connectEddsa(config: config, timeout: timeout)
             defer { client.disconnect() }
             let result: (publicKey: [UInt8], signature: [UInt8])
-            do throws(SecmodError) { result = try client.sign(purpose: purpose, body: input, timeout: timeout.map { .seconds($0) }) } catch {
+            do throws(SecmodError) { result = try client.sign(purpose: purpose, body: input, timeout: helperTimeout(timeout)) } catch {
                 throw CLIError(error)
             }
             fields = [("purpose", String(purpose)), ("public_key", CrockfordBase32.encode(result.publicKey)),
@@ -77,7 +82,7 @@ struct Sign: ParsableCommand {
             let chosen = try chooseRsaKey(client)
             let signature: [UInt8]
             do throws(SecmodError) {
-                signature = try client.sign(hash: chosen.hash, blindedMessage: input, timeout: timeout.map { .seconds($0) })
+                signature = try client.sign(hash: chosen.hash, blindedMessage: input, timeout: helperTimeout(timeout))
             } catch {
                 throw CLIError(error)
             }
@@ -182,8 +187,8 @@ struct Revoke: ParsableCommand {
             let id = try CrockfordBase32.decode(key, byteCount: byteCount)
             guard announced().contains(id) else { throw SecmodError(.usage, "the helper does not announce key \(key)") }
             try send(id)
-            let deadline = Deadline.after(.seconds(options.timeout ?? 30))
-            while announced().contains(id) && !deadline.hasPassed { try wait(0.2) }
+            let deadline = helperTimeout(options.timeout).map { Deadline.after($0) }
+            while announced().contains(id) && !(deadline?.hasPassed ?? false) { try wait(0.2) }
             guard !announced().contains(id) else { throw SecmodError(.timeout, "no PURGE arrived for \(key)") }
         } catch {
             throw CLIError(error)

@@ -1,26 +1,75 @@
+import Foundation
+import SecmodBase
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `--timeout` takes what ArgumentParser reads as a number, including `inf`, `nan` and
 /// `1e300`, which once trapped when turned into microseconds. Every command that takes it
 /// refuses them as a usage error (exit 64, the option named); a valid timeout gets past the
 /// check to the missing configuration (exit 1), the control.
 @Suite struct CLITimeoutTests {
-    static let commands: [[String]] = [
-        ["revoke", "--helper", "eddsa", "--key", "AAAA"],
-        ["sign", "--helper", "eddsa", "/dev/null"],
-        ["download", "--helpers"],
-        ["upload", "/dev/null"],
+    /// The command, and whether `--timeout 0` (no limit) is valid for it: yes where it talks
+    /// to a helper, no for HTTP.
+    static let commands: [([String], Bool)] = [
+        (["revoke", "--helper", "eddsa", "--key", "AAAA"], true),
+        (["keys", "--helper", "eddsa"], true),
+        (["sign", "--helper", "eddsa", "/dev/null"], true),
+        (["download", "--helpers"], false),
+        (["upload", "/dev/null"], false),
     ]
 
     @Test(arguments: commands)
-    func unrepresentableTimeoutsAreUsageErrors(command: [String]) {
+    func unrepresentableTimeoutsAreUsageErrors(command: [String], zeroIsValid: Bool) {
         let secmod = HelperProcess.binary("secmod")
-        for bad in ["inf", "nan", "1e300", "0", "-5"] {
+        for bad in ["inf", "nan", "1e300", "-5"] + (zeroIsValid ? [] : ["0"]) {
             let run = GnunetReferee.run(secmod, command + ["-c", "/nonexistent/secmod.conf", "--timeout=\(bad)"])
             #expect(run.status == 64, "\(command) --timeout=\(bad): \(run.status) \(run.output)")
             #expect(run.output.contains("--timeout"), "\(command) --timeout=\(bad): \(run.output)")
         }
         let control = GnunetReferee.run(secmod, command + ["-c", "/nonexistent/secmod.conf", "--timeout=5"])
         #expect(control.status == 1, "\(command) --timeout=5: \(control.status) \(control.output)")
+        if zeroIsValid {
+            let none = GnunetReferee.run(secmod, command + ["-c", "/nonexistent/secmod.conf", "--timeout=0"])
+            #expect(none.status == 1, "\(command) --timeout=0: \(none.status) \(none.output)")
+        }
+    }
+
+    /// A helper stopped with SIGSTOP accepts nothing: every command that talks to it gives up
+    /// after its timeout, by default 10 s, with the `timeout` code, instead of hanging.
+    @Test func aStoppedHelperTimesOutInsteadOfHanging() throws {
+        let helper = try HelperProcess(.eddsa)
+        try helper.start()
+        kill(helper.pid, SIGSTOP)
+        defer { kill(helper.pid, SIGCONT) }
+        let secmod = HelperProcess.binary("secmod")
+        let started = Date()
+        let run = GnunetReferee.run(secmod, ["keys", "--helper", "eddsa", "-c", helper.configPath, "--timeout", "1"])
+        #expect(run.status == 1, "\(run.output)")
+        #expect(run.output.contains("timeout:"), "\(run.output)")
+        #expect(Date().timeIntervalSince(started) < 8)
+        // Without --timeout: the default, 10 s.
+        let byDefault = Date()
+        let plain = GnunetReferee.run(secmod, ["keys", "--helper", "eddsa", "-c", helper.configPath])
+        #expect(plain.status == 1 && plain.output.contains("timeout:"), "\(plain.output)")
+        let waited = Date().timeIntervalSince(byDefault)
+        #expect(waited >= 9 && waited < 20, "waited \(waited) s")
+        kill(helper.pid, SIGCONT)
+        #expect(GnunetReferee.run(secmod, ["keys", "--helper", "eddsa", "-c", helper.configPath]).status == 0)
+        #expect(helper.stop() == 0)
+    }
+
+    /// Options of helper signing without `--helper`: a usage error, not offline signing.
+    @Test func helperOptionsWithoutHelperAreAUsageError() {
+        let run = GnunetReferee.run(HelperProcess.binary("secmod"), ["sign", "--purpose", "1032", "-c", "/nonexistent/secmod.conf"])
+        #expect(run.status == 64, "\(run.output)")
+        #expect(run.output.contains("--helper"))
+    }
+
+    @Test func versionIsPrinted() {
+        let run = GnunetReferee.run(HelperProcess.binary("secmod"), ["--version"])
+        #expect(run.status == 0)
+        #expect(run.output.contains(SecmodVersion.string))
     }
 }
