@@ -19,7 +19,7 @@ enum ConfigFileSystem {
                 bytes += chunk
             }
         } catch {
-            throw SecmodError(.system, "cannot read configuration file '\(path)': \(error)", errno: error.rawValue)
+            throw SecmodError(.configMissing, "cannot read configuration file '\(path)': \(error)", errno: error.rawValue)
         }
     }
 

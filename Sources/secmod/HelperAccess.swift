@@ -74,9 +74,33 @@ func helperFailure(_ error: SecmodError, endpoint: HelperEndpoint, timeout: Doub
 /// A failure shown as one clear line, with a non-zero exit.
 struct CLIError: Error, CustomStringConvertible {
     let message: String
-    init(_ error: SecmodError) { message = "\(error.code): \(error.message)" }
-    init(_ message: String) { self.message = message }
+    /// The stable code, for `--json` and the exit status; nil for a plain failure.
+    let code: SecmodError.Code?
+    /// The message without the code in front, for `--json`.
+    let detail: String
+    init(_ error: SecmodError) {
+        message = "\(error.code): \(error.message)"
+        code = error.code
+        detail = error.message
+    }
+    init(_ message: String) {
+        self.message = message
+        code = nil
+        detail = message
+    }
     var description: String { message }
+
+    /// The exit-status table of docs/cli-exit-codes.md, shared with the helpers where the
+    /// meaning is the same (4 permission, 6 configuration).
+    var exitStatus: Int32 {
+        switch code {
+        case .configMissing?, .configSyntax?, .configValue?: 6
+        case .permission?: 4
+        case .usage?: 64
+        case .timeout?: 75
+        default: 1
+        }
+    }
 }
 
 /// Writes JSON without Foundation's escaping surprises: values are numbers and strings

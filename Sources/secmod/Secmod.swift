@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import SecmodBase
 
 /// The operator's and offline signer's tool.
@@ -11,6 +12,34 @@ struct Secmod: ParsableCommand {
         subcommands: [Keys.self, Sign.self, Verify.self, Revoke.self, Audit.self, Takeover.self,
                       OfflineSetup.self, OfflineDownload.self, OfflineShow.self, OfflineUpload.self]
     )
+}
+
+extension Secmod {
+    /// ArgumentParser's main, with the exit statuses of docs/cli-exit-codes.md and, when
+    /// `--json` was asked for, the error as a JSON object on standard output.
+    static func main() {
+        let wantsJSON = CommandLine.arguments.dropFirst().contains("--json")
+        func fail(code: String, message: String, detail: String? = nil, status: Int32) -> Never {
+            if wantsJSON {
+                print(jsonObject([("error", jsonObject([("code", jsonString(code)), ("message", jsonString(detail ?? message))]))]))
+            } else {
+                FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+            }
+            Glibc.exit(status)
+        }
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch let error as CLIError {
+            fail(code: error.code?.rawValue ?? "failure", message: error.message, detail: error.detail, status: error.exitStatus)
+        } catch {
+            let status = exitCode(for: error)
+            if wantsJSON, status != .success, !(error is ExitCode) {
+                fail(code: status.rawValue == 64 ? "usage" : "failure", message: fullMessage(for: error), status: status.rawValue)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 /// Which helper a command talks to.

@@ -62,7 +62,7 @@ struct Sign: ParsableCommand {
             try OfflineSign.run(config: config, input: input, output: output)
             return
         }
-        guard input == nil, output == nil else { throw CLIError("a FILE argument and -o are for offline signing, without --helper") }
+        guard input == nil, output == nil else { throw ValidationError("a FILE argument and -o are for offline signing, without --helper") }
         let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         var fields: [(String, String)]
         switch helper {

@@ -1,5 +1,6 @@
 import Foundation
 import SecmodBase
+import SecmodOffline
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -15,7 +16,7 @@ import Glibc
     static let commands: [([String], Bool)] = [
         (["revoke", "--helper", "eddsa", "--key", "AAAA"], true),
         (["keys", "--helper", "eddsa"], true),
-        (["sign", "--helper", "eddsa", "/dev/null"], true),
+        (["sign", "--helper", "eddsa", "--purpose", "1032"], true),
         (["download", "--helpers"], false),
         (["upload", "/dev/null"], false),
     ]
@@ -29,10 +30,10 @@ import Glibc
             #expect(run.output.contains("--timeout"), "\(command) --timeout=\(bad): \(run.output)")
         }
         let control = GnunetReferee.run(secmod, command + ["-c", "/nonexistent/secmod.conf", "--timeout=5"])
-        #expect(control.status == 1, "\(command) --timeout=5: \(control.status) \(control.output)")
+        #expect(control.status == 6, "\(command) --timeout=5: \(control.status) \(control.output)")
         if zeroIsValid {
             let none = GnunetReferee.run(secmod, command + ["-c", "/nonexistent/secmod.conf", "--timeout=0"])
-            #expect(none.status == 1, "\(command) --timeout=0: \(none.status) \(none.output)")
+            #expect(none.status == 6, "\(command) --timeout=0: \(none.status) \(none.output)")
         }
     }
 
@@ -46,13 +47,13 @@ import Glibc
         let secmod = HelperProcess.binary("secmod")
         let started = Date()
         let run = GnunetReferee.run(secmod, ["keys", "--helper", "eddsa", "-c", helper.configPath, "--timeout", "1"])
-        #expect(run.status == 1, "\(run.output)")
+        #expect(run.status == 75, "\(run.output)")
         #expect(run.output.contains("timeout:"), "\(run.output)")
         #expect(Date().timeIntervalSince(started) < 8)
         // Without --timeout: the default, 10 s.
         let byDefault = Date()
         let plain = GnunetReferee.run(secmod, ["keys", "--helper", "eddsa", "-c", helper.configPath])
-        #expect(plain.status == 1 && plain.output.contains("timeout:"), "\(plain.output)")
+        #expect(plain.status == 75 && plain.output.contains("timeout:"), "\(plain.output)")
         let waited = Date().timeIntervalSince(byDefault)
         #expect(waited >= 9 && waited < 20, "waited \(waited) s")
         kill(helper.pid, SIGCONT)
@@ -65,6 +66,18 @@ import Glibc
         let run = GnunetReferee.run(HelperProcess.binary("secmod"), ["sign", "--purpose", "1032", "-c", "/nonexistent/secmod.conf"])
         #expect(run.status == 64, "\(run.output)")
         #expect(run.output.contains("--helper"))
+    }
+
+    /// Under `--json` a failure is a JSON object with the stable code, on standard output.
+    @Test func jsonErrorsCarryTheCode() throws {
+        let run = try OfflineRun.run(HelperProcess.binary("secmod"), ["keys", "--json", "-c", "/nonexistent/secmod.conf"])
+        #expect(run.status == 6)
+        let value = try JSONValue.parse(run.stdout)
+        guard case let .object(fields) = value, case let .object(error)? = fields.first(where: { $0.name == "error" })?.value else {
+            Issue.record("not {\"error\": {...}}: \(run.output)")
+            return
+        }
+        #expect(error.first { $0.name == "code" }?.value == .string("config-missing"))
     }
 
     @Test func versionIsPrinted() {

@@ -121,12 +121,12 @@ struct ConfigParsingTests {
         #expect(error?.message.hasPrefix("\(file):3: ") == true)
     }
 
-    @Test func missingFileIsASystemErrorWithErrno() throws {
+    @Test func missingFileIsAConfigMissingErrorWithErrno() throws {
         let dir = try ConfigScratchDirectory()
         let path = dir.path + "/does-not-exist.conf"
         var config = Configuration(environment: [:])
         let error = configError { () throws(SecmodError) in try config.load(file: path) }
-        #expect(error?.code == .system)
+        #expect(error?.code == .configMissing)  // exit 6 for helpers and secmod alike
         #expect(error?.errno == ENOENT)
         #expect(error?.message.contains(path) == true)
         #expect(error?.message.contains(String(cString: strerror(ENOENT))) == true)
@@ -215,7 +215,7 @@ struct ConfigParsingTests {
         let main = try dir.write("main.conf", "[s]\n@INLINE@ gone.conf\n")
         var config = Configuration(environment: [:])
         let error = configError { () throws(SecmodError) in try config.load(file: main) }
-        #expect(error?.code == .system)
+        #expect(error?.code == .configMissing)  // exit 6 for helpers and secmod alike
         #expect(error?.errno == ENOENT)
         #expect(error?.message.contains("gone.conf") == true)
         #expect(error?.message.contains("\(main):2") == true)
