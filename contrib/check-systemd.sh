@@ -83,6 +83,14 @@ for unit in "${units[@]}"; do
     [ -n "$(directive "$unit" LimitNOFILE)" ] || fail "$unit: no LimitNOFILE="
 done
 
+echo "== manual pages and completions"
+for page in man1/secmod.1 man8/taler-exchange-secmod-eddsa.8 man8/taler-exchange-secmod-rsa.8; do
+    if [ -s "$stage/usr/local/share/man/$page" ]; then echo "$page installed"; else fail "$page is not installed"; fi
+done
+for script in bash-completion/completions/secmod zsh/site-functions/_secmod fish/vendor_completions.d/secmod.fish; do
+    grep -q takeover "$stage/usr/local/share/$script" 2>/dev/null && echo "$script installed" || fail "$script is missing or incomplete"
+done
+
 echo "== systemd-analyze security --offline=yes --root (limit 2.0)"
 for unit in "${units[@]}"; do
     # --threshold is on systemd's internal 0-100 scale: 20 is the 2.0 it prints.

@@ -8,6 +8,7 @@
 #   sysusers.d /etc/sysusers.d/swift-secmod.conf (/usr/lib/sysusers.d/ for /usr)
 #   tmpfiles.d /etc/tmpfiles.d/swift-secmod.conf (/usr/lib/tmpfiles.d/ for /usr)
 #   /etc/taler/taler.conf, only if there is none (an existing one is never touched)
+# and the manual pages (<prefix>/share/man) and secmod's bash, zsh and fish completions.
 #
 # Usage: contrib/install.sh [--prefix /usr/local] [--destdir DIR] [--no-build] [--skip-deps]
 #   --destdir DIR  stage everything under DIR (packaging, CI); nothing on the host changes
@@ -95,7 +96,15 @@ for helper in eddsa rsa; do
     mv -f "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp" "$root/share/taler/config.d/swift-secmod-$helper.conf"
 done
 [ -e "$root/share/taler/config.d/paths.conf" ] || install -m 0644 etc/config.d/paths.conf "$root/share/taler/config.d/paths.conf"
-echo "installed the programs into $root/bin and the defaults into $root/share/taler/config.d"
+# Manual pages and shell completions (secmod prints its own completion scripts).
+install -d -m 0755 "$root/share/man/man1" "$root/share/man/man8" "$root/share/bash-completion/completions" \
+    "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
+install -m 0644 docs/man/secmod.1 "$root/share/man/man1/secmod.1"
+install -m 0644 docs/man/taler-exchange-secmod-eddsa.8 docs/man/taler-exchange-secmod-rsa.8 "$root/share/man/man8/"
+"$bin/secmod" --generate-completion-script bash > "$root/share/bash-completion/completions/secmod"
+"$bin/secmod" --generate-completion-script zsh > "$root/share/zsh/site-functions/_secmod"
+"$bin/secmod" --generate-completion-script fish > "$root/share/fish/vendor_completions.d/secmod.fish"
+echo "installed the programs into $root/bin, the defaults into $root/share/taler/config.d, manual pages and completions"
 
 # systemd: a distribution's prefix (/usr) gets the vendor directories, anything else the
 # administrator's, which also take precedence over a Taler package's units of the same name.
