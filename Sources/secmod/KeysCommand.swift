@@ -3,6 +3,7 @@ import SecmodBase
 import SecmodClient
 import SecmodConfig
 import SecmodCrypto
+import SecmodSystem
 import SecmodWire
 
 struct Keys: ParsableCommand {
@@ -62,6 +63,7 @@ struct Keys: ParsableCommand {
                 var fields: [(String, String)] = []
                 if let section = r.section { fields.append(("section", jsonString(section))) }
                 fields += [("anchor", String(r.anchor.seconds)), ("end", String(r.anchor.adding(r.duration).seconds)),
+                           ("anchor_utc", jsonString(Self.iso(r.anchor))), ("end_utc", jsonString(Self.iso(r.anchor.adding(r.duration)))),
                            ("duration", jsonString(formatRelativeTime(r.duration)))]
                 if let bits = r.bits { fields.append(("bits", String(bits))) }
                 fields.append((r.id.name, jsonString(r.id.value)))
@@ -75,14 +77,19 @@ struct Keys: ParsableCommand {
         }
         Swift.print("helper: \(options.helper.rawValue)   module key: \(module.map(CrockfordBase32.encode) ?? "")   keys: \(rows.count)")
         let hasSection = rows.contains { $0.section != nil }
-        Swift.print((hasSection ? pad("SECTION", 12) : "") + pad("ANCHOR", 12) + pad("END", 12) + pad("DURATION", 11)
+        Swift.print((hasSection ? pad("SECTION", 12) : "") + pad("ANCHOR", 33) + pad("END", 33) + pad("DURATION", 11)
                     + (hasSection ? pad("BITS", 6) : "") + (rows.first?.id.name.asciiUppercased ?? "KEY"))
         for r in rows {
-            Swift.print((r.section.map { pad($0, 12) } ?? "") + pad(String(r.anchor.seconds), 12)
-                        + pad(String(r.anchor.adding(r.duration).seconds), 12)
+            Swift.print((r.section.map { pad($0, 12) } ?? "") + pad("\(r.anchor.seconds) \(Self.iso(r.anchor))", 33)
+                        + pad("\(r.anchor.adding(r.duration).seconds) \(Self.iso(r.anchor.adding(r.duration)))", 33)
                         + pad(formatRelativeTime(r.duration), 11)
                         + (hasSection ? pad(r.bits.map(String.init) ?? "?", 6) : "") + r.id.value)
         }
+    }
+
+    /// UTC, ISO 8601, beside the Unix seconds Taler's files and messages use.
+    static func iso(_ t: Timestamp) -> String {
+        t == .forever ? "never" : CalendarTime.isoUTC(seconds: Int64(clamping: t.seconds))
     }
 
     private func pad(_ s: String, _ width: Int) -> String {
