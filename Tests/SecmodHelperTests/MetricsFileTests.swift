@@ -1,5 +1,6 @@
 import Foundation
 import SecmodClient
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 import Testing
@@ -54,6 +55,17 @@ import Testing
         #expect(lines.allSatisfy { $0.labels.contains("helper=\"taler-exchange-secmod-eddsa\"") })
         let mode = try FileSystem.status(path).permissions
         #expect(mode == 0o644)
+
+        // secmod audit shows the exact live count from the fresh file, not the reserved block.
+        let audit = try OfflineRun.run(HelperProcess.binary("secmod"), ["audit", "-c", helper.configPath, "--helper", "eddsa", "--json"])
+        #expect(audit.status == 0, "\(audit.stderr)")
+        guard case let .array(rows) = try JSONValue.parse(audit.stdout) else { Issue.record("\(audit.output)"); return }
+        let row = rows.compactMap { value -> [JSONMember]? in
+            guard case let .object(fields) = value, fields.contains(where: { $0.name == "key" && $0.value == .string(id) }) else { return nil }
+            return fields
+        }.first
+        #expect(row?.first { $0.name == "signatures" }?.value == .number("3"), "\(audit.output)")
+        #expect(row?.first { $0.name == "live" }?.value == .bool(true))
         #expect(helper.stop() == 0)
     }
 }
