@@ -7,9 +7,12 @@ import SecmodBase
 struct Secmod: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secmod",
-        abstract: "Talk to the swift-secmod helpers (keys, sign, verify, revoke), read their audit counters (audit) and sign their keys offline (setup, download, show, sign, upload).",
+        abstract: "Talk to the swift-secmod helpers (secmod helper ...) and sign their keys offline (secmod offline ...).",
+        discussion: """
+            The two groups are the unambiguous forms: `secmod helper sign` always signs through a             helper, `secmod offline sign` always signs future keys with the master key. The             commands below the groups are the same commands without the group's name; there,             `sign` signs through a helper only with --helper.
+            """,
         version: "secmod (swift-secmod) \(SecmodVersion.string)",
-        subcommands: [Keys.self, Sign.self, Verify.self, Revoke.self, Audit.self, Takeover.self,
+        subcommands: [HelperGroup.self, OfflineGroup.self, Keys.self, Sign.self, Verify.self, Revoke.self, Audit.self, Takeover.self,
                       OfflineSetup.self, OfflineDownload.self, OfflineShow.self, OfflineUpload.self]
     )
 }

@@ -63,6 +63,22 @@ struct Sign: ParsableCommand {
             return
         }
         guard input == nil, output == nil else { throw ValidationError("a FILE argument and -o are for offline signing, without --helper") }
+        try HelperSigning(helper: helper, config: config, timeout: timeout, purpose: purpose, key: key, section: section, json: json).run()
+    }
+}
+
+/// `sign --helper`: signs standard input through a running helper (shared by `secmod sign`
+/// and `secmod helper sign`).
+struct HelperSigning {
+    let helper: HelperKind
+    let config: String?
+    let timeout: Double
+    let purpose: UInt32?
+    let key: String?
+    let section: String?
+    let json: Bool
+
+    func run() throws {
         let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
         var fields: [(String, String)]
         switch helper {

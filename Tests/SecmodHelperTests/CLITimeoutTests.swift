@@ -86,3 +86,26 @@ import Glibc
         #expect(run.output.contains(SecmodVersion.string))
     }
 }
+
+/// `secmod helper …` and `secmod offline …`: the unambiguous groups of the review's item 11.
+@Suite struct CommandGroupTests {
+    @Test func eachGroupSignsOnlyItsOwnWay() throws {
+        let secmod = HelperProcess.binary("secmod")
+        // helper sign without --helper: a usage error naming the option, never offline signing.
+        let missing = GnunetReferee.run(secmod, ["helper", "sign", "--purpose", "1032", "-c", "/nonexistent/secmod.conf"])
+        #expect(missing.status == 64 && missing.output.contains("--helper"), "\(missing.output)")
+        // offline sign has no helper options at all.
+        let wrong = GnunetReferee.run(secmod, ["offline", "sign", "--helper", "eddsa", "-c", "/nonexistent/secmod.conf"])
+        #expect(wrong.status == 64, "\(wrong.output)")
+
+        let helper = try HelperProcess(.eddsa)
+        try helper.start()
+        let signed = try OfflineRun.run(secmod, ["helper", "sign", "--helper", "eddsa", "--purpose", "1032", "-c", helper.configPath, "--json"],
+                                        stdin: Array("data".utf8))
+        #expect(signed.status == 0, "\(signed.stderr)")
+        #expect(signed.output.contains("\"signature\""))
+        let keys = try OfflineRun.run(secmod, ["helper", "keys", "--helper", "eddsa", "-c", helper.configPath])
+        #expect(keys.status == 0)
+        #expect(helper.stop() == 0)
+    }
+}
