@@ -102,8 +102,12 @@ public struct HelperSettings: Sendable {
         guard auditBlock >= 1, auditBlock <= 1 << 32 else {
             throw SecmodError(.configValue, "[\(section)] AUDIT_BLOCK must be from 1 to 2^32 signatures")
         }
-        let metrics = try c.filename(section: section, option: "METRICS_FILE").map(FileSystem.tidyPath)
-        metricsFile = metrics?.isEmpty == false ? metrics : nil
+        // Empty means none: expanded as a file name, "" would become the working directory.
+        if let raw = try c.string(section: section, option: "METRICS_FILE"), !raw.isEmpty {
+            metricsFile = try c.filename(section: section, option: "METRICS_FILE").map(FileSystem.tidyPath)
+        } else {
+            metricsFile = nil
+        }
         _ = try UnixAddress(path: unixPath)  // refuses paths that do not fit sun_path
     }
 

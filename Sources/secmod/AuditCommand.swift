@@ -39,7 +39,8 @@ struct Audit: ParsableCommand {
                 let (records, bad) = try AuditDirectory(path: path).readAll()
                 rows += records.map { (kind, $0) }
                 problems += bad
-                if let metrics = try c.filename(section: s, option: "METRICS_FILE"), !metrics.isEmpty {
+                if let raw = try c.string(section: s, option: "METRICS_FILE"), !raw.isEmpty,
+                   let metrics = try c.filename(section: s, option: "METRICS_FILE") {
                     live.merge(LiveCounts.read(metrics, maximumAgeSeconds: 30)) { $1 }
                 }
             } catch {

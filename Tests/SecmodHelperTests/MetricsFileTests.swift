@@ -68,4 +68,16 @@ import Testing
         #expect(row?.first { $0.name == "live" }?.value == .bool(true))
         #expect(helper.stop() == 0)
     }
+
+    /// The default `METRICS_FILE =` (empty) means none: no metrics thread. (Expanded as a file
+    /// name, the empty value once became the working directory.)
+    @Test func noMetricsFileByDefault() throws {
+        let helper = try HelperProcess(.eddsa)
+        try helper.start()
+        let tasks = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(helper.pid)/task")
+        let names = tasks.compactMap { try? String(contentsOfFile: "/proc/\(helper.pid)/task/\($0)/comm", encoding: .utf8) }
+        #expect(names.contains { $0.hasPrefix("worker-") }, "\(names)")  // the listing works
+        #expect(!names.contains { $0.hasPrefix("metrics") }, "\(names)")
+        #expect(helper.stop() == 0)
+    }
 }
