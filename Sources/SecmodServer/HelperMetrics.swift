@@ -1,6 +1,5 @@
 import SecmodBase
 import SecmodSystem
-import Synchronization
 
 /// What `METRICS_FILE` publishes, in Prometheus' text format for node_exporter's textfile
 /// collector: no network listener, one file replaced atomically every few seconds.
@@ -9,7 +8,9 @@ import Synchronization
 /// reserved blocks the audit files hold); failures are tallied here by Taler error code, as
 /// the replies leave, from any thread.
 final class HelperMetrics: Sendable {
-    private let failures = Mutex<[UInt32: UInt64]>([:])
+    /// `Locked` (pthread), like every lock of the engine's: ThreadSanitizer understands it,
+    /// and a failure is rare enough that the lock's cost does not matter.
+    private let failures = Locked<[UInt32: UInt64]>([:])
     let failureType: UInt16
 
     init(failureType: UInt16) { self.failureType = failureType }
@@ -95,7 +96,7 @@ final class HelperMetrics: Sendable {
 /// newest text wins; one still waiting is replaced.
 final class MetricsWriter: @unchecked Sendable {
     private let path: String
-    private let pending = Mutex<(text: String?, stopping: Bool)>((nil, false))
+    private let pending = Locked<(text: String?, stopping: Bool)>((nil, false))
     private let wake = CountingSemaphore()
     private var thread: OSThread?
     private let failed: @Sendable (SecmodError) -> Void
