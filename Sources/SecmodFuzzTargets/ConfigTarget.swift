@@ -23,7 +23,7 @@ extension FuzzTargets {
         do throws(SecmodError) {
             try configuration.load(text: text, fileName: sandbox.mainFile)
         } catch {
-            invariant(error.code == .configSyntax || error.code == .system || error.code == .configValue,
+            invariant(error.code == .configSyntax || error.code == .configMissing || error.code == .system || error.code == .configValue,
                       "loading failed with \(error.code): \(error.message)")
             return
         }
