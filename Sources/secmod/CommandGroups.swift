@@ -39,22 +39,13 @@ struct HelperSign: ParsableCommand {
     @Option(name: .long, help: "Give up after this many seconds; 0 waits as long as it takes.")
     var timeout: Double = defaultHelperTimeout
 
-    @Option(name: .long, help: "eddsa: the GNUnet signature purpose number (0 is GNUNET_SIGNATURE_PURPOSE_TEST).")
-    var purpose: UInt32?
-
-    @Option(name: .long, help: "rsa: the key's h_rsa, base32.")
-    var key: String?
-
-    @Option(name: .long, help: "rsa: pick the oldest currently valid key of this denomination section.")
-    var section: String?
-
-    @Flag(name: .long, help: "Print JSON.")
-    var json = false
+    @OptionGroup var signing: HelperSigningOptions
 
     func validate() throws { try validateTimeout(timeout) }
 
     func run() throws {
-        try HelperSigning(helper: helper, config: config, timeout: timeout, purpose: purpose, key: key, section: section, json: json).run()
+        try HelperSigning(helper: helper, config: config, timeout: timeout, purpose: signing.purpose, key: signing.key,
+                          section: signing.section, json: signing.json).run()
     }
 }
 

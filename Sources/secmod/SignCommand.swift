@@ -40,6 +40,26 @@ struct Sign: ParsableCommand {
     @Option(name: [.customShort("o"), .long], help: "Offline: write to this file instead of standard output.")
     var output: String?
 
+    @OptionGroup var signing: HelperSigningOptions
+
+    func run() throws {
+        guard let helper else {
+            // Options that only make sense with a helper: the operator forgot --helper, and
+            // must not find the command signing future keys offline instead.
+            guard signing.purpose == nil, signing.key == nil, signing.section == nil, !signing.json else {
+                throw ValidationError("--purpose, --key, --section and --json sign through a helper: add --helper eddsa or --helper rsa (without --helper, sign signs a future-keys document offline)")
+            }
+            try OfflineSign.run(config: config, input: input, output: output)
+            return
+        }
+        guard input == nil, output == nil else { throw ValidationError("a FILE argument and -o are for offline signing, without --helper") }
+        try HelperSigning(helper: helper, config: config, timeout: timeout, purpose: signing.purpose, key: signing.key,
+                          section: signing.section, json: signing.json).run()
+    }
+}
+
+/// The options of signing through a helper, shared by `secmod sign` and `secmod helper sign`.
+struct HelperSigningOptions: ParsableArguments {
     @Option(name: .long, help: "eddsa: the GNUnet signature purpose number (0 is GNUNET_SIGNATURE_PURPOSE_TEST).")
     var purpose: UInt32?
 
@@ -51,20 +71,6 @@ struct Sign: ParsableCommand {
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
-
-    func run() throws {
-        guard let helper else {
-            // Options that only make sense with a helper: the operator forgot --helper, and
-            // must not find the command signing future keys offline instead.
-            guard purpose == nil, key == nil, section == nil, !json else {
-                throw ValidationError("--purpose, --key, --section and --json sign through a helper: add --helper eddsa or --helper rsa (without --helper, sign signs a future-keys document offline)")
-            }
-            try OfflineSign.run(config: config, input: input, output: output)
-            return
-        }
-        guard input == nil, output == nil else { throw ValidationError("a FILE argument and -o are for offline signing, without --helper") }
-        try HelperSigning(helper: helper, config: config, timeout: timeout, purpose: purpose, key: key, section: section, json: json).run()
-    }
 }
 
 /// `sign --helper`: signs standard input through a running helper (shared by `secmod sign`
