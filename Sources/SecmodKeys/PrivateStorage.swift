@@ -35,23 +35,7 @@ public enum PrivateStorage {
     /// log line, and never serves it). A missing directory is fine (it is created 0700 later).
     public static func inspectDirectory(_ path: String, what: String, keyFiles: ((Int64) -> Bool)?, owner: UInt32,
                                         into report: inout Report) {
-        let st: FileStatus
-        do throws(Errno) { st = try FileSystem.status(path, followLinks: false) } catch {
-            if error != .noEntry { report.problems.append("\(what) \(path): cannot inspect it: \(error)") }
-            return
-        }
-        if st.isSymbolicLink {
-            report.problems.append("\(what) \(path) is a symbolic link; point \(what) at the real path so that its owner and mode can be checked")
-            return
-        }
-        guard st.isDirectory else {
-            report.problems.append("\(what) \(path) is not a directory")
-            return
-        }
-        guard st.uid == owner else {
-            report.problems.append("\(what) \(path) is owned by uid \(st.uid), not by the helper's user (uid \(owner)). If nobody else could have changed it, run 'chown -R \(UserDatabase.describe(uid: owner)) \(path)'")
-            return
-        }
+        guard let st = ownedEntry(path, what: what, directory: true, owner: owner, into: &report) else { return }
         if st.permissions & 0o022 != 0 {
             report.problems.append("\(what) \(path) has mode \(octalMode(st.permissions)): group or others may add, replace or delete files in it, so a key in it may not be ours. Check its files, then run 'chmod 0700 \(path)'")
         } else if st.permissions & 0o077 != 0 {
@@ -68,26 +52,35 @@ public enum PrivateStorage {
     /// Inspects a secret file (a key file, SM_PRIV_KEY): ours, and readable by nobody else.
     /// A missing file is fine.
     public static func inspectSecretFile(_ path: String, what: String, owner: UInt32, into report: inout Report) {
-        let st: FileStatus
-        do throws(Errno) { st = try FileSystem.status(path, followLinks: false) } catch {
-            if error != .noEntry { report.problems.append("\(what) \(path): cannot inspect it: \(error)") }
-            return
-        }
-        if st.isSymbolicLink {
-            report.problems.append("\(what) \(path) is a symbolic link; point \(what) at the real file")
-            return
-        }
-        guard st.isRegularFile else {
-            report.problems.append("\(what) \(path) is not a regular file")
-            return
-        }
-        guard st.uid == owner else {
-            report.problems.append("\(what) \(path) is owned by uid \(st.uid), not by the helper's user (uid \(owner)): someone else could have written or read it. If nobody could have, run 'chown \(UserDatabase.describe(uid: owner)) \(path)'")
-            return
-        }
+        guard let st = ownedEntry(path, what: what, directory: false, owner: owner, into: &report) else { return }
         if st.permissions & 0o077 != 0 {
             report.problems.append("\(what) \(path) has mode \(octalMode(st.permissions)): group or others may access it. Run 'chmod 0400 \(path)' if nobody else could have read it; otherwise treat the key as compromised")
         }
+    }
+
+    /// The checks a directory and a secret file share: the entry is absent (fine, nil), or it
+    /// is not a symbolic link, is of the expected type and belongs to `owner`; otherwise the
+    /// problem is recorded and nil returned. Its status, for the mode checks, when it passes.
+    private static func ownedEntry(_ path: String, what: String, directory: Bool, owner: UInt32,
+                                   into report: inout Report) -> FileStatus? {
+        let st: FileStatus
+        do throws(Errno) { st = try FileSystem.status(path, followLinks: false) } catch {
+            if error != .noEntry { report.problems.append("\(what) \(path): cannot inspect it: \(error)") }
+            return nil
+        }
+        if st.isSymbolicLink {
+            report.problems.append("\(what) \(path) is a symbolic link; point \(what) at the real path so that its owner and mode can be checked")
+            return nil
+        }
+        guard directory ? st.isDirectory : st.isRegularFile else {
+            report.problems.append("\(what) \(path) is not a \(directory ? "directory" : "regular file")")
+            return nil
+        }
+        guard st.uid == owner else {
+            report.problems.append("\(what) \(path) is owned by uid \(st.uid), not by the helper's user (uid \(owner)): someone else could have changed or read it. If nobody could have, run 'chown \(directory ? "-R " : "")\(UserDatabase.describe(uid: owner)) \(path)'")
+            return nil
+        }
+        return st
     }
 
     /// Applies a report: throws `.permission` listing every problem at once; otherwise
