@@ -40,7 +40,13 @@ import Testing
         try helper.start()
         let after = try helper.client()
         #expect(!after.keys.contains { $0.publicKey == victim.publicKey }, "the revoked key is served again")
+        // Its successor is made after the start, on the maintenance thread.
+        let until = Date().addingTimeInterval(10)
+        while !after.keys.contains(where: { $0.anchor == victim.anchor }), Date() < until {
+            try after.waitForEvents(for: .seconds(0.2))
+        }
         #expect(after.keys.contains { $0.anchor == victim.anchor }, "no successor at the revoked key's anchor")
+        #expect(!after.keys.contains { $0.publicKey == victim.publicKey })
         let (pub, _) = try after.sign(purposeBytes: [0, 0, 0, 8, 0, 0, 0, 0])
         #expect(pub != victim.publicKey)
         #expect(helper.stop() == 0)
