@@ -42,7 +42,7 @@ public enum TalerConfiguration {
     /// `/usr/local/lib/` → `/usr/local/`, also `lib/x86_64-linux-gnu/`.
     public static func stripLibrarySuffix(_ path: String) -> String {
         var parts = path.split(separator: "/", omittingEmptySubsequences: true).map(String.init)
-        if parts.count >= 2, parts[parts.count - 2] == "lib", parts.last!.contains("-linux-") { parts.removeLast(2) }
+        if parts.count >= 2, parts[parts.count - 2] == "lib", parts.last!.containsBytes("-linux-") { parts.removeLast(2) }
         else if parts.last == "lib" { parts.removeLast() }
         return "/" + parts.joined(separator: "/") + (parts.isEmpty ? "" : "/")
     }

@@ -112,7 +112,7 @@ public enum FileSystem {
     /// True for a temporary file of `writeAtomically`, which a crash may leave behind: the
     /// next scan of the directory removes it.
     public static func isTemporaryName(_ name: String) -> Bool {
-        name.hasPrefix(".") && name.contains(".tmp-")
+        name.hasPrefix(".") && name.containsBytes(".tmp-")
     }
 
     /// Writes a file so that a crash leaves either no file or the whole file, never a part:
