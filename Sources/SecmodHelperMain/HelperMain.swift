@@ -58,6 +58,7 @@ public enum HelperMain {
             try ProcessHardening.apply()
             warnIfMemoryCannotBeLocked(logger)
             try Gcrypt.initialize()
+            try OpenSSL.initialize()
             let configuration = try TalerConfiguration.load(file: options.configFile)
             // Taler 0.14 names the section `<prefix>-secmod-<kind>`, the prefix being the
             // embedding program's ("taler-exchange" for the exchange).
