@@ -10,8 +10,14 @@
 #   /etc/taler/taler.conf, only if there is none (an existing one is never touched)
 # and the manual pages (<prefix>/share/man) and secmod's bash, zsh and fish completions.
 #
-# Usage: contrib/install.sh [--prefix /usr/local] [--destdir DIR] [--no-build] [--skip-deps]
+# Usage: contrib/install.sh [--prefix /usr/local] [--destdir DIR] [--no-build] [--skip-deps] [--package]
 #   --destdir DIR  stage everything under DIR (packaging, CI); nothing on the host changes
+#   --package      the Debian package's layout (debian/rules; needs --destdir), made to sit
+#                  beside Taler's own taler-exchange package without sharing a file with it:
+#                  the helpers in <prefix>/lib/swift-secmod/bin/, the units named
+#                  swift-secmod-{eddsa,rsa}.service with Alias=taler-exchange-secmod-*.service
+#                  (enabling them takes over Taler's unit names: docs/debian.md), no paths.conf
+#                  and no /etc/taler/taler.conf (an example goes to share/doc/swift-secmod/)
 #   --no-build     install the binaries an earlier 'swift build -c release --static-swift-stdlib' left
 #   --skip-deps    do not check for (or install) the Debian build dependencies
 # SECMOD_SCRATCH, if set, is passed to swift build as --scratch-path.
@@ -29,6 +35,7 @@ prefix=/usr/local
 destdir=""
 build=yes
 deps=yes
+package=no
 while [ $# -gt 0 ]; do
     case "$1" in
         --prefix) prefix="${2:?--prefix needs a directory}"; shift 2 ;;
@@ -37,6 +44,7 @@ while [ $# -gt 0 ]; do
         --destdir=*) destdir="${1#*=}"; shift ;;
         --no-build) build=no; shift ;;
         --skip-deps) deps=no; shift ;;
+        --package) package=yes; shift ;;
         -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -49,6 +57,10 @@ esac
 # The prefix ends up in ExecStart= and in a sed replacement.
 if [[ "$prefix" =~ [^A-Za-z0-9/._+-] ]]; then
     echo "--prefix '$prefix' has characters a unit's ExecStart= would need quoted; use a plain path" >&2
+    exit 2
+fi
+if [ "$package" = yes ] && [ -z "$destdir" ]; then
+    echo "--package stages files for dpkg: it needs --destdir" >&2
     exit 2
 fi
 if [ -n "$destdir" ]; then
@@ -78,9 +90,17 @@ for program in "${programs[@]}"; do
 done
 
 root="$destdir$prefix"
-install -d -m 0755 "$root/bin" "$root/share/taler/config.d"
+# Where the helpers go: Taler's package has /usr/bin/taler-exchange-secmod-*, so ours keep
+# their names (Taler's tests and tools know them) in a directory of their own. They find the
+# defaults in <prefix>/share/taler/config.d from there too (TalerConfiguration).
+helperbin="$prefix/bin"
+[ "$package" = no ] || helperbin="$prefix/lib/swift-secmod/bin"
+install -d -m 0755 "$root/bin" "$destdir$helperbin" "$root/share/taler/config.d"
 for program in "${programs[@]}"; do
-    install -m 0755 "$bin/$program" "$root/bin/$program"
+    case "$program" in
+        secmod) install -m 0755 "$bin/$program" "$root/bin/$program" ;;
+        *) install -m 0755 "$bin/$program" "$destdir$helperbin/$program" ;;
+    esac
 done
 # Installed next to a Taler exchange, the helpers serve the transport Taler's exchange speaks
 # (stream; it fails with "Protocol wrong type for socket" on a datagram socket). The bare
@@ -95,7 +115,10 @@ for helper in eddsa rsa; do
     chmod 0644 "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp"
     mv -f "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp" "$root/share/taler/config.d/swift-secmod-$helper.conf"
 done
-[ -e "$root/share/taler/config.d/paths.conf" ] || install -m 0644 etc/config.d/paths.conf "$root/share/taler/config.d/paths.conf"
+# paths.conf is Taler's own file name; the package leaves it to Taler (the helpers carry a
+# compiled-in copy).
+[ "$package" = yes ] || [ -e "$root/share/taler/config.d/paths.conf" ] \
+    || install -m 0644 etc/config.d/paths.conf "$root/share/taler/config.d/paths.conf"
 # Manual pages and shell completions (secmod prints its own completion scripts).
 install -d -m 0755 "$root/share/man/man1" "$root/share/man/man8" "$root/share/bash-completion/completions" \
     "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
@@ -104,23 +127,35 @@ install -m 0644 docs/man/taler-exchange-secmod-eddsa.8 docs/man/taler-exchange-s
 "$bin/secmod" --generate-completion-script bash > "$root/share/bash-completion/completions/secmod"
 "$bin/secmod" --generate-completion-script zsh > "$root/share/zsh/site-functions/_secmod"
 "$bin/secmod" --generate-completion-script fish > "$root/share/fish/vendor_completions.d/secmod.fish"
-echo "installed the programs into $root/bin, the defaults into $root/share/taler/config.d, manual pages and completions"
+echo "installed the programs into $root/bin and $destdir$helperbin, the defaults into $root/share/taler/config.d, manual pages and completions"
 
 # systemd: a distribution's prefix (/usr) gets the vendor directories, anything else the
 # administrator's, which also take precedence over a Taler package's units of the same name.
-if [ "$prefix" = /usr ]; then
+if [ "$package" = yes ]; then
+    # Debian 12's debhelper (13.11) looks for a package's units in /lib/systemd/system only.
+    unitdir=/lib/systemd/system sysusersdir=/usr/lib/sysusers.d tmpfilesdir=/usr/lib/tmpfiles.d
+elif [ "$prefix" = /usr ]; then
     unitdir=/usr/lib/systemd/system sysusersdir=/usr/lib/sysusers.d tmpfilesdir=/usr/lib/tmpfiles.d
 else
     unitdir=/etc/systemd/system sysusersdir=/etc/sysusers.d tmpfilesdir=/etc/tmpfiles.d
 fi
-install -d -m 0755 "$destdir$unitdir" "$destdir$sysusersdir" "$destdir$tmpfilesdir" "$destdir/etc/taler"
+install -d -m 0755 "$destdir$unitdir" "$destdir$sysusersdir" "$destdir$tmpfilesdir"
+[ "$package" = yes ] || install -d -m 0755 "$destdir/etc/taler"
 units=()
 for helper in eddsa rsa; do
-    unit="taler-exchange-secmod-$helper.service"
-    sed -E "s#^ExecStart=[^ ]*/bin/(taler-exchange-secmod-$helper)( |\$)#ExecStart=$prefix/bin/\1\2#" \
-        "contrib/systemd/$unit" > "$destdir$unitdir/$unit.tmp"
-    grep -q "^ExecStart=$prefix/bin/taler-exchange-secmod-$helper " "$destdir$unitdir/$unit.tmp" \
-        || { echo "contrib/systemd/$unit: no ExecStart= to rewrite" >&2; rm -f "$destdir$unitdir/$unit.tmp"; exit 1; }
+    source_unit="taler-exchange-secmod-$helper.service" unit="taler-exchange-secmod-$helper.service"
+    [ "$package" = no ] || unit="swift-secmod-$helper.service"
+    sed -E "s#^ExecStart=[^ ]*/bin/(taler-exchange-secmod-$helper)( |\$)#ExecStart=$helperbin/\1\2#" \
+        "contrib/systemd/$source_unit" > "$destdir$unitdir/$unit.tmp"
+    grep -q "^ExecStart=$helperbin/taler-exchange-secmod-$helper " "$destdir$unitdir/$unit.tmp" \
+        || { echo "contrib/systemd/$source_unit: no ExecStart= to rewrite" >&2; rm -f "$destdir$unitdir/$unit.tmp"; exit 1; }
+    if [ "$package" = yes ]; then
+        # Enabled, the unit also answers to Taler's name: the alias symlink in
+        # /etc/systemd/system shadows Taler's unit in /usr/lib, so taler-exchange.target and
+        # the exchange's Requires= start ours. Disabling it hands the name back.
+        printf '%s\n' "# Enabling this unit takes over Taler's unit name (docs/debian.md); disabling it gives it back." \
+            "Alias=$source_unit" >> "$destdir$unitdir/$unit.tmp"
+    fi
     chmod 0644 "$destdir$unitdir/$unit.tmp"
     mv -f "$destdir$unitdir/$unit.tmp" "$destdir$unitdir/$unit"
     units+=("$unit")
@@ -128,7 +163,11 @@ done
 sysusers="$sysusersdir/swift-secmod.conf" tmpfiles="$tmpfilesdir/swift-secmod.conf"
 install -m 0644 contrib/systemd/swift-secmod.sysusers.conf "$destdir$sysusers"
 install -m 0644 contrib/systemd/swift-secmod.tmpfiles.conf "$destdir$tmpfiles"
-if [ -e "$destdir/etc/taler/taler.conf" ]; then
+if [ "$package" = yes ]; then
+    # /etc/taler/taler.conf belongs to Taler's package; ours ships the example.
+    install -d -m 0755 "$root/share/doc/swift-secmod/examples"
+    install -m 0644 contrib/systemd/taler.conf "$root/share/doc/swift-secmod/examples/taler.conf"
+elif [ -e "$destdir/etc/taler/taler.conf" ]; then
     echo "kept the existing $destdir/etc/taler/taler.conf: it must set TALER_RUNTIME_DIR = /run/taler/ and TALER_DATA_HOME = /var/lib/taler/ in [PATHS] (see contrib/systemd/taler.conf)"
 else
     install -m 0644 contrib/systemd/taler.conf "$destdir/etc/taler/taler.conf"

@@ -10,7 +10,7 @@ import Glibc
 /// Defaults come from, in order: the compiled-in copy of `etc/config.d`; then the first
 /// `config.d` that exists of `$TALER_BASE_CONFIG`, or `<prefix>/share/taler/config.d` where
 /// the prefix is `$TALER_PREFIX` (a trailing `lib/` stripped) or the parent of the `bin/`
-/// holding this executable.
+/// holding this executable (of `lib/<package>/bin/`, where the Debian package puts it).
 public enum TalerConfiguration {
     public static func load(file: String?, environment: [String: String] = ProcessEnvironment.current) throws(SecmodError) -> Configuration {
         var configuration = Configuration(environment: environment)
@@ -31,12 +31,21 @@ public enum TalerConfiguration {
         if let p = environment["TALER_PREFIX"], !p.isEmpty {
             prefix = stripLibrarySuffix(p)
         } else if let exe = executablePath() {
-            let bin = parent(exe)
-            if bin.hasSuffix("/bin") { prefix = parent(bin) }
+            prefix = installationPrefix(executable: exe)
         }
         guard let prefix else { return nil }
         let directory = (prefix.hasSuffix("/") ? prefix : prefix + "/") + "share/taler/config.d"
         return FileSystem.exists(directory) ? directory : nil
+    }
+
+    /// The prefix of a program installed as `<prefix>/bin/NAME`, or as
+    /// `<prefix>/lib/<package>/bin/NAME`: the Debian package keeps the helpers out of
+    /// /usr/bin, where Taler's own package has its helpers. Nil anywhere else (a build tree).
+    public static func installationPrefix(executable: String) -> String? {
+        let bin = parent(executable)
+        guard bin.hasSuffix("/bin") else { return nil }
+        let above = parent(bin), lib = parent(above)
+        return lib.hasSuffix("/lib") ? parent(lib) : above
     }
 
     /// `/usr/local/lib/` → `/usr/local/`, also `lib/x86_64-linux-gnu/`.

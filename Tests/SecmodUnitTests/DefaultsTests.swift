@@ -49,4 +49,14 @@ import Testing
     func stripsLibrary(input: String, expected: String) {
         #expect(TalerConfiguration.stripLibrarySuffix(input) == expected)
     }
+
+    /// Where the defaults are looked for, from the program's own path: `<prefix>/bin/` as
+    /// contrib/install.sh puts it, `<prefix>/lib/swift-secmod/bin/` as the Debian package does.
+    @Test(arguments: [("/usr/local/bin/secmod", "/usr/local"), ("/usr/bin/secmod", "/usr"),
+                      ("/usr/lib/swift-secmod/bin/taler-exchange-secmod-rsa", "/usr"),
+                      ("/opt/x/lib/pkg/bin/taler-exchange-secmod-eddsa", "/opt/x"),
+                      ("/work/.build/release/secmod", nil), ("/usr/libexec/secmod", nil)])
+    func installationPrefix(executable: String, expected: String?) {
+        #expect(TalerConfiguration.installationPrefix(executable: executable) == expected)
+    }
 }
