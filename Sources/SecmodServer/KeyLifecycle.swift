@@ -60,6 +60,12 @@ struct KeyLifecycle {
     private var retryAt: UInt64?
     private var heldPurges: [KeySlot: (purge: [UInt8], sessions: Set<UInt64>)] = [:]
     private var initialCreationsOutstanding = 0
+    /// Successors of keys found revoked at start (`loadedRevoked`) that the first run waits
+    /// for, like its new keys: until then the revoked key's time has no key, and a client
+    /// that handshakes would be told KEYS_MISSING.
+    private var initialReplacements: Set<KeySlot> = []
+    /// The first run has asked for its keys: only then can their count reach zero for good.
+    private var firstRunAsked = false
     private(set) var isReady = false
     /// Key files waiting to be created, replaced or deleted (`METRICS_FILE`).
     var pendingCount: Int { pending.reduce(0) { $0 + $1.count } + jobsToRetry.count }
@@ -72,9 +78,11 @@ struct KeyLifecycle {
     }
 
     /// A key file whose audit record says it was revoked (before a crash, and its successor
-    /// never reached the disk): its successor is made at the first run.
+    /// never reached the disk): its successor is made at the first run, and handshakes wait
+    /// for it.
     mutating func loadedRevoked(_ slot: KeySlot) {
         cachedNextAction = nil
+        if !isReady, initialReplacements.insert(slot).inserted { initialCreationsOutstanding += 1 }
         pending[slot.group].insert(slot.anchor)
         jobsToRetry.append(.replace(slot))
         retryAt = 0
@@ -83,7 +91,8 @@ struct KeyLifecycle {
     /// The first run, once the key files are loaded; ready at once if it asks for no key.
     mutating func start(now: UInt64, served: (Int) -> [Timestamp]) -> [Effect] {
         var effects = tick(now: now, served: served)
-        if initialCreationsOutstanding == 0 { effects += becomeReady() }
+        firstRunAsked = true
+        if initialCreationsOutstanding <= 0 { effects += becomeReady() }
         return effects
     }
 
@@ -114,7 +123,10 @@ struct KeyLifecycle {
                     if schedules[slot.group].isExpired(anchor: slot.anchor, now: now) {
                         pending[slot.group].remove(slot.anchor)
                         // A revoked key's file that was never replaced goes with its time.
-                        if case .replace = job { effects.append(.submit(.remove(slot))) }
+                        if case .replace = job {
+                            effects.append(.submit(.remove(slot)))
+                            effects += initialReplacementFinished(slot)
+                        }
                         continue
                     }
                     effects.append(.submit(job))  // its anchor is still pending
@@ -153,7 +165,7 @@ struct KeyLifecycle {
         } else {
             effects.append(.serve(slot, announce: isReady, replacing: replacing))
         }
-        if !replacing { effects += initialCreationFinished() }
+        effects += replacing ? initialReplacementFinished(slot) : initialCreationFinished()
         return effects
     }
 
@@ -163,7 +175,9 @@ struct KeyLifecycle {
         var effects: [Effect] = []
         switch job {
         case .create: effects += initialCreationFinished()
-        case let .replace(slot): effects += releaseHeldPurge(slot)  // the revocation stands without a successor
+        case let .replace(slot):
+            effects += releaseHeldPurge(slot)  // the revocation stands without a successor
+            effects += initialReplacementFinished(slot)
         case .remove: break
         }
         jobsToRetry.append(job)
@@ -190,7 +204,13 @@ struct KeyLifecycle {
     private mutating func initialCreationFinished() -> [Effect] {
         guard !isReady else { return [] }
         initialCreationsOutstanding -= 1
-        return initialCreationsOutstanding <= 0 ? becomeReady() : []
+        return firstRunAsked && initialCreationsOutstanding <= 0 ? becomeReady() : []
+    }
+
+    /// A successor the first run waits for was made, failed or is no longer owed.
+    private mutating func initialReplacementFinished(_ slot: KeySlot) -> [Effect] {
+        guard initialReplacements.remove(slot) != nil else { return [] }
+        return initialCreationFinished()
     }
 
     private mutating func becomeReady() -> [Effect] {

@@ -196,7 +196,34 @@ import Testing
         let effects = h.start(Self.t0)
         #expect(effects.contains(.submit(.replace(revoked))))
         #expect(creations(effects).isEmpty, "its anchor is pending: no new key takes it")
-        #expect(effects.last == .becomeReady, "a replacement does not hold up the first run")
-        #expect(h.created(revoked, replacing: true, Self.t0) == [.serve(revoked, announce: true, replacing: true)])
+        #expect(!effects.contains(.becomeReady), "handshakes wait for the successor: the key's time has no key yet")
+        #expect(h.created(revoked, replacing: true, Self.t0) == [.serve(revoked, announce: false, replacing: true), .becomeReady])
+    }
+
+    @Test func aFailedSuccessorAtTheFirstRunDoesNotHoldUpHandshakes() {
+        var h = Harness()
+        let revoked = slot(50)
+        h.served = [[0, 100].map { slot($0).anchor }]
+        h.machine.loadedRevoked(revoked)
+        #expect(!h.start(Self.t0).contains(.becomeReady))
+        #expect(h.failed(.replace(revoked), Self.t0) == [.becomeReady], "a failing disk must not keep every client waiting")
+        // The retry makes it later, once, and readiness is not announced twice.
+        let retried = h.tick(Self.t0 + Self.retry)
+        #expect(retried.contains(.submit(.replace(revoked))))
+        #expect(h.created(revoked, replacing: true, Self.t0 + Self.retry) == [.serve(revoked, announce: true, replacing: true)])
+    }
+
+    @Test func aSuccessorNoLongerOwedAtTheFirstRunReleasesHandshakes() {
+        var h = Harness()
+        let revoked = slot(0)
+        h.served = [[50, 100].map { slot($0).anchor }]
+        h.machine.loadedRevoked(revoked)
+        // Started after the revoked key's time is over: its file goes, nothing is made.
+        let effects = h.start(Self.t0 + 61_000_000)
+        #expect(effects.contains(.submit(.remove(revoked))))
+        #expect(!effects.contains(.submit(.replace(revoked))))
+        // Ready once the first run's new keys exist, not waiting for the successor.
+        let made = creations(effects).flatMap { h.created($0, Self.t0 + 61_000_000) }
+        #expect(made.filter { $0 == .becomeReady }.count == 1)
     }
 }
