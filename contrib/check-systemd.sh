@@ -225,6 +225,13 @@ for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod; do
         echo "$program: ${#libraries[@]} libraries, all from Debian packages"
     fi
 done
+# No regular-expression engine in the key holders: one String.contains(String) links
+# _StringProcessing and _RegexParser (0.8 MB of code) into a binary (docs/performance.md).
+for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa; do
+    if nm "$stage/usr/local/bin/$program" 2>/dev/null | grep -q -E '_StringProcessing|_RegexParser'; then
+        fail "$program links _StringProcessing (a String.contains(String) or a Regex crept in: use containsBytes)"
+    fi
+done
 toolchain="$(dirname "$(dirname "$(readlink -f "$(command -v swift)")")")"
 if unshare --mount --propagation private true 2>/dev/null; then
     log="$stage/demo-without-swift.log"
