@@ -3,13 +3,14 @@
 # Sourced by demo.sh and test.sh; safe to run again.
 set -euo pipefail
 
-# libgnunet-dev and libjansson-dev are for the tests only: libgnunetutil and jansson (which
+# libgnunet-dev, libjansson-dev and openssl (the command) are for the tests only: openssl is
+# the control of OpenSSLConfigTests; libgnunetutil and jansson (which
 # taler-exchange-offline prints its documents with) are the independent referees.
 # libcurl4-openssl-dev: secmod download/upload speak HTTP(S) through FoundationNetworking,
 # and linking it with the Swift runtime inside (--static-swift-stdlib) needs libcurl's
 # development link; the installed program needs only libcurl4.
 SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev libcurl4-openssl-dev)
-SECMOD_TEST_PACKAGES=(libgnunet-dev libjansson-dev gcc systemd)
+SECMOD_TEST_PACKAGES=(libgnunet-dev libjansson-dev gcc systemd openssl)
 
 secmod_install_deps() {
     local missing=() wanted=("${SECMOD_DEBIAN_PACKAGES[@]}")
