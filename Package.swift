@@ -31,6 +31,9 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CNettle", pkgConfig: "hogweed",
                        providers: [.apt(["nettle-dev", "libgmp-dev"])]),
+        // PKCS#11's types only: a token's library is opened at run time (SecmodPkcs11).
+        .systemLibrary(name: "CPkcs11", pkgConfig: "p11-kit-1",
+                       providers: [.apt(["libp11-kit-dev"])]),
         .target(name: "CSecmodShim"),
 
         // The vocabulary every layer shares: the one error type and GNUnet's time.
@@ -39,8 +42,11 @@ let package = Package(
         .target(name: "SecmodCrypto", dependencies: ["CSodium", "CGcrypt", "COpenSSL", "CNettle", "SecmodBase", "SecmodSystem"]),
         .target(name: "SecmodWire", dependencies: ["SecmodBase", "SecmodSystem"]),
         .target(name: "SecmodConfig", dependencies: ["SecmodBase", "SecmodSystem"]),
-        .target(name: "SecmodKeys", dependencies: ["SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire"]),
+        // A PKCS#11 token through its module (dlopen): sessions, key generation, signing.
+        .target(name: "SecmodPkcs11", dependencies: ["CPkcs11", "SecmodBase", "SecmodSystem", "SecmodCrypto"]),
+        .target(name: "SecmodKeys", dependencies: ["SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodPkcs11"]),
         .target(name: "SecmodServer", dependencies: [
+            "SecmodPkcs11",
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
             .product(name: "Logging", package: "swift-log"),
         ]),

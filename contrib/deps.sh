@@ -6,11 +6,14 @@ set -euo pipefail
 # libgnunet-dev, libjansson-dev and openssl (the command) are for the tests only: openssl is
 # the control of OpenSSLConfigTests; libgnunetutil and jansson (which
 # taler-exchange-offline prints its documents with) are the independent referees.
+# libp11-kit-dev: p11-kit's self-contained pkcs11.h, for the PKCS#11 key store's types (a
+# token's library is opened at run time, nothing is linked). softhsm2 is the token the tests
+# keep keys in, and opensc's pkcs11-tool the independent view of what is in it.
 # libcurl4-openssl-dev: secmod download/upload speak HTTP(S) through FoundationNetworking,
 # and linking it with the Swift runtime inside (--static-swift-stdlib) needs libcurl's
 # development link; the installed program needs only libcurl4.
-SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev libcurl4-openssl-dev)
-SECMOD_TEST_PACKAGES=(libgnunet-dev libjansson-dev gcc systemd openssl)
+SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev libcurl4-openssl-dev libp11-kit-dev)
+SECMOD_TEST_PACKAGES=(libgnunet-dev libjansson-dev gcc systemd openssl softhsm2 opensc)
 
 secmod_install_deps() {
     local missing=() wanted=("${SECMOD_DEBIAN_PACKAGES[@]}")

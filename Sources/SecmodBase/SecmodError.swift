@@ -38,6 +38,9 @@ public struct SecmodError: Error, Sendable, Equatable, CustomStringConvertible {
         /// socket file's owner, another security module key, or a signature under a key the
         /// helper never announced (or that does not verify).
         public static let untrustedHelper = Code("untrusted-helper")
+        /// A PKCS#11 token or its library failed or lacks what the helper needs; the message
+        /// names the token, the call and its CKR_ value.
+        public static let token = Code("token")
         /// Another helper already serves this socket.
         public static let alreadyRunning = Code("already-running")
     }

@@ -28,7 +28,7 @@ public enum RsaEngineKind: String, Sendable, CaseIterable {
 ///
 /// `RsaPrivateKey` does the checks that must not depend on the library: it rejects m >= n
 /// before calling, and verifies s^e = m before releasing the result.
-protocol RsaSigningEngine: Sendable {
+public protocol RsaSigningEngine: Sendable {
     /// m^d mod n for 0 < m < n (m minimal big-endian). The result is big-endian and may
     /// carry leading zeros. Safe to call from several threads at once.
     func root(of message: [UInt8]) throws(SecmodError) -> [UInt8]

@@ -10,17 +10,37 @@ import SecmodSystem
 /// reveal a factor of n to the client).
 public final class RsaPrivateKey: Sendable {
     public let publicKey: RsaPublicKey
-    public let engine: RsaEngineKind
-    private let material: RsaKeyMaterial
+    /// The library that signs a key held in this process; nil for a key in a token.
+    public let engine: RsaEngineKind?
+    /// The private integers, for a key held in this process; nil for a key in a token.
+    private let material: RsaKeyMaterial?
     private let signer: any RsaSigningEngine
+    /// Names who signs in errors: "openssl", or the token's description.
+    private let signerName: String
 
     private init(material: RsaKeyMaterial, engine: RsaEngineKind) throws(SecmodError) {
         self.material = material
         self.engine = engine
         publicKey = material.publicKey
         signer = try engine.makeEngine(material)
-        // One signature now turns an unusable key into a load-time error instead of a
-        // failure on every request later.
+        signerName = engine.rawValue
+        try selfTest()
+    }
+
+    /// A key held elsewhere (a PKCS#11 token), whose private operation `signer` performs.
+    /// The same checks protect it as a key held here: m < n before the call, s^e = m after.
+    public init(publicKey: RsaPublicKey, signer: any RsaSigningEngine, name: String) throws(SecmodError) {
+        self.publicKey = publicKey
+        self.signer = signer
+        material = nil
+        engine = nil
+        signerName = name
+        try selfTest()
+    }
+
+    /// One signature now turns an unusable key into a load-time error instead of a
+    /// failure on every request later.
+    private func selfTest() throws(SecmodError) {
         _ = try sign(blindedMessage: randomBytes(publicKey.modulus.count - 1))
     }
 
@@ -39,8 +59,9 @@ public final class RsaPrivateKey: Sendable {
 
     /// The key file exactly as `GNUNET_CRYPTO_rsa_private_key_encode` writes it, trailing NUL
     /// included, so the C helper can load it.
-    public func keyFile() -> SecureBytes {
-        RsaKeyFile.write(material)
+    public func keyFile() throws(SecmodError) -> SecureBytes {
+        guard let material else { throw SecmodError(.keyFile, "an RSA key held by \(signerName) has no key file") }
+        return RsaKeyFile.write(material)
     }
 
     /// The raw blind signature s = m^d mod n of the blinded message m, an unsigned big-endian
@@ -56,7 +77,7 @@ public final class RsaPrivateKey: Sendable {
         }
         let signature = Array(RsaBigEndian.minimal(try signer.root(of: Array(m))))
         guard publicKey.verifyRaw(signature: signature, message: Array(m)) else {
-            throw SecmodError(.crypto, "the \(engine.rawValue) RSA signature failed its check and was withheld")
+            throw SecmodError(.crypto, "the \(signerName) RSA signature failed its check and was withheld")
         }
         return signature
     }

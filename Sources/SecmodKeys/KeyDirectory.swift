@@ -88,6 +88,11 @@ public struct KeyDirectory: Sendable {
 
     /// Reads a key file into secure memory.
     public func read(path: String, maximumSize: Int) throws(SecmodError) -> SecureBytes {
+        try Self.readEntry(path: path, maximumSize: maximumSize)
+    }
+
+    /// Reads a key file or a token key's reference into secure memory.
+    public static func readEntry(path: String, maximumSize: Int) throws(SecmodError) -> SecureBytes {
         var buffer = SecureBytes(count: maximumSize)
         let n = try buffer.withUnsafeMutableBytes { (b) throws(SecmodError) in
             try FileSystem.readRegularFile(path, maximumSize: maximumSize, into: b)
@@ -108,6 +113,22 @@ public struct KeyDirectory: Sendable {
     /// Replaces a revoked key with its successor in one atomic rename.
     public func storeReplacement(anchor: Timestamp, contents: borrowing SecureBytes) throws(SecmodError) {
         try store(anchor: anchor, contents: contents, existing: .replace)
+    }
+
+    /// `storeReplacement` or `storeNew`.
+    public func store(anchor: Timestamp, contents: borrowing SecureBytes, replacing: Bool) throws(SecmodError) {
+        try store(anchor: anchor, contents: contents, existing: replacing ? .replace : .refuse)
+    }
+
+    /// Stores bytes that are not secret (a token key's reference) with the same care.
+    public func store(anchor: Timestamp, public contents: [UInt8], replacing: Bool) throws(SecmodError) {
+        try create()
+        try contents.withUnsafeBytes { bytes in
+            Result { () throws(SecmodError) in
+                try FileSystem.writeAtomically(directory: path, name: String(anchor.seconds), mode: 0o400,
+                                               existing: replacing ? .replace : .refuse, contents: bytes)
+            }
+        }.get()
     }
 
     private func store(anchor: Timestamp, contents: borrowing SecureBytes, existing: FileSystem.Existing) throws(SecmodError) {

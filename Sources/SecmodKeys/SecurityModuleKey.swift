@@ -1,5 +1,6 @@
 import SecmodBase
 import SecmodCrypto
+import SecmodPkcs11
 import SecmodSystem
 #if canImport(Glibc)
 import Glibc
@@ -10,10 +11,34 @@ import Glibc
 /// never change: it is created once, and an existing file that looks wrong stops the helper
 /// instead of being replaced.
 public enum SecurityModuleKey {
-    /// Loads the key at `path`, creating it (mode 0400, parents 0700) if no file is there.
-    /// Returns the key and whether it was created now.
-    public static func loadOrCreate(path: String) throws(SecmodError) -> (key: Ed25519PrivateKey, created: Bool) {
-        if !FileSystem.exists(path) {
+    /// Loads the key at `path`, creating it if no file is there: in `token` when one is
+    /// given (`SM_KEY_STORE = pkcs11`; the file is then its reference), else as a seed file
+    /// (mode 0400, parents 0700). Whichever the file holds is loaded, whatever
+    /// `SM_KEY_STORE` says now: the key never changes. Returns the key and whether it was
+    /// created now.
+    public static func loadOrCreate(path: String, token: Pkcs11Token? = nil, createInToken: Bool = false,
+                                    label: String = "") throws(SecmodError) -> (key: any Ed25519Signer, created: Bool) {
+        if !FileSystem.exists(path), createInToken, let token {
+            let directory = parentDirectory(of: path)
+            try FileSystem.createDirectories(directory, mode: 0o700)
+            let id = randomBytes(TokenKeyStore.idByteCount)
+            let publicKey = try token.generateEd25519(id: id, label: label)
+            let reference = KeyReference(token: token.label, id: id, algorithm: .ed25519, publicKey: publicKey)
+            do throws(SecmodError) {
+                let key = TokenEd25519Key(token: token, id: id, publicKey: publicKey)
+                try key.selfTest()
+                try reference.encoded().withUnsafeBytes { bytes in
+                    Result { () throws(SecmodError) in
+                        try FileSystem.writeAtomically(directory: directory, name: baseName(of: path), mode: 0o400,
+                                                       existing: .refuse, contents: bytes)
+                    }
+                }.get()
+                return (key, true)
+            } catch {
+                try? token.destroyPrivateKey(id: id)
+                guard error.code == .keyFile && error.errno == EEXIST else { throw error }
+            }
+        } else if !FileSystem.exists(path) {
             let directory = parentDirectory(of: path)
             try FileSystem.createDirectories(directory, mode: 0o700)
             let seed = Ed25519PrivateKey.generateSeed()
@@ -28,11 +53,11 @@ public enum SecurityModuleKey {
                 // Another process created it between our check and our rename: use theirs.
             }
         }
-        return (try load(path: path), false)
+        return (try load(path: path, token: token), false)
     }
 
     /// Loads an existing key, refusing files that another user owns or others can read.
-    public static func load(path: String) throws(SecmodError) -> Ed25519PrivateKey {
+    public static func load(path: String, token: Pkcs11Token?) throws(SecmodError) -> any Ed25519Signer {
         let st: FileStatus
         do throws(Errno) { st = try FileSystem.status(path, followLinks: false) } catch {
             throw error.error("security module key \(path)", code: .keyFile)
@@ -41,6 +66,23 @@ public enum SecurityModuleKey {
             throw SecmodError(.keyFile, "security module key \(path) is not a regular file; remove it only if you are sure it holds no key")
         }
         try PrivateStorage.check(path, what: "SM_PRIV_KEY")
+        if KeyReference.isPlausibleSize(st.size) {
+            let contents = try KeyDirectory.readEntry(path: path, maximumSize: KeyReference.maximumSize)
+            if contents.withUnsafeBytes({ KeyReference.isReference($0) }) {
+                let reference = try contents.withUnsafeBytes { bytes in
+                    Result { () throws(SecmodError) in try KeyReference(parsing: bytes, path: path) }
+                }.get()
+                guard reference.algorithm == .ed25519 else {
+                    throw SecmodError(.keyFile, "security module key \(path) names an \(reference.algorithm) key, not Ed25519")
+                }
+                guard let token, token.label == reference.token else {
+                    throw SecmodError(.configMissing, "security module key \(path) is in PKCS#11 token '\(reference.token)', which is not configured (PKCS11_MODULE, PKCS11_TOKEN)")
+                }
+                let key = TokenEd25519Key(token: token, id: reference.id, publicKey: reference.publicKey)
+                try key.selfTest()
+                return key
+            }
+        }
         guard st.size == Int64(Ed25519PrivateKey.seedByteCount) else {
             throw SecmodError(.keyFile, "security module key \(path) has \(st.size) bytes, not 32: refusing to use or replace it")
         }

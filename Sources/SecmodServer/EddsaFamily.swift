@@ -7,7 +7,7 @@ import SecmodWire
 
 /// The EdDSA helper's keys: the exchange's online signing keys (wire.md §5, §7.1, §9.5).
 public struct EddsaFamily: KeyFamily {
-    public typealias Material = Ed25519PrivateKey
+    public typealias Material = any Ed25519Signer
 
     /// The section Taler's exchange uses; `--section-prefix` chooses another (`settings.section`).
     public static let section = "taler-exchange-secmod-eddsa"
@@ -20,7 +20,8 @@ public struct EddsaFamily: KeyFamily {
         signFailure: EddsaMessageType.signFailure,
         helperToClient: [EddsaMessageType.purge, EddsaMessageType.avail, EddsaMessageType.signature,
                          EddsaMessageType.signFailure, EddsaMessageType.synced])
-    public let maximumKeyFileSize = Ed25519PrivateKey.seedByteCount
+    /// A seed file, or a token key's reference.
+    public let maximumKeyFileSize = KeyReference.maximumSize
     public let startupNotices: [String] = []
 
     /// Reads `DURATION` and the shared options of `[taler-exchange-secmod-eddsa]` (or the
@@ -42,28 +43,27 @@ public struct EddsaFamily: KeyFamily {
     /// A key this close to its expiry (µs) signs only if no younger key is valid.
     static let expiryMargin: UInt64 = 1_000_000
 
-    public func isPlausibleKeyFileSize(_ size: Int64) -> Bool { size == Int64(Ed25519PrivateKey.seedByteCount) }
-
-    public func generate(group: Int, store: (borrowing SecureBytes) throws(SecmodError) -> Void) throws(SecmodError) -> Ed25519PrivateKey {
-        let seed = Ed25519PrivateKey.generateSeed()
-        try store(seed)
-        return try Ed25519PrivateKey(seed: seed)
+    public func isPlausibleKeyFileSize(_ size: Int64) -> Bool {
+        size == Int64(Ed25519PrivateKey.seedByteCount) || KeyReference.isPlausibleSize(size)
     }
 
-    public func load(group: Int, fileContents: borrowing SecureBytes) throws(SecmodError) -> Ed25519PrivateKey {
-        try Ed25519PrivateKey(seed: fileContents)
+    public func algorithm(group: Int) -> KeyAlgorithm { .ed25519 }
+
+    public func material(_ key: StoredKey) throws(SecmodError) -> any Ed25519Signer {
+        guard case let .ed25519(signer) = key else { throw SecmodError(.keyFile, "an \(key.algorithmName) key is not an EdDSA key") }
+        return signer
     }
 
-    public func announce(_ key: Ed25519PrivateKey, group: Int, anchor: Timestamp, duration: RelativeTime,
-                         securityModule: Ed25519PrivateKey) -> KeyAnnouncement {
+    public func announce(_ key: any Ed25519Signer, group: Int, anchor: Timestamp, duration: RelativeTime,
+                         securityModule: any Ed25519Signer) throws(SecmodError) -> KeyAnnouncement {
         let signed = SignaturePurpose.signingKeyAnnouncement(exchangePublicKey: key.publicKey, anchor: anchor, duration: duration)
         let avail = EddsaKeyAvailable(anchor: anchor, duration: duration, securityModulePublicKey: securityModule.publicKey,
-                                      securityModuleSignature: securityModule.sign(signed), exchangePublicKey: key.publicKey)
+                                      securityModuleSignature: try securityModule.sign(signed), exchangePublicKey: key.publicKey)
         return KeyAnnouncement(id: key.publicKey, avail: avail.encode(),
                                purge: EddsaKeyMessage.encode(type: EddsaMessageType.purge, publicKey: key.publicKey))
     }
 
-    public func handle(request: [UInt8], header: MessageHeader, keys: KeyRegistry<Ed25519PrivateKey>, now: UInt64) -> RequestOutcome {
+    public func handle(request: [UInt8], header: MessageHeader, keys: KeyRegistry<any Ed25519Signer>, now: UInt64) -> RequestOutcome {
         switch header.type {
         case EddsaMessageType.sign:
             guard request.count >= EddsaSignRequest.minimumByteCount else {
@@ -89,7 +89,12 @@ public struct EddsaFamily: KeyFamily {
                 case .retired: return SignFailure.encode(type: EddsaMessageType.signFailure, code: .keysMissing)
                 case .unrecordable: return SignFailure.encode(type: EddsaMessageType.signFailure, code: .signkeyHelperUnavailable)
                 }
-                return EddsaSignature(publicKey: material.publicKey, signature: material.sign(request, range: range)).encode()
+                do throws(SecmodError) {
+                    return EddsaSignature(publicKey: material.publicKey, signature: try material.sign(request, range: range)).encode()
+                } catch {
+                    audit.release()  // a token that failed: nothing was signed
+                    return SignFailure.encode(type: EddsaMessageType.signFailure, code: .signkeyHelperUnavailable)
+                }
             })], trailer: nil)
         case EddsaMessageType.revoke:
             guard let publicKey = try? EddsaKeyMessage.decodePublicKey(request) else {

@@ -2,6 +2,7 @@ import Logging
 import SecmodBase
 import SecmodCrypto
 import SecmodKeys
+import SecmodPkcs11
 import SecmodSystem
 import SecmodWire
 #if canImport(Glibc)
@@ -27,11 +28,15 @@ extension HelperEngine {
         return try FileLock(path: directory + "/" + KeyDirectory.lockFileName, what: "\(what) \(directory)")
     }
 
-    static func loadSecurityModuleKey(settings: HelperSettings, logger: Logger) throws(SecmodError) -> Ed25519PrivateKey {
-        let (key, created) = try SecurityModuleKey.loadOrCreate(path: settings.securityModuleKeyPath)
+    static func loadSecurityModuleKey(settings: HelperSettings, token: Pkcs11Token?,
+                                      logger: Logger) throws(SecmodError) -> any Ed25519Signer {
+        let (key, created) = try SecurityModuleKey.loadOrCreate(
+            path: settings.securityModuleKeyPath, token: token, createInToken: settings.securityModuleKeyStore == .pkcs11,
+            label: settings.section + "/security-module-key")
         let pub = CrockfordBase32.encode(key.publicKey)
         if created {
-            logger.notice("created security module key \(settings.securityModuleKeyPath); public key \(pub)")
+            let place = settings.securityModuleKeyStore == .pkcs11 ? " in token '\(settings.pkcs11?.token ?? "")'" : ""
+            logger.notice("created security module key \(settings.securityModuleKeyPath)\(place); public key \(pub)")
         } else {
             logger.info("security module public key \(pub)")
         }
@@ -50,13 +55,18 @@ extension HelperEngine {
                 case let .key(anchor, path):
                     if group.schedule.isExpired(anchor: anchor, now: now) {
                         logger.notice("deleting expired key \(path)")
-                        try? group.directory.remove(anchor: anchor)
+                        do throws(SecmodError) { try keyStores.remove(directory: group.directory, anchor: anchor) } catch {
+                            logger.error("could not delete expired key \(path): \(error)")
+                        }
                         continue
                     }
                     do throws(SecmodError) {
-                        let contents = try group.directory.read(path: path, maximumSize: family.maximumKeyFileSize)
-                        let material = try family.load(group: index, fileContents: contents)
-                        switch serve(material, group: index, anchor: anchor) {
+                        let stored = try keyStores.load(family.algorithm(group: index), path: path,
+                                                        maximumFileSize: family.maximumKeyFileSize)
+                        let material = try family.material(stored)
+                        let announcement = try family.announce(material, group: index, anchor: anchor,
+                                                               duration: group.schedule.duration, securityModule: securityModuleKey)
+                        switch serve(material, announcement: announcement, group: index, anchor: anchor) {
                         case .served: break
                         case .duplicate:
                             logger.warning("skipping \(path): the same key is already loaded from another file")
@@ -66,10 +76,25 @@ extension HelperEngine {
                             lifecycle.loadedRevoked(KeySlot(group: index, anchor: anchor))
                         }
                     } catch {
-                        logger.error("skipping unreadable key file \(path): \(error)")
+                        logger.error("skipping unusable key \(path): \(error)")
                     }
                 }
             }
+        }
+        sweepToken()
+    }
+
+    /// Token objects this helper made that no reference names: a crash came between
+    /// making one and writing its reference, so no client ever saw it.
+    private func sweepToken() {
+        do throws(SecmodError) {
+            let sweep = try keyStores.sweep()
+            for name in sweep.destroyed {
+                logger.notice("destroyed token key \(name): no key reference names it (left by an interrupted key creation, never announced)")
+            }
+            for line in sweep.kept { logger.warning("kept token key \(line)") }
+        } catch {
+            logger.error("could not look for unreferenced keys in the token: \(error)")
         }
     }
 
@@ -82,10 +107,8 @@ extension HelperEngine {
     }
 
     /// Adds a key to the registry.
-    func serve(_ material: Family.Material, group: Int, anchor: Timestamp) -> ServeOutcome {
+    func serve(_ material: Family.Material, announcement: KeyAnnouncement, group: Int, anchor: Timestamp) -> ServeOutcome {
         let duration = family.groups[group].schedule.duration
-        let announcement = family.announce(material, group: group, anchor: anchor, duration: duration,
-                                           securityModule: securityModuleKey)
         let section = family.groups[group].name.isEmpty ? settings.section : family.groups[group].name
         let audit = auditBook.counter(section: section, anchor: anchor, id: announcement.id)
         if audit.isRevoked { return .revoked }
@@ -157,8 +180,8 @@ extension HelperEngine {
         assertOnLoop()
         let now = settings.wallNow()
         switch result {
-        case let .created(slot, material, replacing):
-            perform(lifecycle.created(slot, replacing: replacing, now: now), material: material)
+        case let .created(slot, material, announcement, replacing):
+            perform(lifecycle.created(slot, replacing: replacing, now: now), material: (material, announcement))
         case let .failed(job, error):
             let key = describe(job.slot.anchor, group: job.slot.group)
             switch job {
@@ -177,7 +200,7 @@ extension HelperEngine {
 
     /// Carries out what the key lifecycle decided. `material`: the key a `.created` result
     /// brought, for its `.serve` effect.
-    func perform(_ effects: [KeyLifecycle.Effect], material: Family.Material? = nil) {
+    func perform(_ effects: [KeyLifecycle.Effect], material: (Family.Material, KeyAnnouncement)? = nil) {
         assertOnLoop()
         for effect in effects {
             switch effect {
@@ -190,7 +213,7 @@ extension HelperEngine {
                 broadcast(key.announcement.purge)
                 logger.notice("key \(describe(slot.anchor, group: slot.group)) expired")
             case let .serve(slot, announce, replacing):
-                guard let material, case let .served(key) = serve(material, group: slot.group, anchor: slot.anchor) else {
+                guard let material, case let .served(key) = serve(material.0, announcement: material.1, group: slot.group, anchor: slot.anchor) else {
                     logger.error("new key \(describe(slot.anchor, group: slot.group)) collides with a served or revoked key; not announced")
                     continue
                 }

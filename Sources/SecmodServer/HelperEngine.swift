@@ -31,7 +31,9 @@ public final class HelperEngine<Family: KeyFamily> {
     let mailbox: Mailbox<Completion>
     let workers: WorkerPool
     let maintainer: KeyMaintainer<Family>
-    let securityModuleKey: Ed25519PrivateKey
+    let securityModuleKey: any Ed25519Signer
+    /// The file store, and the token's when one is configured (`KEY_STORE`).
+    let keyStores: KeyStores
 
     let registry = KeyRegistry<Family.Material>()
     /// Pending and failed maintenance, held PURGEs, readiness, the next due time: the
@@ -100,8 +102,15 @@ public final class HelperEngine<Family: KeyFamily> {
         // AUDIT_DIR too when it is elsewhere: another configuration could share only that.
         auditStoreLock = (settings.auditDirectory + "/").hasPrefix(settings.keyDirectory + "/")
             ? nil : try Self.lock(settings.auditDirectory, what: "AUDIT_DIR")
-        securityModuleKey = try Self.loadSecurityModuleKey(settings: settings, logger: logger)
-        maintainer = KeyMaintainer(family: family) { mailbox.post(.maintenance($0)) }
+        let token = try Self.connectToken(family: family, settings: settings, logger: logger)
+        let securityModuleKey = try Self.loadSecurityModuleKey(settings: settings, token: token, logger: logger)
+        self.securityModuleKey = securityModuleKey
+        keyStores = KeyStores(kind: settings.keyStore, file: family.fileStore, token: token.map {
+            TokenKeyStore(token: $0, storeID: TokenKeyStore.storeID(section: settings.section,
+                                                                    securityModulePublicKey: securityModuleKey.publicKey))
+        })
+        maintainer = KeyMaintainer(family: family, stores: keyStores, securityModule: securityModuleKey,
+                                   labelPrefix: settings.section) { mailbox.post(.maintenance($0)) }
         metrics = HelperMetrics(failureType: family.messageTypes.signFailure)
         workers = try WorkerPool(count: settings.workers)
     }

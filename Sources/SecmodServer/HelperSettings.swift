@@ -33,6 +33,12 @@ public struct HelperSettings: Sendable {
     public let callers: CallerPolicy
     public let auditDirectory: String
     public let auditBlock: UInt64
+    /// `KEY_STORE`: where new keys are made (`file`, the default, or `pkcs11`).
+    public let keyStore: KeyStores.Kind
+    /// `SM_KEY_STORE`: where the security module key is made if it does not exist yet.
+    public let securityModuleKeyStore: KeyStores.Kind
+    /// `PKCS11_MODULE`, `PKCS11_TOKEN`, `PKCS11_PIN_FILE`; nil when no module is configured.
+    public let pkcs11: Pkcs11Settings?
     /// `METRICS_FILE`: a Prometheus text file replaced every `metricsInterval` µs; nil: none.
     public let metricsFile: String?
     public static let metricsInterval: UInt64 = 5_000_000
@@ -58,6 +64,7 @@ public struct HelperSettings: Sendable {
         "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
         "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf", "session_max_inflight", "session_max_inflight_bytes", "max_inflight_bytes", "shutdown_timeout",
         "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block", "metrics_file",
+        "key_store", "sm_key_store", "pkcs11_module", "pkcs11_token", "pkcs11_pin_file",
     ]
 
     /// Reads and checks the section. `extraOptions` are the family's own options.
@@ -109,6 +116,13 @@ public struct HelperSettings: Sendable {
             metricsFile = nil
         }
         _ = try UnixAddress(path: unixPath)  // refuses paths that do not fit sun_path
+        let stores = KeyStores.Kind.allCases.map(\.rawValue)
+        keyStore = KeyStores.Kind(rawValue: try c.choice(section: section, option: "KEY_STORE", among: stores) ?? "file")!
+        securityModuleKeyStore = KeyStores.Kind(rawValue: try c.choice(section: section, option: "SM_KEY_STORE", among: stores) ?? "file")!
+        pkcs11 = try Pkcs11Settings(configuration: c, section: section)
+        if pkcs11 == nil, keyStore == .pkcs11 || securityModuleKeyStore == .pkcs11 {
+            throw SecmodError(.configMissing, "[\(section)] KEY_STORE or SM_KEY_STORE is pkcs11, but PKCS11_MODULE, PKCS11_TOKEN and PKCS11_PIN_FILE are not all set")
+        }
     }
 
     /// Checks that `OVERLAP_DURATION` is shorter than a key duration from `[section] option`.

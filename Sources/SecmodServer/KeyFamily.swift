@@ -10,7 +10,7 @@ import SecmodWire
 /// same slot.
 public protocol KeyFamily: Sendable {
     /// The private key in memory, shared read-only with worker threads.
-    associatedtype Material: AnyObject & Sendable
+    associatedtype Material: Sendable
 
     /// For logs: "eddsa", "rsa".
     var name: String { get }
@@ -25,20 +25,29 @@ public protocol KeyFamily: Sendable {
     var maximumKeyFileSize: Int { get }
     func isPlausibleKeyFileSize(_ size: Int64) -> Bool
 
-    /// Creates a key. `store` persists its file contents and must succeed before the key is
-    /// returned, so that no key is ever announced before it is on disk. Runs off the event loop.
-    func generate(group: Int, store: (borrowing SecureBytes) throws(SecmodError) -> Void) throws(SecmodError) -> Material
+    /// The kind of key each group uses; a key store makes and keeps it (`KeyStores`), and
+    /// the family never learns which store that is.
+    func algorithm(group: Int) -> KeyAlgorithm
 
-    /// Rebuilds a key from its file.
-    func load(group: Int, fileContents: borrowing SecureBytes) throws(SecmodError) -> Material
+    /// The family's view of a key a store made or loaded; throws if it is of another kind.
+    func material(_ key: StoredKey) throws(SecmodError) -> Material
+
+    /// How keys held in files are used (the RSA helper's `RSA_ENGINE`).
+    var fileStore: FileKeyStore { get }
 
     /// The key's identity on the wire and its cached AVAIL and PURGE messages.
+    /// Throws if the security module key cannot sign (a token that failed). Runs off the
+    /// event loop for new keys (the key maintainer), and at start for loaded ones.
     func announce(_ material: Material, group: Int, anchor: Timestamp, duration: RelativeTime,
-                  securityModule: Ed25519PrivateKey) -> KeyAnnouncement
+                  securityModule: any Ed25519Signer) throws(SecmodError) -> KeyAnnouncement
 
     /// Interprets one request from a session. Runs on the event loop, so it only validates
     /// and looks keys up; signing goes into the returned work items.
     func handle(request: [UInt8], header: MessageHeader, keys: KeyRegistry<Material>, now: UInt64) -> RequestOutcome
+}
+
+extension KeyFamily {
+    public var fileStore: FileKeyStore { FileKeyStore() }
 }
 
 /// The message types the engine itself must know.

@@ -3,7 +3,7 @@ import SecmodKeys
 import SecmodWire
 
 /// A key the helper currently serves and announces.
-public final class ServedKey<Material: AnyObject & Sendable> {
+public final class ServedKey<Material: Sendable> {
     public let group: Int
     public let anchor: Timestamp
     public let duration: RelativeTime
@@ -28,7 +28,7 @@ public final class ServedKey<Material: AnyObject & Sendable> {
 /// The served keys, ordered by group and anchor (the order of the initial dump, wire.md §8.1), and
 /// indexed by wire identity. Owned by the event loop thread; workers only ever see a key's
 /// `material`, which keeps a revoked or expired key alive until its last signature is done.
-public final class KeyRegistry<Material: AnyObject & Sendable> {
+public final class KeyRegistry<Material: Sendable> {
     public private(set) var ordered: [ServedKey<Material>] = []
     private var byID: [[UInt8]: ServedKey<Material>] = [:]
 

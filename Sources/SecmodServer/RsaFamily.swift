@@ -88,18 +88,17 @@ public struct RsaFamily: KeyFamily {
 
     public func isPlausibleKeyFileSize(_ size: Int64) -> Bool { size > 0 && size <= Int64(maximumKeyFileSize) }
 
-    public func generate(group: Int, store: (borrowing SecureBytes) throws(SecmodError) -> Void) throws(SecmodError) -> RsaPrivateKey {
-        let key = try RsaPrivateKey.generate(bits: keySizes[group], engine: engine)
-        try store(key.keyFile())
-        return key
-    }
+    public func algorithm(group: Int) -> KeyAlgorithm { .rsa(bits: keySizes[group]) }
 
-    public func load(group: Int, fileContents: borrowing SecureBytes) throws(SecmodError) -> RsaPrivateKey {
-        try RsaPrivateKey(keyFile: fileContents, engine: engine)
+    public var fileStore: FileKeyStore { FileKeyStore(rsaEngine: engine) }
+
+    public func material(_ key: StoredKey) throws(SecmodError) -> RsaPrivateKey {
+        guard case let .rsa(rsa) = key else { throw SecmodError(.keyFile, "an \(key.algorithmName) key is not an RSA key") }
+        return rsa
     }
 
     public func announce(_ key: RsaPrivateKey, group: Int, anchor: Timestamp, duration: RelativeTime,
-                         securityModule: Ed25519PrivateKey) -> KeyAnnouncement {
+                         securityModule: any Ed25519Signer) throws(SecmodError) -> KeyAnnouncement {
         let encoded = key.publicKey.encoded()
         let hash = key.publicKey.hash
         let signed = SignaturePurpose.denominationKeyAnnouncement(
@@ -107,7 +106,7 @@ public struct RsaFamily: KeyFamily {
             sectionNameHash: sectionHashes[group], anchor: anchor, duration: duration)
         let avail = RsaKeyAvailable(anchor: anchor, durationWithdraw: duration,
                                     securityModulePublicKey: securityModule.publicKey,
-                                    securityModuleSignature: securityModule.sign(signed),
+                                    securityModuleSignature: try securityModule.sign(signed),
                                     publicKey: encoded, section: groups[group].name)
         return KeyAnnouncement(id: hash, avail: avail.encode(), purge: RsaKeyMessage.encode(type: RsaMessageType.purge, hash: hash))
     }
@@ -157,8 +156,10 @@ public struct RsaFamily: KeyFamily {
             do throws(SecmodError) {
                 return RsaSignature.encode(try material.sign(blindedMessage: Array(request[range])))
             } catch {
-                audit.release()  // m >= n, m = 0 or a failed self-check: nothing was signed
-                return SignFailure.encode(type: RsaMessageType.signFailure, code: .genericInternalInvariantFailure)
+                audit.release()  // m >= n, m = 0, a failed self-check or a failed token: nothing was signed
+                // A token that failed is the helper's trouble, not the request's.
+                return SignFailure.encode(type: RsaMessageType.signFailure,
+                                          code: error.code == .token ? .denominationHelperUnavailable : .genericInternalInvariantFailure)
             }
         })
     }

@@ -93,7 +93,7 @@ final class CrashLoop {
         let name = rsa ? "RSA" : "EdDSA"
         try helper.start()
         moduleFile = try Data(contentsOf: URL(fileURLWithPath: helper.securityModuleKeyPath))
-        modulePublicKey = try SecurityModuleKey.load(path: helper.securityModuleKeyPath).publicKey
+        modulePublicKey = try SecurityModuleKey.load(path: helper.securityModuleKeyPath, token: nil).publicKey
         guard var client = verifyRestart(label: "\(name) seed \(seed), first start") else { return }
         // The budget ends the loop only after the kills the test needs: under a sanitizer on a
         // busy machine one RSA iteration can take 20 s, and the loop must still do its job.

@@ -22,7 +22,7 @@ import Glibc
         // wire.md §9.3: DURATION 1 minute, OVERLAP 1 s, LOOKAHEAD 5 minutes → 6 keys, 59 s apart.
         #expect(avails.count == 6)
         #expect(zip(avails, avails.dropFirst()).allSatisfy { $1.anchor.seconds - $0.anchor.seconds == 59 })
-        let module = try SecurityModuleKey.load(path: helper.securityModuleKeyPath).publicKey
+        let module = try SecurityModuleKey.load(path: helper.securityModuleKeyPath, token: nil).publicKey
         for a in avails {
             #expect(a.securityModulePublicKey == module)
             #expect(a.anchor.isWholeSeconds)

@@ -30,7 +30,7 @@ import Glibc
         let avails = try dump.dropLast().map { try RsaKeyAvailable.decode($0) }
         #expect(avails.filter { $0.section == "coin_1" }.count == 6)
         #expect(avails.filter { $0.section == "coin_2" }.count == 3)  // anchors 0, 119, 238 s
-        let module = try SecurityModuleKey.load(path: helper.securityModuleKeyPath).publicKey
+        let module = try SecurityModuleKey.load(path: helper.securityModuleKeyPath, token: nil).publicKey
         for (bytes, a) in zip(dump, avails) {
             #expect(bytes.count == 120 + a.publicKey.count + a.section.utf8.count + 1)
             #expect(a.publicKey.count == 4 + 128 + 3)  // 1024-bit n, e = 65537 (wire.md §3.4)

@@ -1,0 +1,68 @@
+import Logging
+import SecmodBase
+import SecmodCrypto
+import SecmodKeys
+import SecmodPkcs11
+import SecmodSystem
+
+/// The PKCS#11 token of a helper whose keys live in one (`KEY_STORE = pkcs11`), or that
+/// still serves keys from one.
+extension HelperEngine {
+    /// Loads the token's library, finds the token by label and logs in, then checks that it
+    /// offers every mechanism the configured stores need. A token that cannot serve stops
+    /// the helper here (exit 6) with what is missing and why, not at the first key.
+    static func connectToken(family: Family, settings: HelperSettings, logger: Logger) throws(SecmodError) -> Pkcs11Token? {
+        guard let configuration = settings.pkcs11 else { return nil }
+        let pin = try readPin(configuration.pinFile)
+        let module = try Pkcs11Module.open(path: configuration.module)
+        let token = Pkcs11Token(module: module, label: configuration.token, pin: pin) { up, message in
+            if up { logger.notice("\(message)") } else { logger.warning("\(message)") }
+        }
+        try token.connect()
+        var needs: [(Pkcs11Mechanism, String)] = []
+        if settings.keyStore == .pkcs11 {
+            for group in family.groups.indices {
+                needs += Self.mechanisms(for: family.algorithm(group: group))
+            }
+        }
+        if settings.securityModuleKeyStore == .pkcs11 { needs += Self.mechanisms(for: .ed25519) }
+        let offered = try token.mechanisms()
+        for (mechanism, why) in needs where !offered.contains(mechanism.rawValue) {
+            throw SecmodError(.configValue, "PKCS#11 token '\(configuration.token)' (\(configuration.module)) does not offer \(mechanism), which \(why)")
+        }
+        let description = try module.token(labelled: configuration.token)
+        logger.notice("PKCS#11 token '\(description.label)' (\(description.manufacturer) \(description.model), serial \(description.serialNumber)) through \(configuration.module); new keys are made in \(settings.keyStore == .pkcs11 ? "the token" : "files")")
+        return token
+    }
+
+    /// What a token must offer to make and use keys of `algorithm`, with why.
+    static func mechanisms(for algorithm: KeyAlgorithm) -> [(Pkcs11Mechanism, String)] {
+        switch algorithm {
+        case .ed25519:
+            [(.edwardsKeyPairGeneration, "makes the Ed25519 keys inside the token"),
+             (.eddsa, "signs with them (pure Ed25519, as GNUnet's EdDSA)")]
+        case .rsa:
+            [(.rsaKeyPairGeneration, "makes the RSA denomination keys inside the token"),
+             (.rsaRaw, "makes the blind signatures: raw RSA on the blinded value (tokens in FIPS mode often turn it off)")]
+        }
+    }
+
+    /// The user PIN, from a file only the helper can read (checked like SM_PRIV_KEY), into
+    /// locked memory; one trailing newline is not part of it.
+    static func readPin(_ path: String) throws(SecmodError) -> SecureBytes {
+        try PrivateStorage.check(path, what: "PKCS11_PIN_FILE")
+        let contents = try KeyDirectory.readEntry(path: path, maximumSize: 256)
+        let length = contents.withUnsafeBytes { bytes in
+            var n = bytes.count
+            if n > 0, bytes[n - 1] == 0x0A { n -= 1 }
+            if n > 0, bytes[n - 1] == 0x0D { n -= 1 }
+            return n
+        }
+        guard length > 0 else { throw SecmodError(.configValue, "PKCS11_PIN_FILE \(path) is empty") }
+        var pin = SecureBytes(count: length)
+        contents.withUnsafeBytes { source in
+            pin.withUnsafeMutableBytes { $0.copyMemory(from: UnsafeRawBufferPointer(rebasing: source.prefix(length))) }
+        }
+        return pin
+    }
+}
