@@ -25,6 +25,11 @@ public struct Pkcs11ReturnCode: Hashable, Sendable, CustomStringConvertible {
         rawValue == UInt(CKR_OBJECT_HANDLE_INVALID) || rawValue == UInt(CKR_KEY_HANDLE_INVALID)
     }
 
+    /// The PIN is wrong, locked, expired or malformed.
+    public var isPinProblem: Bool {
+        [CKR_PIN_INCORRECT, CKR_PIN_INVALID, CKR_PIN_LEN_RANGE, CKR_PIN_LOCKED, CKR_PIN_EXPIRED].contains { UInt($0) == rawValue }
+    }
+
     static let userAlreadyLoggedIn = Pkcs11ReturnCode(UInt(CKR_USER_ALREADY_LOGGED_IN))
     static let cryptokiAlreadyInitialized = Pkcs11ReturnCode(UInt(CKR_CRYPTOKI_ALREADY_INITIALIZED))
     static let bufferTooSmall = Pkcs11ReturnCode(UInt(CKR_BUFFER_TOO_SMALL))

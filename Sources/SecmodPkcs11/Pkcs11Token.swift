@@ -27,6 +27,9 @@ public final class Pkcs11Token: @unchecked Sendable {
         var retryAt: UInt64 = 0
         var backoff: UInt64 = Pkcs11Token.firstBackoff
         var lastFailure = ""
+        /// The token refused the PIN on a reconnection: never tried again (tokens lock a
+        /// PIN after a few wrong attempts); the helper must be restarted.
+        var pinRefused = false
     }
 
     static let firstBackoff: UInt64 = 100_000
@@ -52,6 +55,11 @@ public final class Pkcs11Token: @unchecked Sendable {
                 throw error
             }
         } catch {
+            // A wrong PIN is the operator's to fix, and must not be tried again and again by
+            // a restarting service: tokens lock the PIN after a few wrong attempts.
+            if error.returnCode.isPinProblem {
+                throw SecmodError(.configValue, "token '\(label)' in \(module.path) refused the PIN from PKCS11_PIN_FILE: \(error.call) returned \(error.returnCode)")
+            }
             throw error.error("token '\(label)' in \(module.path)")
         }
         state.withLock {
@@ -100,6 +108,7 @@ public final class Pkcs11Token: @unchecked Sendable {
         let now = Clock.monotonicMicroseconds()
         let next: Next = state.withLock { s in
             if let handle = s.idle.popLast() { return .session(handle) }
+            if s.pinRefused { return .refuse("token '\(label)' refused the PIN; fix PKCS11_PIN_FILE and restart the helper") }
             if s.down, now < s.retryAt {
                 let tenths = (s.retryAt - now + 99_999) / 100_000
                 return .refuse("token '\(label)' is unavailable (\(s.lastFailure)); next attempt in \(tenths / 10).\(tenths % 10) s")
@@ -121,6 +130,10 @@ public final class Pkcs11Token: @unchecked Sendable {
                         throw error
                     }
                 } catch {
+                    if error.returnCode.isPinProblem {
+                        state.withLock { $0.pinRefused = true }
+                        log(false, "token '\(label)' refused the PIN (\(error.call) returned \(error.returnCode)); it is not tried again, so that the token does not lock it: fix PKCS11_PIN_FILE and restart the helper")
+                    }
                     throw error.error("token '\(label)'")
                 }
                 let wasDown = state.withLock { s in

@@ -52,15 +52,37 @@ final class HelperProcess {
 
     let kind: Kind
     let transport: HelperTransport
+    /// The SoftHSM token the helper keeps its keys in, if it does.
+    let token: SoftHSMToken?
+
+    /// Where a test's helper keeps its keys.
+    enum KeyStore {
+        case file
+        /// A SoftHSM token of its own; `moduleKey`: the security module key too.
+        case softHSM(moduleKey: Bool)
+    }
+
+    /// `SECMOD_TEST_KEY_STORE=pkcs11` (contrib/test.sh's second pass): the helper tests that
+    /// do not look at key files run once more with every helper's keys in SoftHSM.
+    static let defaultKeyStore: KeyStore =
+        ProcessInfo.processInfo.environment["SECMOD_TEST_KEY_STORE"] == "pkcs11" ? .softHSM(moduleKey: false) : .file
 
     init(_ kind: Kind = .eddsa, transport: HelperTransport = .datagram, config extra: String = "", duration: String = "1 minute",
-         overlap: String = "1 s", lookahead: String = "5 minutes") throws {
+         overlap: String = "1 s", lookahead: String = "5 minutes", keyStore: KeyStore = HelperProcess.defaultKeyStore) throws {
         self.kind = kind
         self.transport = transport
         root = FileManager.default.temporaryDirectory.path + "/secmod-test-" + String(UInt32.random(in: 0...UInt32.max), radix: 36)
         try FileManager.default.createDirectory(atPath: root + "/run", withIntermediateDirectories: true)
         configPath = root + "/helper.conf"
         logPath = root + "/helper.log"
+        var extra = extra
+        if case let .softHSM(moduleKey) = keyStore {
+            let token = try SoftHSMToken(directory: root + "/token")
+            extra = token.configuration(moduleKey: moduleKey) + "\n" + extra
+            self.token = token
+        } else {
+            token = nil
+        }
         extraConfig = extra
         var text = """
             [PATHS]
@@ -111,7 +133,8 @@ final class HelperProcess {
         } else {
             (tool, full) = (Self.binary(kind.program), options + Self.rootFlag)
         }
-        let p = try ChildProcess.spawn(tool, arguments: full, overriding: environment, discardOutput: true)
+        let p = try ChildProcess.spawn(tool, arguments: full, overriding: environment.merging(token?.environment ?? [:]) { mine, _ in mine },
+                                       discardOutput: true)
         process = p
         guard waitForKeys else { return }
         let deadline = Date().addingTimeInterval(30)
@@ -137,7 +160,8 @@ final class HelperProcess {
     func runExpectingExit(arguments: [String] = [], timeout: Double = 20, allowRoot: Bool = true) throws -> Int32 {
         // -h and -v print to stdout: discarded.
         let p = try ChildProcess.spawn(Self.binary(kind.program), arguments: ["-c", configPath, "-l", logPath]
-                                       + (allowRoot ? Self.rootFlag : []) + arguments, discardOutput: true)
+                                       + (allowRoot ? Self.rootFlag : []) + arguments, overriding: token?.environment ?? [:],
+                                       discardOutput: true)
         let deadline = Date().addingTimeInterval(timeout)
         while p.isRunning && Date() < deadline { usleep(10_000) }
         if p.isRunning { p.signal(SIGTERM); p.wait(); throw HelperTestError("helper kept running") }
