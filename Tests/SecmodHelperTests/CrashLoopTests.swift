@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodClient
 import SecmodCrypto
 import SecmodKeys
@@ -286,6 +287,7 @@ final class CrashLoop {
             }
         }
         compareFilesWithAnnouncements(client, dump: dump, label: label)
+        compareTokenWithReferences(label: label)
         do { try client.signOnce(timeout: .seconds(10)) } catch {
             Issue.record("\(label): signing after the restart failed: \(error)")
         }
@@ -358,5 +360,37 @@ final class CrashLoop {
                 Issue.record("\(label): key \(k.label) is stored as \(entry.label)")
             }
         }
+    }
+
+    /// With the keys in a token: after the restart, every reference names an object in the
+    /// token and every object of the helper's has a reference (read with pkcs11-tool). A key
+    /// being made, or an expired one being deleted, may be seen half-way: it must settle
+    /// within a few seconds.
+    private func compareTokenWithReferences(label: String) {
+        guard let token = helper.token else { return }
+        var problems: [String] = []
+        let deadline = Date().addingTimeInterval(5)
+        repeat {
+            problems.removeAll()
+            var referenced: [String: String] = [:]
+            for entry in files.list(helper.keyDirectory) where !entry.isTemporary {
+                guard case .key = files.parse(entry), let reference = files.references[entry.path] else { continue }
+                referenced[Hex.encode(reference.id)] = entry.label
+            }
+            guard let objects = try? token.privateKeys() else {
+                problems = ["pkcs11-tool could not list the token"]
+                continue
+            }
+            let inToken = Set(objects.map(\.id))
+            for (id, entry) in referenced where !inToken.contains(id) {
+                problems.append("reference \(entry) names CKA_ID \(id), which the token does not hold")
+            }
+            for object in objects where referenced[object.id] == nil {
+                problems.append("token object '\(object.label)' (CKA_ID \(object.id)) has no reference")
+            }
+            if problems.isEmpty { return }
+            usleep(200_000)
+        } while Date() < deadline
+        for problem in problems { Issue.record("\(label): \(problem)") }
     }
 }

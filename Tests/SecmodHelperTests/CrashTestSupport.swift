@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodClient
 import SecmodCrypto
 import SecmodKeys
@@ -205,6 +206,8 @@ final class KeyFileReader {
 
     let rsa: Bool
     private var cache: [[UInt8]: [UInt8]] = [:]
+    /// The token references `parse` read, by path (for a helper whose keys are in a token).
+    var references: [String: KeyReference] = [:]
 
     init(rsa: Bool) { self.rsa = rsa }
 
@@ -246,6 +249,18 @@ final class KeyFileReader {
         // By content: a replaced file may reuse the old one's inode, name and size.
         let cacheKey = SHA512.hash(bytes)
         if let id = cache[cacheKey] { return .key(id) }
+        // A key in a token: the reference names it by its public key.
+        if bytes.starts(with: Array((KeyReference.magic + "\n").utf8)) {
+            do {
+                let reference = try bytes.withUnsafeBytes { b throws(SecmodError) in try KeyReference(parsing: b, path: entry.path) }
+                let id = rsa ? try RsaPublicKey(encoded: reference.publicKey).hash : reference.publicKey
+                cache[cacheKey] = id
+                references[entry.path] = reference
+                return .key(id)
+            } catch {
+                return .bad("reference does not parse: \(error)")
+            }
+        }
         var secure = SecureBytes(count: bytes.count)
         secure.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
         do {

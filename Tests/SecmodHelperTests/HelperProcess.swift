@@ -60,6 +60,8 @@ final class HelperProcess {
         case file
         /// A SoftHSM token of its own; `moduleKey`: the security module key too.
         case softHSM(moduleKey: Bool)
+
+        var isFile: Bool { if case .file = self { true } else { false } }
     }
 
     /// `SECMOD_TEST_KEY_STORE=pkcs11` (contrib/test.sh's second pass): the helper tests that

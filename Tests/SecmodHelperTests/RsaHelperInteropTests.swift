@@ -49,7 +49,9 @@ import Testing
         #expect(helper.stop() == 0)
     }
 
-    @Test func keyDirectoriesCrossBetweenTheImplementations() throws {
+    /// Key files only: a token's keys never leave it.
+    @Test(.enabled(if: HelperProcess.defaultKeyStore.isFile))
+    func keyDirectoriesCrossBetweenTheImplementations() throws {
         let helper = try HelperProcess(.rsa(denominations: Self.denominations))
         try helper.start()
         #expect(helper.stop() == 0)
