@@ -10,6 +10,7 @@ final class TokenEd25519Key: Ed25519Signer {
     let token: Pkcs11Token
     let id: [UInt8]
     let publicKey: [UInt8]
+    var signsInProcess: Bool { false }
 
     init(token: Pkcs11Token, id: [UInt8], publicKey: [UInt8]) {
         self.token = token

@@ -49,6 +49,10 @@ public struct EddsaFamily: KeyFamily {
 
     public func algorithm(group: Int) -> KeyAlgorithm { .ed25519 }
 
+    public var unavailableReply: [UInt8] {
+        SignFailure.encode(type: EddsaMessageType.signFailure, code: .signkeyHelperUnavailable)
+    }
+
     public func material(_ key: StoredKey) throws(SecmodError) -> any Ed25519Signer {
         guard case let .ed25519(signer) = key else { throw SecmodError(.keyFile, "an \(key.algorithmName) key is not an EdDSA key") }
         return signer
@@ -80,7 +84,8 @@ public struct EddsaFamily: KeyFamily {
             }
             let key = ordered[index]
             let material = key.material, audit = key.audit
-            return .reply([.sign(.quick(when: range.count <= Self.quickPurposeBytes) { mayBlock in
+            // A key in a token never signs on the loop: its call may take long, or hang.
+            return .reply([.sign(.quick(when: range.count <= Self.quickPurposeBytes && material.signsInProcess) { mayBlock in
                 // No signature that the audit count on disk does not already include, and none
                 // by a key revoked or expired while this request waited.
                 switch audit.admit(mayWrite: mayBlock) {

@@ -12,6 +12,7 @@ struct FIFO<Element>: Sendable where Element: Sendable {
     var isEmpty: Bool { head == storage.count }
     var count: Int { storage.count - head }
     var first: Element? { isEmpty ? nil : storage[head] }
+    var last: Element? { isEmpty ? nil : storage[storage.count - 1] }
 
     mutating func append(_ e: Element) { storage.append(e) }
 

@@ -411,11 +411,17 @@ extension HelperEngine {
             let mailbox = self.mailbox
             let metrics = self.metrics
             let id = session.id
+            let timed = settings.requestTimeout > 0 && !work.isEmpty
+            if timed {
+                deadlines.add(deadline: Clock.monotonicMicroseconds() &+ settings.requestTimeout, session: id, sequence: sequence)
+            }
             for (index, job) in work {
                 workers.submit(session: id) { signed in
                     // A session closed while the job waited (its client went away): its work
-                    // is dropped unsigned, and uncounted.
+                    // is dropped unsigned, and uncounted. So is a job whose request was
+                    // answered meanwhile by REQUEST_TIMEOUT.
                     guard channel.isOpen else { return }
+                    if timed, channel.isAnswered(sequence: sequence, index: index) { return }
                     let reply = job.run()
                     signed()
                     metrics.tally(reply)
@@ -426,6 +432,24 @@ extension HelperEngine {
             }
             checkChannel(session)
         }
+    }
+
+    /// REQUEST_TIMEOUT: requests whose time is up get the helper-unavailable reply for every
+    /// signature still missing, in their place in the session's reply order.
+    func expireRequests() {
+        assertOnLoop()
+        guard deadlines.count > 0 else { return }
+        let failure = family.unavailableReply
+        for entry in deadlines.due(now: Clock.monotonicMicroseconds()) {
+            guard let session = sessions[entry.session], !session.closed else { continue }
+            let answered = session.channel.expire(sequence: entry.sequence, failure: failure)
+            guard answered > 0 else { continue }
+            for _ in 0..<answered { metrics.tally(failure) }
+            timeoutLog.warning(logger, reason: "request timeout",
+                               "session \(session.id): \(answered) signature(s) not made within REQUEST_TIMEOUT (\(settings.requestTimeout / 1000) ms) answered as unavailable")
+            checkChannel(session)
+        }
+        if !table.budgetPaused.isEmpty, !inflightBudget.isHolding { resumeBudgetPaused() }
     }
 
     /// Sends to one session through its channel (pushes and the dump).

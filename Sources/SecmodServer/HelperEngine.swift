@@ -52,6 +52,9 @@ public final class HelperEngine<Family: KeyFamily> {
     /// MAX_INFLIGHT_BYTES, shared with every session's channel.
     let inflightBudget: InflightBudget
     var receiveBuffer = [UInt8](repeating: 0, count: MessageHeader.maximumMessageSize + 1)
+    /// REQUEST_TIMEOUT's deadlines, oldest first (`expireRequests`).
+    var deadlines = RequestDeadlines()
+    var timeoutLog = RateLimitedLog()
     var dropLog = RateLimitedLog()
     var refusedLog = RateLimitedLog()
     let auditBook: AuditBook
@@ -179,6 +182,7 @@ public final class HelperEngine<Family: KeyFamily> {
             if now >= nextScheduleAction(now: now) { maintainKeys(now: now) }
             if metricsWriter != nil, now >= nextMetricsAt { publishMetrics(now: now) }
             tickSessions()
+            expireRequests()
             do throws(Errno) {
                 // After signing a lone client's request here, look for its next one for a
                 // moment before sleeping: on this kind of machine a sleep and a wake-up cost
@@ -269,6 +273,10 @@ public final class HelperEngine<Family: KeyFamily> {
         var wait = min(next > now ? next - now : 0, 5_000_000)
         if table.needsFrequentTurns { wait = min(wait, 1_000_000) }
         if metricsWriter != nil { wait = min(wait, nextMetricsAt > now ? nextMetricsAt - now : 0) }
+        if let deadline = deadlines.next {
+            let monotonic = Clock.monotonicMicroseconds()
+            wait = min(wait, deadline > monotonic ? deadline - monotonic : 0)
+        }
         return Int32((wait + 999) / 1000)
     }
 

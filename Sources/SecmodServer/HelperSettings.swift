@@ -39,6 +39,11 @@ public struct HelperSettings: Sendable {
     public let securityModuleKeyStore: KeyStores.Kind
     /// `PKCS11_MODULE`, `PKCS11_TOKEN`, `PKCS11_PIN_FILE`; nil when no module is configured.
     public let pkcs11: Pkcs11Settings?
+    /// `REQUEST_TIMEOUT` in µs, 0 for none: a request not answered in that time gets a
+    /// failure reply (the helper-unavailable code) instead of waiting on a token call that
+    /// hangs. Default 10 s when a PKCS#11 token is configured, none otherwise: signing in
+    /// the helper's own memory cannot hang, and a large RSA-8192 batch may take seconds.
+    public let requestTimeout: UInt64
     /// `METRICS_FILE`: a Prometheus text file replaced every `metricsInterval` µs; nil: none.
     public let metricsFile: String?
     public static let metricsInterval: UInt64 = 5_000_000
@@ -64,7 +69,7 @@ public struct HelperSettings: Sendable {
         "unixpath", "key_dir", "sm_priv_key", "overlap_duration", "lookahead_sign", "socket_type", "workers",
         "session_outbox_messages", "session_outbox_bytes", "session_blocked_timeout", "session_sndbuf", "session_max_inflight", "session_max_inflight_bytes", "max_inflight_bytes", "shutdown_timeout",
         "max_sessions", "client_users", "client_groups", "audit_dir", "audit_block", "metrics_file",
-        "key_store", "sm_key_store", "pkcs11_module", "pkcs11_token", "pkcs11_pin_file",
+        "key_store", "sm_key_store", "pkcs11_module", "pkcs11_token", "pkcs11_pin_file", "request_timeout",
     ]
 
     /// Reads and checks the section. `extraOptions` are the family's own options.
@@ -120,6 +125,8 @@ public struct HelperSettings: Sendable {
         keyStore = KeyStores.Kind(rawValue: try c.choice(section: section, option: "KEY_STORE", among: stores) ?? "file")!
         securityModuleKeyStore = KeyStores.Kind(rawValue: try c.choice(section: section, option: "SM_KEY_STORE", among: stores) ?? "file")!
         pkcs11 = try Pkcs11Settings(configuration: c, section: section)
+        requestTimeout = (try c.time(section: section, option: "REQUEST_TIMEOUT")
+            ?? RelativeTime(seconds: pkcs11 == nil ? 0 : 10)).microseconds
         if pkcs11 == nil, keyStore == .pkcs11 || securityModuleKeyStore == .pkcs11 {
             throw SecmodError(.configMissing, "[\(section)] KEY_STORE or SM_KEY_STORE is pkcs11, but PKCS11_MODULE, PKCS11_TOKEN and PKCS11_PIN_FILE are not all set")
         }

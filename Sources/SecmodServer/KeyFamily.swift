@@ -32,6 +32,10 @@ public protocol KeyFamily: Sendable {
     /// The family's view of a key a store made or loaded; throws if it is of another kind.
     func material(_ key: StoredKey) throws(SecmodError) -> Material
 
+    /// The reply to a signature the helper could not make in time or at all (a token that
+    /// failed or hangs): the family's SIGN_FAILURE with its helper-unavailable code.
+    var unavailableReply: [UInt8] { get }
+
     /// How keys held in files are used (the RSA helper's `RSA_ENGINE`).
     var fileStore: FileKeyStore { get }
 

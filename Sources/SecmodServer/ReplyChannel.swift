@@ -131,10 +131,14 @@ final class ReplyChannel: @unchecked Sendable {
         let (attention, batch): (Attention, Batch?) = state.withLock { s in
             let wasAtBound = atBound(s)
             let wasAtOwnBound = atOwnBound(s)
+            let offset = Int(bitPattern: UInt(sequence &- s.firstPendingSequence))
+            // Already answered (REQUEST_TIMEOUT, `expire`), which counted it out of flight:
+            // this late signature is dropped.
+            if !s.closed, offset < 0 || offset >= s.pending.count || s.pending[offset].parts[index] != nil {
+                return (.none, nil)
+            }
             s.inflight -= 1
             guard !s.closed, s.failure == nil else { return (.none, nil) }
-            let offset = Int(sequence &- s.firstPendingSequence)
-            guard offset >= 0, offset < s.pending.count else { return (.none, nil) }
             s.pending[offset].parts[index] = reply
             s.pending[offset].missing -= 1
             var budgetResumes = false
@@ -150,6 +154,40 @@ final class ReplyChannel: @unchecked Sendable {
         }
         guard let batch else { return attention }
         return deliver(batch) == .loop ? .loop : attention
+    }
+
+    /// REQUEST_TIMEOUT: answers every slot of request `sequence` still missing with
+    /// `failure`, so that its client is not kept waiting by a token call that hangs, and
+    /// counts them out of flight. Jobs still queued for it are skipped (`isAnswered`); one
+    /// already running is dropped when it completes. Returns how many slots it answered.
+    func expire(sequence: UInt64, failure: [UInt8]) -> Int {
+        let (answered, batch): (Int, Batch?) = state.withLock { s in
+            guard !s.closed, s.failure == nil else { return (0, nil) }
+            let offset = Int(bitPattern: UInt(sequence &- s.firstPendingSequence))
+            guard offset >= 0, offset < s.pending.count, s.pending[offset].missing > 0 else { return (0, nil) }
+            var answered = 0
+            for index in s.pending[offset].parts.indices where s.pending[offset].parts[index] == nil {
+                s.pending[offset].parts[index] = failure
+                answered += 1
+            }
+            s.pending[offset].missing = 0
+            s.inflight -= answered
+            s.inflightBytes -= s.pending[offset].requestBytes
+            _ = budget.release(s.pending[offset].requestBytes)
+            if offset == 0 { queueCompleted(&s) }
+            return (answered, takeBatch(&s, retryingBlocked: false))
+        }
+        if let batch { _ = deliver(batch) }  // the loop expires, and looks right after
+        return answered
+    }
+
+    /// Whether slot `index` of request `sequence` is answered already (or the session is
+    /// gone): a worker then skips the job instead of signing.
+    func isAnswered(sequence: UInt64, index: Int) -> Bool {
+        state.withLock { s in
+            let offset = Int(bitPattern: UInt(sequence &- s.firstPendingSequence))
+            return s.closed || offset < 0 || offset >= s.pending.count || s.pending[offset].parts[index] != nil
+        }
     }
 
     /// The backpressure rule: a session is not read while it holds SESSION_MAX_INFLIGHT

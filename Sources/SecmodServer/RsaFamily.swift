@@ -90,6 +90,10 @@ public struct RsaFamily: KeyFamily {
 
     public func algorithm(group: Int) -> KeyAlgorithm { .rsa(bits: keySizes[group]) }
 
+    public var unavailableReply: [UInt8] {
+        SignFailure.encode(type: RsaMessageType.signFailure, code: .denominationHelperUnavailable)
+    }
+
     public var fileStore: FileKeyStore { FileKeyStore(rsaEngine: engine) }
 
     public func material(_ key: StoredKey) throws(SecmodError) -> RsaPrivateKey {
