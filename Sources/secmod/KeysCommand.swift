@@ -3,12 +3,14 @@ import SecmodBase
 import SecmodClient
 import SecmodConfig
 import SecmodCrypto
+import SecmodKeys
 import SecmodSystem
 import SecmodWire
 
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "List the keys a helper announces, with their validity and module key.")
+        abstract: "List the keys a helper announces, with their validity, module key and store.",
+        discussion: "STORE is read from the helper's key directory: file, or pkcs11 with the token label and the key's CKA_ID (as pkcs11-tool --list-objects shows them). It needs the helper's user or root.")
 
     @OptionGroup var options: HelperOptions
 
@@ -25,10 +27,12 @@ struct Keys: ParsableCommand {
     private func listEddsa() throws {
         let client = try connectEddsa(options)
         defer { client.disconnect() }
+        let store = KeyStoreView(helper: .eddsa, config: options.config)
         let rows = client.keys.map { key in
             KeyRow(section: nil, anchor: key.anchor, duration: key.duration, bits: nil,
                    id: ("public_key", CrockfordBase32.encode(key.publicKey)), publicKey: nil,
-                   moduleKey: key.securityModulePublicKey, moduleSignature: key.securityModuleSignature)
+                   moduleKey: key.securityModulePublicKey, moduleSignature: key.securityModuleSignature,
+                   place: store.place(section: nil, anchor: key.anchor))
         }
         print(rows, module: client.securityModulePublicKey)
     }
@@ -36,11 +40,13 @@ struct Keys: ParsableCommand {
     private func listRsa() throws {
         let client = try connectRsa(options)
         defer { client.disconnect() }
+        let store = KeyStoreView(helper: .rsa, config: options.config)
         let rows = client.keys.map { key in
             KeyRow(section: key.section, anchor: key.anchor, duration: key.durationWithdraw,
                    bits: (try? RsaPublicKey(encoded: key.publicKey))?.bits,
                    id: ("h_rsa", CrockfordBase32.encode(key.hash)), publicKey: CrockfordBase32.encode(key.publicKey),
-                   moduleKey: key.securityModulePublicKey, moduleSignature: key.securityModuleSignature)
+                   moduleKey: key.securityModulePublicKey, moduleSignature: key.securityModuleSignature,
+                   place: store.place(section: key.section, anchor: key.anchor))
         }
         print(rows, module: client.securityModulePublicKey)
     }
@@ -55,6 +61,7 @@ struct Keys: ParsableCommand {
         let publicKey: String?
         let moduleKey: [UInt8]
         let moduleSignature: [UInt8]
+        let place: KeyStoreView.Place
     }
 
     private func print(_ rows: [KeyRow], module: [UInt8]?) {
@@ -69,7 +76,11 @@ struct Keys: ParsableCommand {
                 fields.append((r.id.name, jsonString(r.id.value)))
                 if let pub = r.publicKey { fields.append(("public_key", jsonString(pub))) }
                 fields += [("module_key", jsonString(CrockfordBase32.encode(r.moduleKey))),
-                           ("module_signature", jsonString(CrockfordBase32.encode(r.moduleSignature)))]
+                           ("module_signature", jsonString(CrockfordBase32.encode(r.moduleSignature))),
+                           ("store", jsonString(r.place.name))]
+                if case let .pkcs11(token, id) = r.place {
+                    fields += [("token", jsonString(token)), ("cka_id", jsonString(Hex.encode(id)))]
+                }
                 return jsonObject(fields)
             }
             Swift.print("[\n  " + objects.joined(separator: ",\n  ") + "\n]")
@@ -78,12 +89,12 @@ struct Keys: ParsableCommand {
         Swift.print("helper: \(options.helper.rawValue)   module key: \(module.map(CrockfordBase32.encode) ?? "")   keys: \(rows.count)")
         let hasSection = rows.contains { $0.section != nil }
         Swift.print((hasSection ? pad("SECTION", 12) : "") + pad("ANCHOR", 33) + pad("END", 33) + pad("DURATION", 11)
-                    + (hasSection ? pad("BITS", 6) : "") + (rows.first?.id.name.asciiUppercased ?? "KEY"))
+                    + (hasSection ? pad("BITS", 6) : "") + pad(rows.first?.id.name.asciiUppercased ?? "KEY", 54) + "STORE")
         for r in rows {
             Swift.print((r.section.map { pad($0, 12) } ?? "") + pad("\(r.anchor.seconds) \(Self.iso(r.anchor))", 33)
                         + pad("\(r.anchor.adding(r.duration).seconds) \(Self.iso(r.anchor.adding(r.duration)))", 33)
                         + pad(formatRelativeTime(r.duration), 11)
-                        + (hasSection ? pad(r.bits.map(String.init) ?? "?", 6) : "") + r.id.value)
+                        + (hasSection ? pad(r.bits.map(String.init) ?? "?", 6) : "") + pad(r.id.value, 54) + r.place.text)
         }
     }
 

@@ -25,4 +25,33 @@ import Testing
         #expect(row.first { $0.name == "anchor" }?.value == .number(String(first.anchor.seconds)))
         #expect(helper.stop() == 0)
     }
+
+    /// Where each key is kept: "file", or the token and CKA_ID that pkcs11-tool lists.
+    @Test(.enabled(if: SoftHSMToken.available)) func keysShowTheStoreTheTokenAndTheObjectID() throws {
+        for store in [HelperProcess.KeyStore.file, .softHSM(moduleKey: false)] {
+            let helper = try HelperProcess(.eddsa, keyStore: store)
+            try helper.start()
+            let json = try OfflineRun.run(HelperProcess.binary("secmod"), ["keys", "--helper", "eddsa", "-c", helper.configPath, "--json"])
+            #expect(json.status == 0, "\(json.stderr)")
+            guard case let .array(rows) = try JSONValue.parse(json.stdout), rows.count == 6 else {
+                Issue.record("not six keys: \(json.output)")
+                continue
+            }
+            let objects = try helper.token?.privateKeys().map(\.id) ?? []
+            for case let .object(row) in rows {
+                let field = { (name: String) in row.first { $0.name == name }?.value }
+                if let token = helper.token {
+                    #expect(field("store") == .string("pkcs11"))
+                    #expect(field("token") == .string(SoftHSMToken.label))
+                    guard case let .string(id)? = field("cka_id") else { Issue.record("no cka_id"); continue }
+                    #expect(objects.contains(id), "\(id) is not in \(objects)")
+                    _ = token
+                } else {
+                    #expect(field("store") == .string("file"))
+                    #expect(field("cka_id") == nil)
+                }
+            }
+            #expect(helper.stop() == 0)
+        }
+    }
 }
