@@ -64,6 +64,18 @@ public final class RsaPrivateKey: Sendable {
         return RsaKeyFile.write(material)
     }
 
+    /// The private numbers as PKCS#1 and PKCS#11 name them, to import the key into a token
+    /// (`secmod keys import`). Ordinary memory: the caller wipes them (`wipe`) at once.
+    public func privateNumbers() throws(SecmodError) -> RsaPrivateNumbers {
+        guard let material else { throw SecmodError(.keyFile, "an RSA key held by \(signerName) has no private numbers here") }
+        func bytes(_ part: RsaKeyMaterial.Part) -> [UInt8] { material.withBytes(part) { Array($0) } }
+        // libgcrypt's u is p^-1 mod q; PKCS#1's coefficient is prime2^-1 mod prime1. With
+        // libgcrypt's q as prime1 and p as prime2, u is exactly the coefficient.
+        return RsaPrivateNumbers(modulus: bytes(.n), publicExponent: bytes(.e), privateExponent: bytes(.d),
+                                 prime1: bytes(.q), prime2: bytes(.p), exponent1: bytes(.dq), exponent2: bytes(.dp),
+                                 coefficient: bytes(.u))
+    }
+
     /// The raw blind signature s = m^d mod n of the blinded message m, an unsigned big-endian
     /// integer of any length (leading zeros are ignored). Returns s big-endian without leading
     /// zeros, as `GNUNET_CRYPTO_rsa_signature_encode` does. Throws `.crypto` for m = 0 or
@@ -80,5 +92,26 @@ public final class RsaPrivateKey: Sendable {
             throw SecmodError(.crypto, "the \(signerName) RSA signature failed its check and was withheld")
         }
         return signature
+    }
+}
+
+/// An RSA private key's numbers in PKCS#1 order, big-endian.
+public struct RsaPrivateNumbers {
+    public var modulus: [UInt8]
+    public var publicExponent: [UInt8]
+    public var privateExponent: [UInt8]
+    public var prime1: [UInt8]
+    public var prime2: [UInt8]
+    public var exponent1: [UInt8]
+    public var exponent2: [UInt8]
+    public var coefficient: [UInt8]
+
+    /// Zeroes the secret numbers in place.
+    public mutating func wipe() {
+        for path in [\Self.privateExponent, \Self.prime1, \Self.prime2, \Self.exponent1, \Self.exponent2, \Self.coefficient] as [WritableKeyPath<Self, [UInt8]>] {
+            self[keyPath: path].withUnsafeMutableBufferPointer { buffer in
+                for i in buffer.indices { buffer[i] = 0 }
+            }
+        }
     }
 }

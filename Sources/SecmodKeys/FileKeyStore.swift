@@ -26,7 +26,7 @@ public struct FileKeyStore: Sendable {
         }
     }
 
-    func load(_ algorithm: KeyAlgorithm, contents: borrowing SecureBytes) throws(SecmodError) -> StoredKey {
+    public func load(_ algorithm: KeyAlgorithm, contents: borrowing SecureBytes) throws(SecmodError) -> StoredKey {
         switch algorithm {
         case .ed25519: .ed25519(try Ed25519PrivateKey(seed: contents))
         case .rsa: .rsa(try RsaPrivateKey(keyFile: contents, engine: rsaEngine))

@@ -62,7 +62,7 @@ public final class TokenKeyStore: Sendable {
 
     /// The key a reference names, checked with one signature: a reference whose object is
     /// gone fails here, at load, and not on every request.
-    func open(_ reference: KeyReference, path: String) throws(SecmodError) -> StoredKey {
+    public func open(_ reference: KeyReference, path: String) throws(SecmodError) -> StoredKey {
         guard reference.token == token.label else {
             throw SecmodError(.keyFile, "key reference \(path) names token '\(reference.token)', but PKCS11_TOKEN is '\(token.label)'")
         }

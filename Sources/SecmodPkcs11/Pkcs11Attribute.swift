@@ -30,6 +30,8 @@ func withTemplate<R, E: Error>(_ attributes: [Pkcs11Attribute],
     let values = UnsafeMutableRawPointer.allocate(byteCount: max(total, 1), alignment: MemoryLayout<CK_ULONG>.alignment)
     let template = UnsafeMutablePointer<CK_ATTRIBUTE>.allocate(capacity: max(attributes.count, 1))
     defer {
+        // Imported keys pass their secret numbers through here.
+        values.initializeMemory(as: UInt8.self, repeating: 0, count: max(total, 1))
         values.deallocate()
         template.deallocate()
     }

@@ -97,6 +97,14 @@ struct Pkcs11Session {
         return Array(signature.prefix(Int(length)))
     }
 
+    /// Creates an object from `template` (a key imported into the token).
+    func create(_ template: [Pkcs11Attribute]) throws(Pkcs11Failure) -> CK_OBJECT_HANDLE {
+        var object: CK_OBJECT_HANDLE = 0
+        let rv = withTemplate(template) { attributes, count in f.C_CreateObject(handle, attributes, count, &object) }
+        try check(rv, "C_CreateObject")
+        return object
+    }
+
     func destroy(_ object: CK_OBJECT_HANDLE) throws(Pkcs11Failure) {
         try check(f.C_DestroyObject(handle, object), "C_DestroyObject")
     }

@@ -1,5 +1,6 @@
 internal import CPkcs11
 import SecmodBase
+import SecmodCrypto
 
 /// The key operations a key store needs, named by the key's `CKA_ID` (object handles are
 /// not stable across sessions of a restarted token, and some tokens cannot change an
@@ -89,6 +90,39 @@ extension Pkcs11Token {
             }
             cache(handle: pair.1, id: id)
             return (modulus, exponent)
+        }
+    }
+
+    /// Imports an Ed25519 key from its 32-byte seed (`secmod keys import`): sensitive and not
+    /// extractable from now on (a token reports it as neither always sensitive nor never
+    /// extractable, which is the truth).
+    public func importEd25519(seed: [UInt8], id: [UInt8], label: String) throws(SecmodError) {
+        try withSession("importing an Ed25519 key") { (session) throws(Pkcs11Failure) in
+            var lastFailure: Pkcs11Failure?
+            for parameters in Self.ed25519Parameters {
+                do throws(Pkcs11Failure) {
+                    let object = try session.create(Self.privateKeyTemplate(keyType: UInt(CKK_EC_EDWARDS), id: id, label: label)
+                        + [.bytes(UInt(CKA_EC_PARAMS), parameters), .bytes(UInt(CKA_VALUE), seed)])
+                    cache(handle: object, id: id)
+                    return
+                } catch where Self.curveRefused(error) {
+                    lastFailure = error
+                }
+            }
+            throw lastFailure!
+        }
+    }
+
+    /// Imports an RSA key from its PKCS#1 numbers (`secmod keys import`).
+    public func importRsa(_ numbers: RsaPrivateNumbers, id: [UInt8], label: String) throws(SecmodError) {
+        try withSession("importing an RSA key") { (session) throws(Pkcs11Failure) in
+            let object = try session.create(Self.privateKeyTemplate(keyType: UInt(CKK_RSA), id: id, label: label) + [
+                .bytes(UInt(CKA_MODULUS), numbers.modulus), .bytes(UInt(CKA_PUBLIC_EXPONENT), numbers.publicExponent),
+                .bytes(UInt(CKA_PRIVATE_EXPONENT), numbers.privateExponent), .bytes(UInt(CKA_PRIME_1), numbers.prime1),
+                .bytes(UInt(CKA_PRIME_2), numbers.prime2), .bytes(UInt(CKA_EXPONENT_1), numbers.exponent1),
+                .bytes(UInt(CKA_EXPONENT_2), numbers.exponent2), .bytes(UInt(CKA_COEFFICIENT), numbers.coefficient),
+            ])
+            cache(handle: object, id: id)
         }
     }
 

@@ -8,19 +8,33 @@ import SecmodSystem
 /// The PKCS#11 token of a helper whose keys live in one (`KEY_STORE = pkcs11`), or that
 /// still serves keys from one.
 extension HelperEngine {
-    /// Loads the token's library, finds the token by label and logs in, then checks that it
-    /// offers every mechanism the configured stores need. A token that cannot serve stops
-    /// the helper here (exit 6) with what is missing and why, not at the first key.
     static func connectToken(family: Family, settings: HelperSettings, logger: Logger) throws(SecmodError) -> Pkcs11Token? {
+        let token = try HelperToken.connect(family: family, settings: settings) { up, message in
+            if up { logger.notice("\(message)") } else { logger.warning("\(message)") }
+        }
+        if let token, let configuration = settings.pkcs11 {
+            let description = try token.module.token(labelled: configuration.token)
+            logger.notice("PKCS#11 token '\(description.label)' (\(description.manufacturer) \(description.model), serial \(description.serialNumber)) through \(configuration.module); new keys are made in \(settings.keyStore == .pkcs11 ? "the token" : "files")")
+        }
+        return token
+    }
+}
+
+/// A helper's token, for the helper and for `secmod keys import`.
+public enum HelperToken {
+    /// Loads the token's library, finds the token by label and logs in, then checks that it
+    /// offers every mechanism the configured stores need (`forImport`: what an import of
+    /// this family's keys needs). A token that cannot serve stops the helper here (exit 6)
+    /// with what is missing and why, not at the first key. Nil when no token is configured.
+    public static func connect<Family: KeyFamily>(family: Family, settings: HelperSettings, forImport: Bool = false,
+                                                  log: @escaping @Sendable (_ up: Bool, _ message: String) -> Void) throws(SecmodError) -> Pkcs11Token? {
         guard let configuration = settings.pkcs11 else { return nil }
         let pin = try readPin(configuration.pinFile)
         let module = try Pkcs11Module.open(path: configuration.module)
-        let token = Pkcs11Token(module: module, label: configuration.token, pin: pin) { up, message in
-            if up { logger.notice("\(message)") } else { logger.warning("\(message)") }
-        }
+        let token = Pkcs11Token(module: module, label: configuration.token, pin: pin, log: log)
         try token.connect()
         var needs: [(Pkcs11Mechanism, String)] = []
-        if settings.keyStore == .pkcs11 {
+        if settings.keyStore == .pkcs11 || forImport {
             for group in family.groups.indices {
                 needs += Self.mechanisms(for: family.algorithm(group: group))
             }
@@ -30,8 +44,6 @@ extension HelperEngine {
         for (mechanism, why) in needs where !offered.contains(mechanism.rawValue) {
             throw SecmodError(.configValue, "PKCS#11 token '\(configuration.token)' (\(configuration.module)) does not offer \(mechanism), which \(why)")
         }
-        let description = try module.token(labelled: configuration.token)
-        logger.notice("PKCS#11 token '\(description.label)' (\(description.manufacturer) \(description.model), serial \(description.serialNumber)) through \(configuration.module); new keys are made in \(settings.keyStore == .pkcs11 ? "the token" : "files")")
         return token
     }
 

@@ -7,8 +7,16 @@ import SecmodKeys
 import SecmodSystem
 import SecmodWire
 
+/// `secmod keys`: list (the default) and import.
 struct Keys: ParsableCommand {
     static let configuration = CommandConfiguration(
+        abstract: "List a helper's keys (the default), or import its key files into its PKCS#11 token.",
+        subcommands: [KeysList.self, KeysImport.self], defaultSubcommand: KeysList.self)
+}
+
+struct KeysList: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "list",
         abstract: "List the keys a helper announces, with their validity, module key and store.",
         discussion: "STORE is read from the helper's key directory: file, or pkcs11 with the token label and the key's CKA_ID (as pkcs11-tool --list-objects shows them). It needs the helper's user or root.")
 

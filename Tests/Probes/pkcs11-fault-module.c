@@ -6,11 +6,13 @@
  *   SECMOD_P11_REAL     the real module's path.
  *   SECMOD_P11_CONTROL  a file read at every call (absent or empty: pass everything
  *                       through), with lines of key=value:
- *                         ops=sign,open,generate,find,destroy,login,all
+ *                         ops=sign,open,generate,create,find,destroy,login,all
  *                                     which calls the fault applies to (default all)
  *                         rv=<n>      fail them with this CK_RV (decimal or 0x hex)
  *                         delay_ms=<n>  sleep this long first, then pass through (or fail)
  *                         hang=1      block while the file still says hang=1
+ *                         after=<n>   let the first n matching calls of this process
+ *                                     through untouched (a fault part-way through a run)
  *                         removed=1   the token is gone: C_GetSlotList lists no token,
  *                                     every call on a session fails CKR_DEVICE_REMOVED and
  *                                     C_OpenSession CKR_TOKEN_NOT_PRESENT
@@ -34,6 +36,7 @@ struct control {
     long delay_ms;
     int hang;
     int removed;
+    long after;
 };
 
 static void read_control(struct control *c) {
@@ -51,6 +54,7 @@ static void read_control(struct control *c) {
         else if (!strncmp(line, "delay_ms=", 9)) c->delay_ms = strtol(line + 9, NULL, 10);
         else if (!strcmp(line, "hang=1")) c->hang = 1;
         else if (!strcmp(line, "removed=1")) c->removed = 1;
+        else if (!strncmp(line, "after=", 6)) c->after = strtol(line + 6, NULL, 10);
     }
     fclose(f);
 }
@@ -79,6 +83,8 @@ static CK_RV fault(const char *op, const char *call, CK_RV removed_rv) {
     read_control(&c);
     if (c.removed) { count(call); return removed_rv; }
     if (!applies(&c, op)) return CKR_OK;
+    static long matched;
+    if (++matched <= c.after) return CKR_OK;
     if (c.delay_ms > 0) {
         struct timespec t = { c.delay_ms / 1000, (c.delay_ms % 1000) * 1000000L };
         nanosleep(&t, NULL);
@@ -143,6 +149,11 @@ static CK_RV w_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE *t, CK_ULONG n)
     return real.C_FindObjectsInit(s, t, n);
 }
 
+static CK_RV w_CreateObject(CK_SESSION_HANDLE s, CK_ATTRIBUTE *t, CK_ULONG n, CK_OBJECT_HANDLE *o) {
+    FAULT("create", "C_CreateObject", CKR_DEVICE_REMOVED);
+    return real.C_CreateObject(s, t, n, o);
+}
+
 static CK_RV w_DestroyObject(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o) {
     FAULT("destroy", "C_DestroyObject", CKR_DEVICE_REMOVED);
     return real.C_DestroyObject(s, o);
@@ -172,6 +183,7 @@ CK_RV C_GetFunctionList(CK_FUNCTION_LIST **list) {
         wrapped.C_GenerateKeyPair = w_GenerateKeyPair;
         wrapped.C_FindObjectsInit = w_FindObjectsInit;
         wrapped.C_DestroyObject = w_DestroyObject;
+        wrapped.C_CreateObject = w_CreateObject;
         wrapped.C_GetAttributeValue = w_GetAttributeValue;
         loaded = 1;
     }

@@ -60,6 +60,9 @@ final class HelperProcess {
         case file
         /// A SoftHSM token of its own; `moduleKey`: the security module key too.
         case softHSM(moduleKey: Bool)
+        /// A SoftHSM token is configured, but new keys (and the module key) are made in
+        /// files: the starting point of `secmod keys import`.
+        case filesWithToken
 
         var isFile: Bool { if case .file = self { true } else { false } }
     }
@@ -78,11 +81,16 @@ final class HelperProcess {
         configPath = root + "/helper.conf"
         logPath = root + "/helper.log"
         var extra = extra
-        if case let .softHSM(moduleKey) = keyStore {
+        switch keyStore {
+        case let .softHSM(moduleKey):
             let token = try SoftHSMToken(directory: root + "/token")
             extra = token.configuration(moduleKey: moduleKey) + "\n" + extra
             self.token = token
-        } else {
+        case .filesWithToken:
+            let token = try SoftHSMToken(directory: root + "/token")
+            extra = token.configuration(keys: false) + "\n" + extra
+            self.token = token
+        case .file:
             token = nil
         }
         extraConfig = extra

@@ -74,10 +74,14 @@ struct OfflineRun {
     let stderr: String
     var output: String { String(decoding: stdout, as: UTF8.self) }
 
-    static func run(_ executable: String, _ arguments: [String], stdin: [UInt8]? = nil) throws -> OfflineRun {
+    static func run(_ executable: String, _ arguments: [String], stdin: [UInt8]? = nil,
+                    environment: [String: String] = [:]) throws -> OfflineRun {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
         p.arguments = arguments
+        if !environment.isEmpty {
+            p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         p.standardOutput = out
         p.standardError = err

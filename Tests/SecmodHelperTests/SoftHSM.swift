@@ -50,10 +50,10 @@ struct SoftHSMToken {
 
     /// The helper-section lines that keep a helper's keys (and, `moduleKey`, its security
     /// module key) in this token.
-    func configuration(moduleKey: Bool = false) -> String {
+    func configuration(moduleKey: Bool = false, keys: Bool = true) -> String {
         """
-        KEY_STORE = pkcs11
-        \(moduleKey ? "SM_KEY_STORE = pkcs11" : "")
+        KEY_STORE = \(keys ? "pkcs11" : "file")
+        SM_KEY_STORE = \(moduleKey ? "pkcs11" : "file")
         PKCS11_MODULE = \(Self.module)
         PKCS11_TOKEN = \(Self.label)
         PKCS11_PIN_FILE = \(pinFile)
