@@ -71,7 +71,7 @@ let package = Package(
         ]),
         // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.
         .executableTarget(name: "secmod-bench", dependencies: [
-            "SecmodBase", "SecmodClient", "SecmodCrypto", "SecmodSystem", "SecmodWire",
+            "SecmodBase", "SecmodClient", "SecmodCrypto", "SecmodKeys", "SecmodPkcs11", "SecmodSystem", "SecmodWire",
             "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa",
         ]),
 

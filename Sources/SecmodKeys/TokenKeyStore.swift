@@ -38,7 +38,7 @@ public final class TokenKeyStore: Sendable {
 
     /// Makes a key in the token and writes its reference; the reference is durable before
     /// the key is returned. If the reference cannot be written the new object is destroyed.
-    func create(_ algorithm: KeyAlgorithm, at location: KeyLocation, replacing: Bool) throws(SecmodError) -> (StoredKey, KeyReference) {
+    public func create(_ algorithm: KeyAlgorithm, at location: KeyLocation, replacing: Bool) throws(SecmodError) -> (StoredKey, KeyReference) {
         let id = storeID + randomBytes(Self.idByteCount - Self.storeIDByteCount)
         let reference: KeyReference
         switch algorithm {
