@@ -13,7 +13,7 @@ import Glibc
 ///
 /// The limit is signing through our PKCS#11 store in this process on two threads, each on
 /// its own session, with the software check of every signature the helper also makes. The
-/// token does the work (SoftHSM signs Ed25519 about 3.5× slower than libsodium), so the
+/// token does the work (SoftHSM signs Ed25519 about 18× slower than libsodium here), so the
 /// helper's own overhead should matter less than with keys in files.
 struct Pkcs11Benchmark: Benchmark {
     static let name = "pkcs11"
