@@ -79,7 +79,7 @@ let package = Package(
         // targets are a library so that the unit tests replay saved crashers; CFuzzDriver
         // finds libFuzzer when the executable is built with -sanitize=fuzzer.
         .target(name: "SecmodFuzzTargets", dependencies: [
-            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodOffline",
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodOffline", "SecmodKeys",
         ]),
         .target(name: "CFuzzDriver"),
         .executableTarget(name: "secmod-fuzz", dependencies: ["SecmodFuzzTargets", "CFuzzDriver"]),

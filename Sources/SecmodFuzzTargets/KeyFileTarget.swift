@@ -1,16 +1,23 @@
 import SecmodBase
 import SecmodCrypto
+import SecmodKeys
 import SecmodSystem
 
 extension FuzzTargets {
     /// The largest key file the RSA helper reads (`RsaFamily.maximumKeyFileSize`).
     public static let maximumKeyFileSize = 16 * 1024
 
-    /// An RSA private key file as the helper finds it in its key directory (wire.md §3.7): the
-    /// S-expression reader, the structure checks and the checks that the integers form one
-    /// key. The engine varies with the input so that all three see the keys that pass.
+    /// An entry of a key directory as the helper finds it: an RSA private key file
+    /// (wire.md §3.7: the S-expression reader, the structure checks and the checks that the
+    /// integers form one key; the engine varies with the input so that all three see the keys
+    /// that pass), or a token key's reference (key-store.md §3), which must encode back to
+    /// exactly the bytes it was parsed from.
     public static func sexpr(_ input: [UInt8]) {
         guard input.count <= maximumKeyFileSize else { return }
+        if input.withUnsafeBytes({ KeyReference.isReference($0) }) {
+            reference(input)
+            return
+        }
         KeyFileChecks.initializeOnce
         let file = SecureBytes(copying: input)
         let engine = RsaEngineKind.allCases[input.count % RsaEngineKind.allCases.count]
@@ -23,6 +30,25 @@ extension FuzzTargets {
             return
         }
         KeyFileChecks.rewrite(key, engine: engine)
+    }
+}
+
+extension FuzzTargets {
+    static func reference(_ input: [UInt8]) {
+        let parsed = input.withUnsafeBytes { bytes in
+            Result { () throws(SecmodError) in try KeyReference(parsing: bytes, path: "fuzz") }
+        }
+        switch parsed {
+        case let .success(reference):
+            // Hex of either case parses and the writer uses lower case, so the bytes may
+            // differ, but not their number, and what is written parses to the same reference.
+            let written = reference.encoded()
+            invariant(written.count == input.count, "a reference parsed from \(input.count) bytes writes \(written.count)")
+            invariant((try? written.withUnsafeBytes { b throws(SecmodError) in try KeyReference(parsing: b, path: "again") }) == reference,
+                      "a written reference does not parse to itself")
+        case let .failure(error):
+            invariant(error.code == .keyFile, "reference refused with \(error.code): \(error.message)")
+        }
     }
 }
 
