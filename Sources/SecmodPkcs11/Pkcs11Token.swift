@@ -30,6 +30,10 @@ public final class Pkcs11Token: @unchecked Sendable {
         /// The token refused the PIN on a reconnection: never tried again (tokens lock a
         /// PIN after a few wrong attempts); the helper must be restarted.
         var pinRefused = false
+        /// Lost sessions are logged at most once a second, with how many went unsaid: a
+        /// token that fails every call must not fill the journal.
+        var lostLoggedAt: UInt64?
+        var lostUnsaid = 0
     }
 
     static let firstBackoff: UInt64 = 100_000
@@ -169,17 +173,28 @@ public final class Pkcs11Token: @unchecked Sendable {
     /// The session is gone, and probably every other one with it: they are closed (errors
     /// ignored) and the next call opens a new one.
     private func lost(_ session: Pkcs11Session, because failure: Pkcs11Failure) {
-        let idle = state.withLock { s in
+        let now = Clock.monotonicMicroseconds()
+        let (idle, say, unsaid) = state.withLock { s in
             let idle = s.idle
             s.idle.removeAll()
             s.handles.removeAll()
             s.slot = nil
             s.lastFailure = "\(failure.call) returned \(failure.returnCode)"
-            return idle
+            guard s.lostLoggedAt.map({ now &- $0 >= 1_000_000 }) ?? true else {
+                s.lostUnsaid += 1
+                return (idle, false, 0)
+            }
+            let unsaid = s.lostUnsaid
+            s.lostLoggedAt = now
+            s.lostUnsaid = 0
+            return (idle, true, unsaid)
         }
         session.close()
         for handle in idle { Pkcs11Session(module: module, handle: handle).close() }
-        log(false, "token '\(label)': \(failure.call) returned \(failure.returnCode); opening a new session")
+        if say {
+            let more = unsaid > 0 ? " (\(unsaid) more since the last such line)" : ""
+            log(false, "token '\(label)': \(failure.call) returned \(failure.returnCode); opening a new session\(more)")
+        }
     }
 
     // MARK: - Object handles

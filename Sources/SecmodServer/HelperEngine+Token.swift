@@ -62,6 +62,7 @@ public enum HelperToken {
     /// The user PIN, from a file only the helper can read (checked like SM_PRIV_KEY), into
     /// locked memory; one trailing newline is not part of it.
     static func readPin(_ path: String) throws(SecmodError) -> SecureBytes {
+        guard FileSystem.exists(path) else { throw SecmodError(.configMissing, "PKCS11_PIN_FILE \(path) does not exist") }
         try PrivateStorage.check(path, what: "PKCS11_PIN_FILE")
         let contents = try KeyDirectory.readEntry(path: path, maximumSize: 256)
         let length = contents.withUnsafeBytes { bytes in

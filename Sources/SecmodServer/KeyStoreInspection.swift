@@ -19,6 +19,9 @@ public enum KeyStoreInspection {
         }
         PrivateStorage.inspectDirectory(settings.auditDirectory, what: "AUDIT_DIR", keyFiles: nil, owner: owner, into: &report)
         PrivateStorage.inspectSecretFile(settings.securityModuleKeyPath, what: "SM_PRIV_KEY", owner: owner, into: &report)
+        if let token = settings.pkcs11 {
+            PrivateStorage.inspectSecretFile(token.pinFile, what: "PKCS11_PIN_FILE", owner: owner, into: &report)
+        }
         return report
     }
 }
