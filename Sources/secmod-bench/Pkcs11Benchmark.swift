@@ -139,11 +139,23 @@ struct Pkcs11Benchmark: Benchmark {
             try helper.waitUntilServing(timeoutSeconds: 120) { (_: String) throws(SecmodError) in }
             let makeOperation = try operation(helper.endpoint)
             let slice = options.inProcessSeconds / 3
+            let family = program.hasSuffix("rsa") ? "rsa2048" : "eddsa"
             for clients in [1, 8] {
                 try baseline.sample(seconds: slice, interference: interference)
+                let sampler = CostSampler(helperPID: helper.pid)
                 let result = try LoadRunner.run(threads: clients, warmupSeconds: options.warmupSeconds, seconds: options.seconds,
-                                                recordLatency: true, name: "client", observer: nil, makeOperation: makeOperation)
+                                                recordLatency: true, name: "client", observer: sampler, makeOperation: makeOperation)
+                interference.record(sampler, window: "pkcs11.\(family).helper.c\(clients)")
                 rates.append((clients, result.rate))
+                if let costs = sampler.costs(operations: result.operations) {
+                    // Where the CPU goes per signature: the helper's (token library included)
+                    // against the clients'.
+                    report.figure("pkcs11.\(family).cpu.helper.c\(clients)", costs.helperMicroseconds)
+                    report.figure("pkcs11.\(family).cpu.client.c\(clients)", costs.clientMicroseconds)
+                    report.note("  loop \(Report.format(costs.loopMicroseconds, decimals: 1)) µs, workers and the token \(Report.format(costs.workerMicroseconds, decimals: 1)) µs, helper kernel \(Report.format(costs.helperSystemMicroseconds, decimals: 1)) µs per signature; sleeps \(Report.format(costs.helperSleeps, decimals: 2))")
+                    for line in costs.threadLines { report.note(line) }
+                }
+                report.figure("pkcs11.\(family).p50.c\(clients)", result.latency.percentileMicroseconds(50))
             }
             try baseline.sample(seconds: slice, interference: interference)
         } catch {
