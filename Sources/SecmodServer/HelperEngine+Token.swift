@@ -4,6 +4,9 @@ import SecmodCrypto
 import SecmodKeys
 import SecmodPkcs11
 import SecmodSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The PKCS#11 token of a helper whose keys live in one (`KEY_STORE = pkcs11`), or that
 /// still serves keys from one.
@@ -30,6 +33,7 @@ public enum HelperToken {
                                                   log: @escaping @Sendable (_ up: Bool, _ message: String) -> Void) throws(SecmodError) -> Pkcs11Token? {
         guard let configuration = settings.pkcs11 else { return nil }
         let pin = try readPin(configuration.pinFile)
+        try checkLibrary(configuration.module)
         let module = try Pkcs11Module.open(path: configuration.module)
         let token = Pkcs11Token(module: module, label: configuration.token, pin: pin, log: log)
         try token.connect()
@@ -45,6 +49,28 @@ public enum HelperToken {
             throw SecmodError(.configValue, "PKCS#11 token '\(configuration.token)' (\(configuration.module)) does not offer \(mechanism), which \(why)")
         }
         return token
+    }
+
+    /// The token's library runs inside the process that holds the keys: whoever can replace
+    /// it owns them. It and its directory (after symbolic links) must belong to root or the
+    /// helper's user and be writable by no one else; a sticky directory such as /tmp is
+    /// fine, since no one else may rename or remove a file in it.
+    static func checkLibrary(_ path: String) throws(SecmodError) {
+        guard let real = FileSystem.canonicalPath(path) else {
+            throw SecmodError(.configValue, "PKCS11_MODULE \(path) does not exist")
+        }
+        let me = UInt32(geteuid())
+        for (what, entry) in [("PKCS11_MODULE", real), ("the directory of PKCS11_MODULE", FileSystem.directoryName(of: real))] {
+            let st: FileStatus
+            do throws(Errno) { st = try FileSystem.status(entry) } catch { throw error.error("\(what) \(entry)", code: .configValue) }
+            guard st.uid == 0 || st.uid == me else {
+                throw SecmodError(.permission, "\(what) \(entry) belongs to uid \(st.uid): a token library must belong to root (or the helper's user), since it runs with the keys")
+            }
+            let sticky = st.permissions & 0o1000 != 0 && entry != real
+            guard st.permissions & 0o022 == 0 || sticky else {
+                throw SecmodError(.permission, "\(what) \(entry) has mode \(octalMode(st.permissions)): group or others could replace the token library, which runs with the keys")
+            }
+        }
     }
 
     /// What a token must offer to make and use keys of `algorithm`, with why.

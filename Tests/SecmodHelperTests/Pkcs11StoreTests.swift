@@ -232,4 +232,27 @@ struct Pkcs11StoreTests {
         #expect(try label.runExpectingExit() != 0)
         #expect(label.log.contains("no token labelled 'no-such-token'"))
     }
+
+    /// The token's library runs with the keys: one that someone else could replace is refused.
+    @Test func aTokenLibraryOthersCouldReplaceIsRefused() throws {
+        let helper = try HelperProcess(keyStore: .softHSM(moduleKey: false))
+        let copy = helper.root + "/lib/libtoken.so"
+        try FileManager.default.createDirectory(atPath: helper.root + "/lib", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: FileSystem.canonicalPath(SoftHSMToken.module)!, toPath: copy)
+        let config = try String(contentsOfFile: helper.configPath, encoding: .utf8)
+        try config.replacingOccurrences(of: "PKCS11_MODULE = \(SoftHSMToken.module)", with: "PKCS11_MODULE = \(copy)")
+            .write(toFile: helper.configPath, atomically: true, encoding: .utf8)
+        chmod(helper.root + "/lib", 0o755)
+        chmod(copy, 0o666)
+        #expect(try helper.runExpectingExit() == 4)
+        #expect(helper.log.contains("PKCS11_MODULE \(copy) has mode 0666"), "\(helper.log)")
+        chmod(copy, 0o644)
+        chmod(helper.root + "/lib", 0o777)
+        #expect(try helper.runExpectingExit() == 4)
+        #expect(helper.log.contains("the directory of PKCS11_MODULE"))
+        // The control: the same copy, kept to its owner, serves.
+        chmod(helper.root + "/lib", 0o755)
+        try helper.start()
+        #expect(helper.stop() == 0)
+    }
 }
