@@ -1,4 +1,5 @@
 import SecmodBase
+import SecmodCrypto
 
 /// What the key directory holds for a key that lives in a PKCS#11 token: which token, the
 /// object's `CKA_ID`, and the public key, in a file named by the key's anchor like a key
@@ -77,5 +78,15 @@ public struct KeyReference: Sendable, Equatable {
         }
         if case .ed25519 = algorithm, publicKey.count != 32 { throw bad("an Ed25519 public key has 32 bytes") }
         self.init(token: String(token), id: id, algorithm: algorithm, publicKey: publicKey)
+    }
+}
+
+extension KeyReference {
+    /// The reference a key directory's entry holds, or nil when it holds a key file.
+    public static func read(from contents: borrowing SecureBytes, path: String) throws(SecmodError) -> KeyReference? {
+        guard contents.withUnsafeBytes({ isReference($0) }) else { return nil }
+        return try contents.withUnsafeBytes { bytes in
+            Result { () throws(SecmodError) in try KeyReference(parsing: bytes, path: path) }
+        }.get()
     }
 }

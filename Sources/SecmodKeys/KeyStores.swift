@@ -52,17 +52,12 @@ public final class KeyStores: Sendable {
     /// Reads the entry at `path` (a key file or a reference) as a key of `algorithm`.
     public func load(_ algorithm: KeyAlgorithm, path: String, maximumFileSize: Int) throws(SecmodError) -> StoredKey {
         let contents = try KeyDirectory.readEntry(path: path, maximumSize: max(maximumFileSize, KeyReference.maximumSize))
-        let isReference = contents.withUnsafeBytes { KeyReference.isReference($0) }
-        guard isReference else { return try file.load(algorithm, contents: contents) }
-        let reference: KeyReference
-        do throws(SecmodError) {
-            reference = try contents.withUnsafeBytes { bytes in
-                Result { () throws(SecmodError) in try KeyReference(parsing: bytes, path: path) }
-            }.get()
-        } catch {
+        let found: KeyReference?
+        do throws(SecmodError) { found = try KeyReference.read(from: contents, path: path) } catch {
             seen.withLock { $0.unreadable = true }
             throw error
         }
+        guard let reference = found else { return try file.load(algorithm, contents: contents) }
         seen.withLock { _ = $0.ids.insert(reference.id) }
         guard reference.algorithm == algorithm else {
             throw SecmodError(.keyFile, "key reference \(path) is for \(reference.algorithm), not \(algorithm)")
@@ -115,10 +110,7 @@ public final class KeyStores: Sendable {
     /// The reference at `location`, if its entry is one.
     private func reference(at location: KeyLocation) -> KeyReference? {
         let path = location.directory.filePath(anchor: location.anchor)
-        guard let contents = try? KeyDirectory.readEntry(path: path, maximumSize: KeyReference.maximumSize),
-              contents.withUnsafeBytes({ KeyReference.isReference($0) }) else { return nil }
-        return try? contents.withUnsafeBytes { bytes in
-            Result { () throws(SecmodError) in try KeyReference(parsing: bytes, path: path) }
-        }.get()
+        guard let contents = try? KeyDirectory.readEntry(path: path, maximumSize: KeyReference.maximumSize) else { return nil }
+        return (try? KeyReference.read(from: contents, path: path)) ?? nil
     }
 }

@@ -19,7 +19,7 @@ public enum SecurityModuleKey {
     public static func loadOrCreate(path: String, token: Pkcs11Token? = nil, createInToken: Bool = false,
                                     label: String = "") throws(SecmodError) -> (key: any Ed25519Signer, created: Bool) {
         if !FileSystem.exists(path), createInToken, let token {
-            let directory = parentDirectory(of: path)
+            let directory = FileSystem.directoryName(of: path)
             try FileSystem.createDirectories(directory, mode: 0o700)
             let id = randomBytes(TokenKeyStore.idByteCount)
             let publicKey = try token.generateEd25519(id: id, label: label)
@@ -29,7 +29,7 @@ public enum SecurityModuleKey {
                 try key.selfTest()
                 try reference.encoded().withUnsafeBytes { bytes in
                     Result { () throws(SecmodError) in
-                        try FileSystem.writeAtomically(directory: directory, name: baseName(of: path), mode: 0o400,
+                        try FileSystem.writeAtomically(directory: directory, name: FileSystem.baseName(of: path), mode: 0o400,
                                                        existing: .refuse, contents: bytes)
                     }
                 }.get()
@@ -39,13 +39,13 @@ public enum SecurityModuleKey {
                 guard error.code == .keyFile && error.errno == EEXIST else { throw error }
             }
         } else if !FileSystem.exists(path) {
-            let directory = parentDirectory(of: path)
+            let directory = FileSystem.directoryName(of: path)
             try FileSystem.createDirectories(directory, mode: 0o700)
             let seed = Ed25519PrivateKey.generateSeed()
             let key = try Ed25519PrivateKey(seed: seed)
             do throws(SecmodError) {
                 try seed.withUnsafeBytes { (bytes) throws(SecmodError) in
-                    try FileSystem.writeAtomically(directory: directory, name: baseName(of: path), mode: 0o400,
+                    try FileSystem.writeAtomically(directory: directory, name: FileSystem.baseName(of: path), mode: 0o400,
                                                    existing: .refuse, contents: bytes)
                 }
                 return (key, true)
@@ -68,10 +68,7 @@ public enum SecurityModuleKey {
         try PrivateStorage.check(path, what: "SM_PRIV_KEY")
         if KeyReference.isPlausibleSize(st.size) {
             let contents = try KeyDirectory.readEntry(path: path, maximumSize: KeyReference.maximumSize)
-            if contents.withUnsafeBytes({ KeyReference.isReference($0) }) {
-                let reference = try contents.withUnsafeBytes { bytes in
-                    Result { () throws(SecmodError) in try KeyReference(parsing: bytes, path: path) }
-                }.get()
+            if let reference = try KeyReference.read(from: contents, path: path) {
                 guard reference.algorithm == .ed25519 else {
                     throw SecmodError(.keyFile, "security module key \(path) names an \(reference.algorithm) key, not Ed25519")
                 }
@@ -105,15 +102,4 @@ public enum SeedFile {
         }
         return try Ed25519PrivateKey(seed: seed)
     }
-}
-
-func parentDirectory(of path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return "." }
-    let parent = String(path[..<slash])
-    return parent.isEmpty ? "/" : parent
-}
-
-func baseName(of path: String) -> String {
-    guard let slash = path.lastIndex(of: "/") else { return path }
-    return String(path[path.index(after: slash)...])
 }

@@ -67,8 +67,8 @@ public enum KeyImport {
             let path = settings.securityModuleKeyPath
             let label = settings.section + "/security-module-key"
             do throws(SecmodError) {
-                let directory = parentDirectory(path)
-                let name = String(path[path.index(after: path.lastIndex(of: "/")!)...])
+                let directory = FileSystem.directoryName(of: path)
+                let name = FileSystem.baseName(of: path)
                 switch try importKey(at: path, algorithm: .ed25519, store: store, label: label, rsaEngine: FileKeyStore(),
                                      id: { derivedID($0, count: TokenKeyStore.idByteCount) },
                                      write: { (bytes) throws(SecmodError) in
@@ -147,9 +147,4 @@ public enum KeyImport {
         Array(SHA512.hash(Array("swift-secmod imported key\0".utf8) + publicKey).prefix(count))
     }
 
-    private static func parentDirectory(_ path: String) -> String {
-        guard let slash = path.lastIndex(of: "/") else { return "." }
-        let parent = String(path[..<slash])
-        return parent.isEmpty ? "/" : parent
-    }
 }

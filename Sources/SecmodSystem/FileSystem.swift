@@ -17,6 +17,14 @@ public enum FileSystem {
         return FileStatus(st)
     }
 
+    /// The last component of a path, as `basename(1)`: "/a/b" and "/a/b/" give "b".
+    public static func baseName(of path: String) -> String {
+        var trimmed = Substring(path)
+        while trimmed.count > 1, trimmed.hasSuffix("/") { trimmed = trimmed.dropLast() }
+        guard let slash = trimmed.lastIndex(of: "/"), trimmed.count > 1 else { return String(trimmed) }
+        return String(trimmed[trimmed.index(after: slash)...])
+    }
+
     /// The directory part of a path, as `dirname(1)`: "/a/b" gives "/a", "/a" gives "/",
     /// and "b" gives ".".
     public static func directoryName(of path: String) -> String {

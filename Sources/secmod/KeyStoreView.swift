@@ -50,11 +50,11 @@ struct KeyStoreView {
         } catch {
             return .unknown(error.errno == EACCES ? "permission denied" : "unreadable")
         }
-        guard contents.withUnsafeBytes({ KeyReference.isReference($0) }) else { return .file }
-        let reference = try? contents.withUnsafeBytes { bytes in
-            Result { () throws(SecmodError) in try KeyReference(parsing: bytes, path: path) }
-        }.get()
-        guard let reference else { return .unknown("malformed reference") }
-        return .pkcs11(token: reference.token, id: reference.id)
+        do throws(SecmodError) {
+            guard let reference = try KeyReference.read(from: contents, path: path) else { return .file }
+            return .pkcs11(token: reference.token, id: reference.id)
+        } catch {
+            return .unknown("malformed reference")
+        }
     }
 }
