@@ -72,6 +72,9 @@ public final class Pkcs11Token: @unchecked Sendable {
         }
     }
 
+    /// False while the token is unavailable (lost, in back-off) or refused the PIN.
+    public var isAvailable: Bool { state.withLock { !$0.down && !$0.pinRefused } }
+
     /// The mechanisms of the token, to check at start against what the helper needs.
     public func mechanisms() throws(SecmodError) -> Set<UInt> {
         try module.mechanisms(slot: try module.token(labelled: label).slot)

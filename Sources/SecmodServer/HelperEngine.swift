@@ -240,7 +240,8 @@ public final class HelperEngine<Family: KeyFamily> {
         let snapshot = HelperMetrics.Snapshot(program: programName, nowSeconds: now / 1_000_000, keys: keys,
                                               failures: metrics.failureCounts, sessions: sessions.count,
                                               queued: workers.queuedCount, revokedSinceStart: revokedSinceStart,
-                                              pendingKeyWork: lifecycle.pendingCount)
+                                              pendingKeyWork: lifecycle.pendingCount,
+                                              token: keyStores.token.map { ($0.token.label, $0.token.isAvailable) })
         metricsWriter?.publish(HelperMetrics.render(snapshot))
     }
 

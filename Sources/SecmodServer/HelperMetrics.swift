@@ -44,6 +44,8 @@ final class HelperMetrics: Sendable {
         var queued: Int
         var revokedSinceStart: Int
         var pendingKeyWork: Int
+        /// The token's label and whether it answers now; nil without a token.
+        var token: (label: String, up: Bool)? = nil
     }
 
     /// The text format (https://prometheus.io/docs/instrumenting/exposition_formats/):
@@ -74,6 +76,10 @@ final class HelperMetrics: Sendable {
                    let end = keys.map(\.endSeconds).max() ?? s.nowSeconds
                    return ([("section", section)], String(end > s.nowSeconds ? end - s.nowSeconds : 0))
                } + (s.keys.isEmpty ? [([("section", "")], "0")] : []))
+        if let token = s.token {
+            metric("token_up", "gauge", "1 while the PKCS#11 token answers, 0 while it is unavailable (requests fail with the helper-unavailable code).",
+                   [([("token", token.label)], token.up ? "1" : "0")])
+        }
         metric("last_update_seconds", "gauge", "When this file was written (Unix seconds).", [([], String(s.nowSeconds))])
         return out
     }

@@ -83,9 +83,23 @@ struct TokenFailureTests {
         #expect(rsa.helper.stop() == 0)
     }
 
+    /// Waits until the metrics file says the token is up (1) or down (0).
+    func waitForTokenUp(_ up: Bool, in path: String) -> Bool {
+        let line = "secmod_token_up{helper=\"taler-exchange-secmod-eddsa\",token=\"\(SoftHSMToken.label)\"} \(up ? 1 : 0)"
+        let deadline = Date().addingTimeInterval(15)
+        while Date() < deadline {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8), text.contains(line) { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
     @Test func aTokenThatDisappearsIsReconnectedWhenItIsBack() throws {
-        let setup = try Setup()
+        let metrics = FileManager.default.temporaryDirectory.path + "/secmod-token-metrics-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).prom"
+        defer { try? FileManager.default.removeItem(atPath: metrics) }
+        let setup = try Setup(config: "METRICS_FILE = \(metrics)")
         try setup.start()
+        #expect(waitForTokenUp(true, in: metrics))
         let client = try setup.helper.client()
         _ = try client.sign(purposeBytes: Self.purpose)
         try setup.inject("removed=1\n")
@@ -101,6 +115,7 @@ struct TokenFailureTests {
             #expect(Date().timeIntervalSince(started) < 2)
         }
         #expect(setup.helper.waitForLog("requests fail until it is back"))
+        #expect(waitForTokenUp(false, in: metrics), "METRICS_FILE does not say the token is down")
         try setup.heal()
         // Back: the helper finds it again (the back-off is at most 10 s) and signs.
         let deadline = Date().addingTimeInterval(20)
@@ -110,6 +125,7 @@ struct TokenFailureTests {
         }
         #expect(signed)
         #expect(setup.helper.waitForLog("is available again"))
+        #expect(waitForTokenUp(true, in: metrics))
         // Said once per change of state, not once per request.
         let lines = setup.helper.log.split(separator: "\n")
         #expect(lines.filter { $0.contains("requests fail until it is back") }.count == 1)
