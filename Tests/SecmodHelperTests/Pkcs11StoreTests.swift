@@ -84,14 +84,17 @@ struct Pkcs11StoreTests {
 
     @Test func rsaKeysLiveInTheTokenAndLibgnunetutilVerifiesTheBlindSignatures() throws {
         let helper = try HelperProcess(.rsa(denominations: [(section: "coin_1", duration: "1 minute", bits: 2048)]),
-                                       keyStore: .softHSM(moduleKey: false))
+                                       keyStore: .softHSM(moduleKey: true))
         let token = try #require(helper.token)
         try helper.start()
+        // The client checks every AVAIL's module signature, made here by the token.
         let client = try helper.rsaClient()
+        let module = try Self.moduleReference(helper)
+        #expect(client.keys.allSatisfy { $0.securityModulePublicKey == module.publicKey })
         let references = try Self.references(in: helper.keyDirectory + "/coin_1")
         #expect(references.count == client.keys.count)
         for key in client.keys { #expect(references[key.anchor.seconds]?.publicKey == key.publicKey) }
-        let objects = try token.privateKeys()
+        let objects = try token.privateKeys().filter { $0.id != Hex.encode(module.id) }
         #expect(objects.count == client.keys.count)
         #expect(objects.allSatisfy { $0.attributes.contains("RSA") && $0.attributes.contains("Usage:      sign") && $0.attributes.contains("never extractable")
             && !$0.attributes.contains("decrypt") && !$0.attributes.contains("unwrap") })
