@@ -416,7 +416,7 @@ extension HelperEngine {
                 deadlines.add(deadline: Clock.monotonicMicroseconds() &+ settings.requestTimeout, session: id, sequence: sequence)
             }
             for (index, job) in work {
-                workers.submit(session: id) { signed in
+                workers.submit(session: id, request: sequence) { signed in
                     // A session closed while the job waited (its client went away): its work
                     // is dropped unsigned, and uncounted. So is a job whose request was
                     // answered meanwhile by REQUEST_TIMEOUT.
@@ -444,6 +444,7 @@ extension HelperEngine {
             guard let session = sessions[entry.session], !session.closed else { continue }
             let answered = session.channel.expire(sequence: entry.sequence, failure: failure)
             guard answered > 0 else { continue }
+            workers.drop(session: entry.session, request: entry.sequence)
             for _ in 0..<answered { metrics.tally(failure) }
             timeoutLog.warning(logger, reason: "request timeout",
                                "session \(session.id): \(answered) signature(s) not made within REQUEST_TIMEOUT (\(settings.requestTimeout / 1000) ms) answered as unavailable")

@@ -53,6 +53,21 @@ struct RoundRobinQueue<Owner: Hashable & Sendable, Job: Sendable>: Sendable {
         return queue.count  // its place in `turn` is skipped when reached
     }
 
+    /// Removes the jobs of `owner` that `predicate` picks, keeping the order of the rest
+    /// (a request answered by REQUEST_TIMEOUT). Returns how many.
+    @discardableResult
+    mutating func removeAll(of owner: Owner, where predicate: (Job) -> Bool) -> Int {
+        guard var queue = queues.removeValue(forKey: owner) else { return 0 }
+        var kept = FIFO<Job>()
+        var removed = 0
+        while let job = queue.popFirst() {
+            if predicate(job) { removed += 1 } else { kept.append(job) }
+        }
+        count -= removed
+        if !kept.isEmpty { queues[owner] = kept }  // an emptied owner's place in `turn` is skipped
+        return removed
+    }
+
     mutating func removeAll() {
         queues.removeAll()
         turn.removeAll()

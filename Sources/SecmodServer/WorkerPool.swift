@@ -17,8 +17,14 @@ final class WorkerPool: @unchecked Sendable {
     /// then and sign that one itself, not wait for the worker's send to return.)
     typealias Job = @Sendable (_ signed: () -> Void) -> Void
 
+    /// A queued job and its request's sequence number in its session.
+    private struct Entry {
+        let request: UInt64
+        let job: Job
+    }
+
     private struct State {
-        var queue = RoundRobinQueue<UInt64, Job>()
+        var queue = RoundRobinQueue<UInt64, Entry>()
         var stopping = false
     }
 
@@ -40,9 +46,9 @@ final class WorkerPool: @unchecked Sendable {
         }
     }
 
-    /// Queues a job of `session`'s, behind that session's earlier jobs.
-    func submit(session: UInt64, _ job: @escaping Job) {
-        state.withLock { $0.queue.append(job, for: session) }
+    /// Queues a job of `session`'s request `request`, behind that session's earlier jobs.
+    func submit(session: UInt64, request: UInt64, _ job: @escaping Job) {
+        state.withLock { $0.queue.append(Entry(request: request, job: job), for: session) }
         semaphore.post()
     }
 
@@ -58,6 +64,13 @@ final class WorkerPool: @unchecked Sendable {
     @discardableResult
     func drop(session: UInt64) -> Int {
         state.withLock { $0.queue.removeAll(of: session) }
+    }
+
+    /// Drops the queued jobs of one request, answered already (REQUEST_TIMEOUT): with every
+    /// worker stuck in a token call that hangs, nothing else would ever take them out.
+    @discardableResult
+    func drop(session: UInt64, request: UInt64) -> Int {
+        state.withLock { $0.queue.removeAll(of: session) { $0.request == request } }
     }
 
     /// Stops the workers and joins them. Jobs still queued are dropped unsigned (they would
@@ -81,7 +94,7 @@ final class WorkerPool: @unchecked Sendable {
             semaphore.wait()
             let next: Job?? = state.withLock { s in
                 guard !s.stopping else { return .none }
-                let job = s.queue.popNext()
+                let job = s.queue.popNext()?.job
                 if job != nil { busy.add(1, ordering: .relaxed) }
                 return .some(job)
             }

@@ -34,7 +34,7 @@ struct TokenFailureTests {
             ["SECMOD_P11_REAL": SoftHSMToken.module, "SECMOD_P11_CONTROL": control, "SECMOD_P11_COUNT": counts]
         }
 
-        func start() throws { try helper.start(environment: environment) }
+        func start(arguments: [String] = []) throws { try helper.start(arguments: arguments, environment: environment) }
 
         func inject(_ lines: String) throws { try lines.write(toFile: control, atomically: true, encoding: .utf8) }
         func heal() throws { try "".write(toFile: control, atomically: true, encoding: .utf8) }
@@ -133,8 +133,10 @@ struct TokenFailureTests {
     }
 
     @Test func aHangingCallTimesOutAndTheHelperKeepsServing() throws {
-        let setup = try Setup(config: "REQUEST_TIMEOUT = 1 s")
-        try setup.start()
+        let metrics = FileManager.default.temporaryDirectory.path + "/secmod-token-metrics-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).prom"
+        defer { try? FileManager.default.removeItem(atPath: metrics) }
+        let setup = try Setup(config: "REQUEST_TIMEOUT = 1 s\nMETRICS_FILE = \(metrics)")
+        try setup.start(arguments: ["-w", "2"])
         let first = try setup.helper.client()
         let second = try setup.helper.client()
         try setup.inject("ops=sign\nhang=1\n")
@@ -149,6 +151,21 @@ struct TokenFailureTests {
             let waited = Date().timeIntervalSince(started)
             #expect(waited >= 0.9 && waited < 5, "answered after \(waited) s")
         }
+        // Both workers hang in the token; the third request waited in the queue and, once
+        // answered, left it: nothing stays queued behind the hung calls.
+        let answered = UInt64(Date().timeIntervalSince1970)
+        var queuedAfter: String?
+        let metricsDeadline = Date().addingTimeInterval(15)
+        while queuedAfter == nil, Date() < metricsDeadline {
+            if let text = try? String(contentsOfFile: metrics, encoding: .utf8),
+               let updated = text.split(separator: "\n").first(where: { $0.hasPrefix("secmod_last_update_seconds") })?.split(separator: " ").last,
+               let seconds = UInt64(updated), seconds > answered {
+                queuedAfter = text.split(separator: "\n").first { $0.hasPrefix("secmod_queued_signatures") }.map(String.init)
+            } else {
+                usleep(200_000)
+            }
+        }
+        #expect(queuedAfter?.hasSuffix(" 0") == true, "\(queuedAfter ?? "no metrics written")")
         #expect(setup.injected.contains { $0.hasPrefix("C_Sign") })
         // The loop never waited on the token: a new client handshakes and gets the keys.
         #expect(try setup.helper.client().keys.count == 6)

@@ -64,4 +64,20 @@ import Testing
         q.append("c", for: 1)
         #expect(drain(&q) == ["c"])
     }
+
+    /// REQUEST_TIMEOUT drops one request's jobs: the rest of that owner keeps its order and
+    /// its place; an owner emptied so is passed over.
+    @Test func removingSomeJobsOfAnOwnerKeepsTheRest() {
+        var q = RoundRobinQueue<Int, String>()
+        q.append("a0", for: 1)
+        q.append("x1", for: 1)
+        q.append("a2", for: 1)
+        q.append("b0", for: 2)
+        q.append("x0", for: 3)
+        #expect(q.removeAll(of: 1) { $0.hasPrefix("x") } == 1)
+        #expect(q.removeAll(of: 3) { $0.hasPrefix("x") } == 1)
+        #expect(q.removeAll(of: 4) { _ in true } == 0)
+        #expect(q.count == 3)
+        #expect(drain(&q) == ["a0", "b0", "a2"])
+    }
 }
