@@ -6,8 +6,13 @@
 # SECMOD_DEMO_BIN=DIR runs the programs already in DIR (an installation) and builds and
 # installs nothing: contrib/check-systemd.sh runs the demo that way with the Swift
 # toolchain hidden, to show that installed programs need only Debian's libraries.
+#
+# contrib/demo.sh --pkcs11 does the same with every key, module keys included, made inside
+# a SoftHSMv2 token created for the demo (Debian's softhsm2 is installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+pkcs11=no
+[ "${1:-}" != "--pkcs11" ] || pkcs11=yes
 if [ -n "${SECMOD_DEMO_BIN:-}" ]; then
     bin="$SECMOD_DEMO_BIN"
 else
@@ -35,14 +40,37 @@ cleanup() {
 }
 trap cleanup EXIT
 
+conf=etc/demo.conf
+if [ "$pkcs11" = yes ]; then
+    if ! dpkg-query -W -f='${Status}' softhsm2 2>/dev/null | grep -q "install ok installed"; then
+        sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get install -y -qq softhsm2 >/dev/null
+    fi
+    echo "== a SoftHSMv2 token 'secmod-demo' in $demo/token; the helpers make their keys in it"
+    mkdir -p "$demo/token/tokens"
+    printf 'directories.tokendir = %s/token/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' "$demo" > "$demo/token/softhsm2.conf"
+    export SOFTHSM2_CONF="$demo/token/softhsm2.conf"
+    softhsm2-util --init-token --free --label secmod-demo --pin 4321 --so-pin 87654321 >/dev/null
+    printf '4321\n' > "$demo/token/pin"
+    chmod 0400 "$demo/token/pin"
+    conf="$demo/demo-pkcs11.conf"
+    {
+        echo "@INLINE@ $(pwd)/etc/demo.conf"
+        for helper in eddsa rsa; do
+            printf '[taler-exchange-secmod-%s]\nKEY_STORE = pkcs11\nSM_KEY_STORE = pkcs11\n' "$helper"
+            printf 'PKCS11_MODULE = /usr/lib/softhsm/libsofthsm2.so\nPKCS11_TOKEN = secmod-demo\nPKCS11_PIN_FILE = %s/token/pin\n' "$demo"
+        done
+    } > "$conf"
+fi
+
 for helper in eddsa rsa; do
-    echo "== starting taler-exchange-secmod-$helper -c etc/demo.conf (files under $demo)"
-    "$bin/taler-exchange-secmod-$helper" -c etc/demo.conf -L MESSAGE -l "$demo/$helper.log" $allow_root &
+    echo "== starting taler-exchange-secmod-$helper -c $conf (files under $demo)"
+    "$bin/taler-exchange-secmod-$helper" -c "$conf" -L MESSAGE -l "$demo/$helper.log" $allow_root &
     pids+=($!)
 done
 for helper in eddsa rsa; do
     for _ in $(seq 300); do
-        "$secmod" keys --helper $helper -c etc/demo.conf --timeout 1 >/dev/null 2>&1 && break
+        "$secmod" keys --helper $helper -c "$conf" --timeout 1 >/dev/null 2>&1 && break
         sleep 0.1
     done
 done
@@ -51,9 +79,9 @@ field() { awk -v f="$1" '$1==f {print $2}' "$2"; }
 
 echo
 echo "== EdDSA: secmod keys --helper eddsa"
-"$secmod" keys --helper eddsa -c etc/demo.conf
+"$secmod" keys --helper eddsa -c "$conf"
 echo "== secmod sign --helper eddsa --purpose 0  <<< 'Hello, Taler'"
-printf 'Hello, Taler' | "$secmod" sign --helper eddsa -c etc/demo.conf --purpose 0 | tee "$demo/eddsa.sig"
+printf 'Hello, Taler' | "$secmod" sign --helper eddsa -c "$conf" --purpose 0 | tee "$demo/eddsa.sig"
 pub=$(field public_key "$demo/eddsa.sig"); sig=$(field signature "$demo/eddsa.sig")
 echo "== secmod verify"
 printf 'Hello, Taler' | "$secmod" verify --purpose 0 --public-key "$pub" --signature "$sig"
@@ -62,14 +90,14 @@ if printf 'Hello, Tal3r' | "$secmod" verify --purpose 0 --public-key "$pub" --si
 fi
 echo "(a tampered message is rejected)"
 echo "== secmod revoke --helper eddsa (the key that signed): PURGE, then a successor"
-"$secmod" revoke --helper eddsa -c etc/demo.conf --key "$pub"
-printf 'Hello, Taler' | "$secmod" sign --helper eddsa -c etc/demo.conf --purpose 0 | head -2 | tail -1
+"$secmod" revoke --helper eddsa -c "$conf" --key "$pub"
+printf 'Hello, Taler' | "$secmod" sign --helper eddsa -c "$conf" --purpose 0 | head -2 | tail -1
 
 echo
 echo "== RSA: secmod keys --helper rsa"
-"$secmod" keys --helper rsa -c etc/demo.conf
+"$secmod" keys --helper rsa -c "$conf"
 echo "== secmod sign --helper rsa  <<< 'Hello, Taler'  (the input is the blinded envelope, an integer below n)"
-printf 'Hello, Taler' | "$secmod" sign --helper rsa -c etc/demo.conf | tee "$demo/rsa.sig" | grep -v public_key
+printf 'Hello, Taler' | "$secmod" sign --helper rsa -c "$conf" | tee "$demo/rsa.sig" | grep -v public_key
 pub=$(field public_key "$demo/rsa.sig"); sig=$(field signature "$demo/rsa.sig"); hash=$(field h_rsa "$demo/rsa.sig")
 echo "== secmod verify --helper rsa (s^e mod n = m)"
 printf 'Hello, Taler' | "$secmod" verify --helper rsa --public-key "$pub" --signature "$sig"
@@ -78,8 +106,8 @@ if printf 'Hello, Tal3r' | "$secmod" verify --helper rsa --public-key "$pub" --s
 fi
 echo "(a tampered envelope is rejected)"
 echo "== secmod revoke --helper rsa (the key that signed)"
-"$secmod" revoke --helper rsa -c etc/demo.conf --key "$hash"
-if printf 'Hello, Taler' | "$secmod" sign --helper rsa -c etc/demo.conf --key "$hash" 2>&1; then
+"$secmod" revoke --helper rsa -c "$conf" --key "$hash"
+if printf 'Hello, Taler' | "$secmod" sign --helper rsa -c "$conf" --key "$hash" 2>&1; then
     echo "a revoked key signed: demo FAILED" >&2; exit 1
 fi
 echo "(the revoked key is no longer announced; a client that still names it gets code 1005)"
@@ -96,7 +124,7 @@ done
 pids=()
 echo
 echo "== secmod audit: signatures per key, exact after the clean stop (revoked keys marked)"
-"$secmod" audit -c etc/demo.conf
+"$secmod" audit -c "$conf"
 for helper in eddsa rsa; do
     echo "-- $helper log"
     cat "$demo/$helper.log"
