@@ -91,9 +91,11 @@ public final class Pkcs11Token: @unchecked Sendable {
                 release(session)
                 return result
             } catch {
-                if error.returnCode.notLoggedIn, !retried {
+                if error.returnCode.notLoggedIn, !retried, !state.withLock({ $0.pinRefused }) {
                     retried = true
-                    do throws(Pkcs11Failure) { try session.login(pin: pin) } catch {}
+                    do throws(Pkcs11Failure) { try session.login(pin: pin) } catch {
+                        if error.returnCode.isPinProblem { refusedPin(error) }
+                    }
                     release(session)
                     continue
                 }
@@ -137,10 +139,7 @@ public final class Pkcs11Token: @unchecked Sendable {
                         throw error
                     }
                 } catch {
-                    if error.returnCode.isPinProblem {
-                        state.withLock { $0.pinRefused = true }
-                        log(false, "token '\(label)' refused the PIN (\(error.call) returned \(error.returnCode)); it is not tried again, so that the token does not lock it: fix PKCS11_PIN_FILE and restart the helper")
-                    }
+                    if error.returnCode.isPinProblem { refusedPin(error) }
                     throw error.error("token '\(label)'")
                 }
                 let wasDown = state.withLock { s in
@@ -166,6 +165,18 @@ public final class Pkcs11Token: @unchecked Sendable {
                 if first { log(false, "\(error.message); requests fail until it is back, retrying with back-off up to \(Self.longestBackoff / 1_000_000) s") }
                 throw error
             }
+        }
+    }
+
+    /// The token refused the PIN after start (it was changed, or locked): never again, so
+    /// that repeated attempts do not lock it. Said once.
+    private func refusedPin(_ failure: Pkcs11Failure) {
+        let first = state.withLock { s in
+            defer { s.pinRefused = true }
+            return !s.pinRefused
+        }
+        if first {
+            log(false, "token '\(label)' refused the PIN (\(failure.call) returned \(failure.returnCode)); it is not tried again, so that the token does not lock it: fix PKCS11_PIN_FILE and restart the helper")
         }
     }
 

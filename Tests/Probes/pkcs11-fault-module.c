@@ -9,6 +9,7 @@
  *                         ops=sign,open,generate,create,find,destroy,login,all
  *                                     which calls the fault applies to (default all)
  *                         rv=<n>      fail them with this CK_RV (decimal or 0x hex)
+ *                         rv.<op>=<n> this op fails with this CK_RV instead
  *                         delay_ms=<n>  sleep this long first, then pass through (or fail)
  *                         hang=1      block while the file still says hang=1
  *                         after=<n>   let the first n matching calls of this process
@@ -37,6 +38,8 @@ struct control {
     int hang;
     int removed;
     long after;
+    char op_rv[8][2][32];
+    int op_rvs;
 };
 
 static void read_control(struct control *c) {
@@ -55,6 +58,13 @@ static void read_control(struct control *c) {
         else if (!strcmp(line, "hang=1")) c->hang = 1;
         else if (!strcmp(line, "removed=1")) c->removed = 1;
         else if (!strncmp(line, "after=", 6)) c->after = strtol(line + 6, NULL, 10);
+        else if (!strncmp(line, "rv.", 3) && strchr(line, '=') && c->op_rvs < 8) {
+            char *eq = strchr(line, '=');
+            *eq = 0;
+            snprintf(c->op_rv[c->op_rvs][0], 32, "%.30s", line + 3);
+            snprintf(c->op_rv[c->op_rvs][1], 32, "%.30s", eq + 1);
+            c->op_rvs++;
+        }
     }
     fclose(f);
 }
@@ -96,6 +106,9 @@ static CK_RV fault(const char *op, const char *call, CK_RV removed_rv) {
             read_control(&c);
         } while (c.hang);
         return CKR_OK;
+    }
+    for (int i = 0; i < c.op_rvs; i++) {
+        if (!strcmp(c.op_rv[i][0], op)) { count(call); return strtoul(c.op_rv[i][1], NULL, 0); }
     }
     if (c.rv) { count(call); return c.rv; }
     return CKR_OK;

@@ -182,4 +182,27 @@ struct TokenFailureTests {
         #expect(signed)
         #expect(setup.helper.stop() == 0)
     }
+
+    /// A token that logs the helper out and then refuses its PIN (changed behind its back):
+    /// one login attempt, never more, so the token does not lock the PIN.
+    @Test func aPinRefusedAfterStartIsNotTriedAgain() throws {
+        let setup = try Setup()
+        try setup.start()
+        let client = try setup.helper.client()
+        _ = try client.sign(purposeBytes: Self.purpose)
+        // CKR_USER_NOT_LOGGED_IN for signing, CKR_PIN_INCORRECT for C_Login.
+        try setup.inject("ops=sign,login\nrv=0x101\nrv.login=0xA0\n")
+        for _ in 0..<5 {
+            do {
+                _ = try client.sign(purposeBytes: Self.purpose)
+                Issue.record("signed while logged out")
+            } catch {
+                #expect(error.talerCode == TalerErrorCode.signkeyHelperUnavailable.rawValue, "\(error)")
+            }
+        }
+        #expect(setup.injected.filter { $0 == "C_Login" }.count == 1, "\(setup.injected)")
+        #expect(setup.helper.waitForLog("refused the PIN"))
+        #expect(setup.helper.isRunning)
+        #expect(setup.helper.stop() == 0)
+    }
 }
