@@ -8,11 +8,7 @@ import Testing
 /// The key-store options of a helper's section (key-store.md §1).
 @Suite struct KeyStoreSettingsTests {
     private func settings(_ extra: String) throws(SecmodError) -> HelperSettings {
-        var c = Configuration(environment: [:])
-        let defaults = BuiltinDefaults.files.first { $0.name == "taler-exchange-secmod-eddsa.conf" }!.text
-        try c.load(text: "[PATHS]\nTALER_DATA_HOME = /srv/taler-test/\nTALER_RUNTIME_DIR = /run/taler-test/\n" + defaults, fileName: "defaults.conf")
-        try c.load(text: "[taler-exchange-secmod-eddsa]\n" + extra + "\n", fileName: "test.conf")
-        return try HelperSettings(configuration: c, section: "taler-exchange-secmod-eddsa", extraOptions: ["duration"])
+        try eddsaSettings(extra)
     }
 
     static let token = "PKCS11_MODULE = /usr/lib/softhsm/libsofthsm2.so\nPKCS11_TOKEN = exchange\nPKCS11_PIN_FILE = /etc/taler/pin\n"
