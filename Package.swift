@@ -13,9 +13,11 @@ let package = Package(
     products: [
         .executable(name: "taler-exchange-secmod-eddsa", targets: ["taler-exchange-secmod-eddsa"]),
         .executable(name: "taler-exchange-secmod-rsa", targets: ["taler-exchange-secmod-rsa"]),
+        .executable(name: "secmod-agent", targets: ["secmod-agent"]),
         .executable(name: "secmod", targets: ["secmod"]),
         .executable(name: "secmod-bench", targets: ["secmod-bench"]),
         .library(name: "SecmodClient", targets: ["SecmodClient"]),
+        .library(name: "SecmodAgentClient", targets: ["SecmodAgentClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,7 +52,14 @@ let package = Package(
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys",
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // The key vault for other programs: the ssh-agent protocol on the same engine parts.
+        .target(name: "SecmodAgent", dependencies: [
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodPkcs11", "SecmodServer",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "SecmodClient", dependencies: ["SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire"]),
+        // A client of secmod-agent (or any ssh-agent) for other programs: async calls with deadlines.
+        .target(name: "SecmodAgentClient", dependencies: ["SecmodBase", "SecmodSystem", "SecmodWire"]),
         // The offline signer's documents (future keys, master signatures) and policy: what
         // `secmod` checks before the master key signs. The helpers do not link it.
         .target(name: "SecmodOffline", dependencies: [
@@ -60,11 +69,12 @@ let package = Package(
         // What every helper's `main` does before the engine runs: options, configuration,
         // logging, hardening, exit statuses.
         .target(name: "SecmodHelperMain", dependencies: [
-            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodConfig", "SecmodServer",
+            "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodConfig", "SecmodServer", "SecmodAgent",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodBase", "SecmodHelperMain", "SecmodServer"]),
         .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodBase", "SecmodHelperMain", "SecmodServer"]),
+        .executableTarget(name: "secmod-agent", dependencies: ["SecmodBase", "SecmodHelperMain"]),
         .executableTarget(name: "secmod", dependencies: [
             "SecmodBase", "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodOffline", "SecmodServer", "SecmodSystem",
             "SecmodWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),

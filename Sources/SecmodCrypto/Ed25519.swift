@@ -37,6 +37,11 @@ public final class Ed25519PrivateKey: Sendable {
         publicKey = pk
     }
 
+    /// The seed, for key blinding (`OnionKeyBlinding.swift`); never copied out of locked memory.
+    func withSeed<R: ~Copyable, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try secretKey.withUnsafeBytes { (k) throws(E) in try body(UnsafeRawBufferPointer(rebasing: k.prefix(Self.seedByteCount))) }
+    }
+
     /// A fresh seed from the CSPRNG; the caller stores it, then derives the key with `init(seed:)`.
     public static func generateSeed() -> SecureBytes {
         SecureBytes.random(count: seedByteCount)

@@ -1,4 +1,5 @@
 import Logging
+import SecmodAgent
 import SecmodBase
 import SecmodConfig
 import SecmodCrypto
@@ -18,6 +19,42 @@ public enum HelperMain {
         program: String, summary: String, sectionSuffix: String, extraOptions: Set<String>,
         makeFamily: (Configuration, HelperSettings) throws(SecmodError) -> Family
     ) -> Int32 {
+        serve(program: program, summary: summary) { (options, configuration, logger, sink) throws(SecmodError) in
+            // Taler 0.14 names the section `<prefix>-secmod-<kind>`, the prefix being the
+            // embedding program's ("taler-exchange" for the exchange).
+            let section = (options.sectionPrefix ?? "taler-exchange") + "-" + sectionSuffix
+            var settings = try HelperSettings(configuration: configuration, section: section, extraOptions: extraOptions,
+                                              workersOverride: options.workers)
+            settings.clockOffset = options.timeTravel ?? 0
+            settings.startTime = options.startTime
+            if let offset = options.timeTravel, offset != 0 {
+                logger.warning("-T: the clock runs \(offset) µs off the system's (time travel, for tests only)")
+            }
+            let family = try makeFamily(configuration, settings)
+            let engine = try HelperEngine(family: family, settings: settings, logger: logger, programName: program)
+            engine.onHangUp = reopenOnHangUp(sink, logger)
+            return try engine.run()
+        }
+    }
+
+    /// `secmod-agent`'s main: the same options, logging, hardening and exit statuses as the
+    /// helpers, then the agent's engine on `[secmod-agent]`.
+    public static func runAgent() -> Int32 {
+        let program = "secmod-agent"
+        return serve(program: program, summary: "Key vault serving the ssh-agent protocol, with per-key purposes and onion-service key blinding.") {
+            (options, configuration, logger, sink) throws(SecmodError) in
+            let settings = try AgentSettings(configuration: configuration, workersOverride: options.workers)
+            let engine = try AgentEngine(settings: settings, logger: logger)
+            engine.onHangUp = reopenOnHangUp(sink, logger)
+            return try engine.run()
+        }
+    }
+
+    /// What every service's main does before its engine runs: options, logging, the root
+    /// check, hardening, library initialisation and the configuration; then `body`, and
+    /// exit statuses from the error codes.
+    static func serve(program: String, summary: String,
+                      body: (HelperCommandLine, Configuration, Logger, LogSink) throws(SecmodError) -> Int32) -> Int32 {
         let arguments = Array(CommandLine.arguments.dropFirst())
         let options: HelperCommandLine
         do throws(SecmodError) { options = try HelperCommandLine(arguments: arguments) } catch {
@@ -46,12 +83,12 @@ public enum HelperMain {
         let logger = Logger(label: program) { [sink] _ in HelperLogHandler(program: program, level: level, sink: sink, journal: journal) }
 
         if geteuid() == 0 && !options.allowRoot {
-            logger.error("refusing to run as root: the helper must run as its own user so that the exchange cannot reach its keys (see contrib/systemd). Pass --allow-root only for tests")
+            logger.error("refusing to run as root: the service must run as its own user so that its clients cannot reach its keys (see contrib/systemd). Pass --allow-root only for tests")
             return 4
         }
 
-        // Files the helper creates are private unless it says otherwise (key files 0400,
-        // directories 0700, the socket 0620 set explicitly).
+        // Files the service creates are private unless it says otherwise (key files 0400,
+        // directories 0700, the socket's mode set explicitly).
         FileSystem.setUmask(0o077)
         do throws(SecmodError) {
             // Before any key is loaded, and before any thread exists.
@@ -60,29 +97,7 @@ public enum HelperMain {
             try Gcrypt.initialize()
             try OpenSSL.initialize()
             let configuration = try TalerConfiguration.load(file: options.configFile)
-            // Taler 0.14 names the section `<prefix>-secmod-<kind>`, the prefix being the
-            // embedding program's ("taler-exchange" for the exchange).
-            let section = (options.sectionPrefix ?? "taler-exchange") + "-" + sectionSuffix
-            var settings = try HelperSettings(configuration: configuration, section: section, extraOptions: extraOptions,
-                                              workersOverride: options.workers)
-            settings.clockOffset = options.timeTravel ?? 0
-            settings.startTime = options.startTime
-            if let offset = options.timeTravel, offset != 0 {
-                logger.warning("-T: the clock runs \(offset) µs off the system's (time travel, for tests only)")
-            }
-            let family = try makeFamily(configuration, settings)
-            let engine = try HelperEngine(family: family, settings: settings, logger: logger, programName: program)
-            if let path = sink.path {
-                engine.onHangUp = { [sink] in
-                    do throws(Errno) {
-                        try sink.reopen()
-                        logger.notice("SIGHUP: log file \(LogText.quoted(path)) reopened")
-                    } catch {
-                        logger.error("SIGHUP: cannot reopen log file \(LogText.quoted(path)): \(error); still writing to the old one")
-                    }
-                }
-            }
-            return try engine.run()
+            return try body(options, configuration, logger, sink)
         } catch {
             logger.error("\(error)")
             switch error.code {
@@ -90,6 +105,19 @@ public enum HelperMain {
             case .permission: return 4
             case .configValue, .configSyntax, .usage: return 6
             default: return 1
+            }
+        }
+    }
+
+    /// SIGHUP's work when logging to a file: reopen it (logrotate).
+    static func reopenOnHangUp(_ sink: LogSink, _ logger: Logger) -> (() -> Void)? {
+        guard let path = sink.path else { return nil }
+        return { [sink] in
+            do throws(Errno) {
+                try sink.reopen()
+                logger.notice("SIGHUP: log file \(LogText.quoted(path)) reopened")
+            } catch {
+                logger.error("SIGHUP: cannot reopen log file \(LogText.quoted(path)): \(error); still writing to the old one")
             }
         }
     }

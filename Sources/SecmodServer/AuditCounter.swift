@@ -12,7 +12,7 @@ import SecmodSystem
 /// for one fsync every `block` signatures, which is simpler to prove than a reservation
 /// written ahead by another thread. With the default block the benchmark's ratios stayed
 /// within this machine's drift (EdDSA ratio.c8 0.58, README "Performance").
-final class AuditCounter: Sendable {
+package final class AuditCounter: Sendable {
     private struct State {
         var used: UInt64
         var reserved: UInt64
@@ -35,7 +35,7 @@ final class AuditCounter: Sendable {
 
     /// Continues from the record on disk, if any: its `signatures` already include its
     /// unused reservation, and its `overcount_bound` says how much that may be.
-    init(directory: AuditDirectory, section: String, anchor: UInt64, key: String, block: UInt64, logger: Logger) {
+    package init(directory: AuditDirectory, section: String, anchor: UInt64, key: String, block: UInt64, logger: Logger) {
         self.directory = directory
         identity = (section, anchor, key)
         self.block = max(block, 1)
@@ -57,7 +57,7 @@ final class AuditCounter: Sendable {
 
     /// Whether a worker may sign, decided under the counter's lock so that a revocation or
     /// expiry stops every signature that has not started yet.
-    enum Admission: Equatable {
+    package enum Admission: Equatable {
         case admitted
         /// Revoked or expired since the request was queued: answer "key unknown".
         case retired
@@ -71,7 +71,7 @@ final class AuditCounter: Sendable {
     /// Reserves `n` signatures. Anything but `.admitted` means: do not sign. A signature that
     /// then fails must be given back with `release`, so that the count stays exact.
     /// `mayWrite` false: answer `.wouldBlock` instead of writing a reservation.
-    func admit(_ n: UInt64 = 1, mayWrite: Bool = true) -> Admission {
+    package func admit(_ n: UInt64 = 1, mayWrite: Bool = true) -> Admission {
         state.withLock { s in
             guard !s.revoked, !s.retired else { return .retired }
             guard s.used != UInt64.max else { return .unrecordable }
@@ -99,7 +99,7 @@ final class AuditCounter: Sendable {
 
     /// Gives back `n` admitted signatures that were not produced (m >= n, a failed
     /// self-check): the reservation on disk still covers them, and the count stays exact.
-    func release(_ n: UInt64 = 1) {
+    package func release(_ n: UInt64 = 1) {
         state.withLock { s in
             guard s.used != UInt64.max, s.used >= n else { return }
             s.used -= n
@@ -114,7 +114,7 @@ final class AuditCounter: Sendable {
     /// Signatures made with this key, exactly (this run's and the record's), and how many of
     /// those may not have been made (reservations of earlier runs that ended in a crash).
     /// Nil for a counter that could not be read.
-    var signatures: (count: UInt64, overcountAtMost: UInt64)? {
+    package var signatures: (count: UInt64, overcountAtMost: UInt64)? {
         state.withLock { s in s.used == UInt64.max ? nil : (s.used, s.carried) }
     }
 
@@ -145,7 +145,7 @@ final class AuditCounter: Sendable {
     }
 
     /// At a clean stop, after the last signature: the exact count.
-    func close() {
+    package func close() {
         state.withLock { s in
             guard s.used != UInt64.max, s.dirty else { return }
             let record = AuditRecord(section: identity.section, anchorSeconds: identity.anchor, key: identity.key,

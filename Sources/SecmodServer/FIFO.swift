@@ -3,20 +3,20 @@
 ///
 /// A removed element is released at once, not when the storage is next compacted: the
 /// worker queue holds closures that keep session sockets open.
-struct FIFO<Element>: Sendable where Element: Sendable {
+package struct FIFO<Element>: Sendable where Element: Sendable {
     private var storage: [Element?] = []
     private var head = 0
 
-    init() {}
+    package init() {}
 
-    var isEmpty: Bool { head == storage.count }
-    var count: Int { storage.count - head }
-    var first: Element? { isEmpty ? nil : storage[head] }
-    var last: Element? { isEmpty ? nil : storage[storage.count - 1] }
+    package var isEmpty: Bool { head == storage.count }
+    package var count: Int { storage.count - head }
+    package var first: Element? { isEmpty ? nil : storage[head] }
+    package var last: Element? { isEmpty ? nil : storage[storage.count - 1] }
 
-    mutating func append(_ e: Element) { storage.append(e) }
+    package mutating func append(_ e: Element) { storage.append(e) }
 
-    mutating func popFirst() -> Element? {
+    package mutating func popFirst() -> Element? {
         guard !isEmpty else { return nil }
         let e = storage[head]
         storage[head] = nil

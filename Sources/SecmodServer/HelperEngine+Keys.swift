@@ -120,48 +120,7 @@ extension HelperEngine {
     /// Creates the socket file at UNIXPATH with mode 0620, after making sure no live helper
     /// already serves it.
     func openListener() throws(SecmodError) {
-        let address = try UnixAddress(path: settings.unixPath)
-        try FileSystem.createDirectories(FileSystem.directoryName(of: settings.unixPath), mode: 0o750)
-        // Whoever can write the socket's directory (or one above it) can replace the socket.
-        try SocketDirectory.check(socketPath: settings.unixPath, owner: UInt32(geteuid()))
-        if FileSystem.exists(settings.unixPath) {
-            let st: FileStatus
-            do throws(Errno) { st = try FileSystem.status(settings.unixPath, followLinks: false) } catch {
-                throw error.error("stat \(settings.unixPath)")
-            }
-            guard st.isSocket else {
-                throw SecmodError(.permission, "\(settings.unixPath) exists and is not a socket; refusing to remove it")
-            }
-            // Probe with both socket types: a stale file may be from either transport.
-            var alive = false
-            for kind in [UnixSocket.Kind.datagram, .stream] {
-                let probe = try UnixSocket(kind)
-                do throws(Errno) { try probe.connect(to: address); alive = true } catch {
-                    // ECONNREFUSED: nobody is bound to it; EPROTOTYPE: the other type.
-                }
-            }
-            if alive { throw SecmodError(.alreadyRunning, "another helper is serving \(settings.unixPath)") }
-            do throws(Errno) { try FileSystem.remove(settings.unixPath) } catch {
-                throw error.error("removing stale socket \(settings.unixPath)")
-            }
-        }
-        let stream = settings.socketType == .stream
-        let socket = try UnixSocket(stream ? .stream : .datagram, nonBlocking: true)
-        do throws(Errno) {
-            // fchmod before bind sets the mode the socket file is created with, so there is
-            // no moment when it is more open than 0620; chmod after bind makes sure.
-            // Before bind, so that no datagram can arrive without its sender's credentials.
-            // Datagram: the INIT's credentials. Stream: inherited by every accepted connection,
-            // so each read says who wrote it.
-            try socket.setPassCredentials()
-            try socket.descriptor.setMode(0o620)
-            try socket.bind(to: address)
-            try FileSystem.changeMode(settings.unixPath, 0o620)
-            if stream { try socket.listen(backlog: 512) }  // as Taler's helpers (wire.md §11)
-        } catch {
-            throw error.error("binding \(settings.unixPath)")
-        }
-        listener = SocketHandle(socket)
+        listener = try ServiceSocket.open(path: settings.unixPath, stream: settings.socketType == .stream, mode: 0o620)
     }
 
     /// The next wall-clock µs at which the schedule must run.

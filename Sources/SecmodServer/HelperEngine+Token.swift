@@ -32,18 +32,23 @@ public enum HelperToken {
     public static func connect<Family: KeyFamily>(family: Family, settings: HelperSettings, forImport: Bool = false,
                                                   log: @escaping @Sendable (_ up: Bool, _ message: String) -> Void) throws(SecmodError) -> Pkcs11Token? {
         guard let configuration = settings.pkcs11 else { return nil }
+        var algorithms: [KeyAlgorithm] = []
+        if settings.keyStore == .pkcs11 || forImport { algorithms += family.groups.indices.map(family.algorithm(group:)) }
+        if settings.securityModuleKeyStore == .pkcs11 { algorithms.append(.ed25519) }
+        return try connect(configuration: configuration, algorithms: algorithms, log: log)
+    }
+
+    /// Loads the token's library, finds the token by label and logs in, then checks that it
+    /// offers every mechanism that keys of `algorithms` need; one that cannot serve stops
+    /// the program here (exit 6) with what is missing and why.
+    public static func connect(configuration: Pkcs11Settings, algorithms: [KeyAlgorithm],
+                               log: @escaping @Sendable (_ up: Bool, _ message: String) -> Void) throws(SecmodError) -> Pkcs11Token {
         let pin = try readPin(configuration.pinFile)
         try checkLibrary(configuration.module)
         let module = try Pkcs11Module.open(path: configuration.module)
         let token = Pkcs11Token(module: module, label: configuration.token, pin: pin, log: log)
         try token.connect()
-        var needs: [(Pkcs11Mechanism, String)] = []
-        if settings.keyStore == .pkcs11 || forImport {
-            for group in family.groups.indices {
-                needs += Self.mechanisms(for: family.algorithm(group: group))
-            }
-        }
-        if settings.securityModuleKeyStore == .pkcs11 { needs += Self.mechanisms(for: .ed25519) }
+        let needs = algorithms.flatMap(Self.mechanisms(for:))
         let offered = try token.mechanisms()
         for (mechanism, why) in needs where !offered.contains(mechanism.rawValue) {
             throw SecmodError(.configValue, "PKCS#11 token '\(configuration.token)' (\(configuration.module)) does not offer \(mechanism), which \(why)")

@@ -4,15 +4,15 @@ import SecmodSystem
 /// Completions from worker and maintenance threads to the event loop: a locked list and an
 /// eventfd. Only the post that finds the list empty writes the eventfd, so a burst of
 /// completions costs the loop one wake-up and the workers one syscall.
-final class Mailbox<Message: Sendable>: @unchecked Sendable {
+package final class Mailbox<Message: Sendable>: @unchecked Sendable {
     private let items = Locked<[Message]>([])
-    let counter: EventCounter
+    package let counter: EventCounter
 
-    init() throws(SecmodError) {
+    package init() throws(SecmodError) {
         counter = try EventCounter()
     }
 
-    func post(_ message: Message) {
+    package func post(_ message: Message) {
         let wasEmpty = items.withLock { list in
             list.append(message)
             return list.count == 1
@@ -22,7 +22,7 @@ final class Mailbox<Message: Sendable>: @unchecked Sendable {
 
     /// Takes everything posted so far. The eventfd is drained first: a post that lands
     /// between the two steps either is taken now or signals again, never lost.
-    func takeAll() -> [Message] {
+    package func takeAll() -> [Message] {
         counter.drain()
         return items.withLock { list in
             let taken = list

@@ -13,7 +13,7 @@ public struct Pkcs11Settings: Sendable, Equatable {
     /// `PKCS11_PIN_FILE`: the user PIN, mode 0400 and owned by the helper like SM_PRIV_KEY.
     public let pinFile: String
 
-    init?(configuration c: Configuration, section: String) throws(SecmodError) {
+    package init?(configuration c: Configuration, section: String) throws(SecmodError) {
         let module = try c.string(section: section, option: "PKCS11_MODULE")
         let token = try c.string(section: section, option: "PKCS11_TOKEN")
         let pin = try c.string(section: section, option: "PKCS11_PIN_FILE")

@@ -3,11 +3,13 @@ import SecmodSystem
 
 /// At most one log line per second per reason, with a count of what was suppressed, so that
 /// a client spraying garbage cannot flood the log or slow the loop.
-struct RateLimitedLog {
+package struct RateLimitedLog {
     private var lastLine: [String: UInt64] = [:]
     private var suppressed: [String: Int] = [:]
 
-    mutating func warning(_ logger: Logger, reason: String, _ detail: @autoclosure () -> String) {
+    package init() {}
+
+    package mutating func warning(_ logger: Logger, reason: String, _ detail: @autoclosure () -> String) {
         let now = Clock.monotonicMicroseconds()
         if let last = lastLine[reason], now - last < 1_000_000 {
             suppressed[reason, default: 0] += 1

@@ -10,12 +10,12 @@ import Synchronization
 /// semaphore counts queued jobs, so a worker that finishes one and finds more queued takes
 /// the next without sleeping: under load, workers run back to back. Jobs removed before a
 /// worker reached them leave surplus posts; a worker that wakes to an empty queue waits again.
-final class WorkerPool: @unchecked Sendable {
+package final class WorkerPool: @unchecked Sendable {
     /// A job gets `signed`, to call once its CPU-heavy part is over: from then on the pool
     /// counts as idle for `isIdle`, while the job still sends its reply. (Sending wakes the
     /// client, which at once sends its next request; the loop should find the pool idle
     /// then and sign that one itself, not wait for the worker's send to return.)
-    typealias Job = @Sendable (_ signed: () -> Void) -> Void
+    package typealias Job = @Sendable (_ signed: () -> Void) -> Void
 
     /// A queued job and its request's sequence number in its session.
     private struct Entry {
@@ -35,9 +35,9 @@ final class WorkerPool: @unchecked Sendable {
     private let busy = Atomic<Int>(0)
     private let semaphore = CountingSemaphore()
     private var threads: [OSThread] = []
-    let count: Int
+    package let count: Int
 
-    init(count: Int) throws(SecmodError) {
+    package init(count: Int) throws(SecmodError) {
         self.count = max(1, count)
         for i in 0..<self.count {
             // Linux keeps 15 bytes of a thread name: the role, not the program, which ps shows anyway.
@@ -47,36 +47,36 @@ final class WorkerPool: @unchecked Sendable {
     }
 
     /// Queues a job of `session`'s request `request`, behind that session's earlier jobs.
-    func submit(session: UInt64, request: UInt64, _ job: @escaping Job) {
+    package func submit(session: UInt64, request: UInt64, _ job: @escaping Job) {
         state.withLock { $0.queue.append(Entry(request: request, job: job), for: session) }
         semaphore.post()
     }
 
     /// Jobs waiting for a worker.
-    var queuedCount: Int { state.withLock { $0.queue.count } }
+    package var queuedCount: Int { state.withLock { $0.queue.count } }
 
     /// No job queued and none running: a quick job may run on the loop without waiting
     /// behind, or delaying, anyone's.
-    var isIdle: Bool { busy.load(ordering: .acquiring) == 0 && state.withLock { $0.queue.count == 0 } }
+    package var isIdle: Bool { busy.load(ordering: .acquiring) == 0 && state.withLock { $0.queue.count == 0 } }
 
     /// Drops a closed session's queued jobs at once: they would be skipped anyway, and
     /// meanwhile they hold its socket and memory. Returns how many.
     @discardableResult
-    func drop(session: UInt64) -> Int {
+    package func drop(session: UInt64) -> Int {
         state.withLock { $0.queue.removeAll(of: session) }
     }
 
     /// Drops the queued jobs of one request, answered already (REQUEST_TIMEOUT): with every
     /// worker stuck in a token call that hangs, nothing else would ever take them out.
     @discardableResult
-    func drop(session: UInt64, request: UInt64) -> Int {
+    package func drop(session: UInt64, request: UInt64) -> Int {
         state.withLock { $0.queue.removeAll(of: session) { $0.request == request } }
     }
 
     /// Stops the workers and joins them. Jobs still queued are dropped unsigned (they would
     /// only delay the stop); jobs already running finish. Returns how many were dropped.
     @discardableResult
-    func shutdown() -> Int {
+    package func shutdown() -> Int {
         let dropped = state.withLock { s in
             let n = s.queue.count
             s.queue.removeAll()

@@ -63,6 +63,12 @@ public struct PeerCredentials: Hashable, Sendable, CustomStringConvertible {
     public let uid: UInt32
     public let gid: UInt32
 
+    public init(pid: Int32, uid: UInt32, gid: UInt32) {
+        self.pid = pid
+        self.uid = uid
+        self.gid = gid
+    }
+
     init?(_ raw: secmod_credentials) {
         guard raw.present != 0 else { return nil }
         pid = raw.pid

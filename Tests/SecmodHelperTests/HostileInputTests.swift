@@ -199,7 +199,7 @@ import Glibc
         // A second helper with its own key store (else its lock stops it first) on the same socket.
         let second = try HelperProcess(config: "UNIXPATH = \(helper.socketPath)")
         #expect(try second.runExpectingExit() == 1)
-        #expect(second.log.contains("another helper is serving"))
+        #expect(second.log.contains("another process is serving"))
         #expect(helper.isRunning)
         _ = try helper.client().sign(purposeBytes: [0, 0, 0, 8, 0, 0, 0, 0])
         #expect(helper.stop() == 0)

@@ -1,0 +1,318 @@
+import Logging
+import SecmodBase
+import SecmodCrypto
+import SecmodServer
+import SecmodSystem
+import SecmodWire
+
+/// One client connection as the agent's rules see it: who it is (`SO_PEERCRED`, fixed at
+/// connect) and the SSH sessions it bound itself to.
+public struct AgentConnectionState: Sendable {
+    public let id: UInt64
+    public let caller: PeerCredentials
+    public internal(set) var bindings: [Binding] = []
+
+    public struct Binding: Sendable, Equatable {
+        public let hostKey: [UInt8]
+        public let sessionID: [UInt8]
+        public let isForwarding: Bool
+    }
+
+    public init(id: UInt64, caller: PeerCredentials) {
+        self.id = id
+        self.caller = caller
+    }
+
+    /// OpenSSH's bound: a connection binds to at most this many sessions (a forwarding chain).
+    static let maximumBindings = 16
+}
+
+/// What the loop does with a request.
+public enum AgentAction: Sendable {
+    /// Answer at once with this payload.
+    case reply([UInt8])
+    /// Run on a worker; its result is the answer.
+    case work(AgentWork)
+    /// Close the connection (nothing sensible can follow).
+    case close(reason: String)
+}
+
+/// A signature or a blinding for a worker: may take milliseconds (RSA) or hang (a token).
+public struct AgentWork: Sendable {
+    enum Kind: Sendable {
+        case sign(data: [UInt8], scheme: SSHSignatureScheme, purpose: AgentPurpose)
+        case blind(parameter: [UInt8], data: [UInt8]?)
+    }
+
+    let key: AgentKey
+    let kind: Kind
+    let caller: PeerCredentials
+
+    /// Whether the key's calls may hang: such work goes to the token's workers.
+    public var mayBlock: Bool { key.inToken }
+
+    /// Counts, signs, and returns the answer's payload. A failure is FAILURE (or
+    /// EXTENSION_FAILURE for the blinding extensions) with the reason logged.
+    func run(logger: Logger) -> [UInt8] {
+        let purpose: AgentPurpose
+        switch kind {
+        case let .sign(_, _, p): purpose = p
+        case .blind: purpose = .torHS
+        }
+        let counter = key.audit?.counter(purpose)
+        if let counter, counter.admit() != .admitted {
+            logger.error("key \(key.name): the signature could not be counted in AUDIT_DIR, so it was not made")
+            return failureReply
+        }
+        do throws(SecmodError) {
+            switch kind {
+            case let .sign(data, scheme, _):
+                return AgentReply.signature(try key.sign(data, scheme: scheme).encoded)
+            case let .blind(parameter, data):
+                guard let identity = key.blindable else { throw SecmodError(.crypto, "key \(key.name) is not an Ed25519 key in memory") }
+                let blinded = try identity.blinded(parameter: parameter)
+                let signature = try data.map { (d) throws(SecmodError) in try blinded.sign(d) }
+                return AgentReply.extensionSuccess(OnionBlindingExtension.reply(blindedKey: blinded.publicKey, signature: signature))
+            }
+        } catch {
+            counter?.release()
+            logger.error("key \(key.name) failed to sign for \(caller): \(error)")
+            return failureReply
+        }
+    }
+
+    private var failureReply: [UInt8] {
+        if case .blind = kind { return AgentReply.extensionFailure }
+        return AgentReply.failure
+    }
+}
+
+/// The agent's rules, as a state machine the event loop feeds with requests: which keys a
+/// caller sees, what each key may sign, LOCK and UNLOCK, added keys, session binding. It
+/// does no I/O and reads no clock (`now` is a parameter), so every rule is tested in
+/// process (`AgentCoreTests`); signing itself is `AgentWork`, which the loop hands to
+/// workers. Owned by the loop's thread.
+public final class AgentCore {
+    let configured: [AgentKey]
+    private(set) var added: [AgentKey] = []
+    private(set) var lock = AgentLock()
+    let allowAdd: Bool
+    let logger: Logger
+    private var refusalLog = RateLimitedLog()
+    /// Counts for the log and tests.
+    public private(set) var refusals: [AgentRefusal: Int] = [:]
+    public private(set) var lockCount = 0
+
+    /// Extensions `query` lists.
+    public static let extensions = [QueryExtension.name, SessionBind.extensionName,
+                                    OnionBlindingExtension.blindedKeyName, OnionBlindingExtension.blindSignName]
+
+    init(keys: [AgentKey], allowAdd: Bool, logger: Logger) {
+        configured = keys
+        self.allowAdd = allowAdd
+        self.logger = logger
+    }
+
+    public var isLocked: Bool { lock.isLocked }
+
+    /// The keys `caller` may see, configured first, in configuration order. `now`: monotonic µs.
+    func visibleKeys(for caller: PeerCredentials, now: UInt64) -> [AgentKey] {
+        (configured + added).filter { $0.admits(caller) && ($0.expiresAt.map { now < $0 } ?? true) }
+    }
+
+    /// Handles one message's payload (type byte first). `now`: monotonic µs.
+    public func handle(_ payload: ArraySlice<UInt8>, connection: inout AgentConnectionState, now: UInt64) -> AgentAction {
+        dropExpired(now: now)
+        let request: AgentRequest
+        do throws(SecmodError) { request = try AgentRequest.decode(payload) } catch {
+            return refuse(.malformed, connection, "\(error)")
+        }
+        let caller = connection.caller
+        switch request {
+        case .requestIdentities:
+            if lock.isLocked { return .reply(AgentReply.identities([])) }
+            return .reply(AgentReply.identities(visibleKeys(for: caller, now: now).map { ($0.blob, $0.comment) }))
+
+        case let .sign(blob, data, flags):
+            if lock.isLocked { return refuse(.locked, connection, "SIGN while locked") }
+            guard let key = visibleKeys(for: caller, now: now).first(where: { $0.blob == blob }) else {
+                return refuse(.unknownKey, connection, "SIGN with a key it may not use or that is not here")
+            }
+            let scheme: SSHSignatureScheme
+            switch key.scheme(flags: flags) {
+            case let .success(s): scheme = s
+            case let .failure(why): return refuse(why, connection, "key \(key.name): SHA-1 ssh-rsa signature asked for (flags \(flags.rawValue)); ALLOW_SHA1 is off")
+            }
+            let content = SignedContent(data)
+            switch purposeAllowing(content, keyBlob: blob, purposes: key.purposes, boundSession: connection.bindings.last?.sessionID) {
+            case let .success(purpose):
+                return .work(AgentWork(key: key, kind: .sign(data: data, scheme: scheme, purpose: purpose), caller: caller))
+            case let .failure(why):
+                return refuse(why, connection, "key \(key.name) may not sign \(Self.describe(content)) (PURPOSES \(Self.describe(key.purposes)))")
+            }
+
+        case let .addIdentity(body, constrained):
+            guard allowAdd else { return refuse(.unsupported, connection, "ADD_IDENTITY, and ALLOW_ADD is off") }
+            if lock.isLocked { return refuse(.locked, connection, "ADD_IDENTITY while locked") }
+            return add(body: body, constrained: constrained, connection, now: now)
+
+        case let .removeIdentity(blob):
+            if lock.isLocked { return refuse(.locked, connection, "REMOVE_IDENTITY while locked") }
+            guard let key = visibleKeys(for: caller, now: now).first(where: { $0.blob == blob }) else {
+                return refuse(.unknownKey, connection, "REMOVE_IDENTITY of a key it does not see")
+            }
+            guard key.addedBy != nil else {
+                return refuse(.unsupported, connection, "REMOVE_IDENTITY of configured key \(key.name): configured keys are removed from the configuration")
+            }
+            added.removeAll { $0 === key }
+            logger.notice("removed added key \(key.comment) for \(caller)")
+            return .reply(AgentReply.success)
+
+        case .removeAllIdentities:
+            if lock.isLocked { return refuse(.locked, connection, "REMOVE_ALL_IDENTITIES while locked") }
+            added.removeAll { $0.addedBy == caller.uid }
+            // Success would tell the client its keys are gone; configured ones are not.
+            if configured.contains(where: { $0.admits(caller) }) {
+                return refuse(.unsupported, connection, "REMOVE_ALL_IDENTITIES: configured keys stay (its added keys, if any, were removed)")
+            }
+            return .reply(AgentReply.success)
+
+        case let .lock(passphrase):
+            guard visibleKeys(for: caller, now: now).contains(where: { $0.addedBy == nil }) || configured.isEmpty else {
+                return refuse(.callerNotAllowed, connection, "LOCK by a caller that may use no configured key")
+            }
+            switch lock.lock(passphrase: passphrase) {
+            case .done:
+                lockCount += 1
+                logger.notice("locked by \(caller): no key signs until UNLOCK")
+                return .reply(AgentReply.success)
+            case let .refused(why):
+                return refuse(why, connection, "LOCK while locked")
+            }
+
+        case let .unlock(passphrase):
+            switch lock.unlock(passphrase: passphrase, now: now) {
+            case .done:
+                logger.notice("unlocked by \(caller)")
+                return .reply(AgentReply.success)
+            case let .refused(why):
+                return refuse(why, connection, why == .badPassphrase ? "UNLOCK with a wrong passphrase" : "UNLOCK refused (\(why.rawValue))")
+            }
+
+        case let .extension(name, contents):
+            return handleExtension(name, contents, &connection, now: now)
+
+        case let .unsupported(type):
+            return refuse(.unsupported, connection, "message type \(type) (smartcard keys are configured with KEY_STORE = pkcs11)")
+        case let .unknown(type):
+            return refuse(.unsupported, connection, "unknown message type \(type)")
+        }
+    }
+
+    private func handleExtension(_ name: String, _ contents: [UInt8], _ connection: inout AgentConnectionState, now: UInt64) -> AgentAction {
+        let caller = connection.caller
+        switch name {
+        case QueryExtension.name:
+            return .reply(AgentReply.extensionSuccess(QueryExtension.reply(Self.extensions)))
+
+        case SessionBind.extensionName:
+            let bind: SessionBind
+            do throws(SecmodError) { bind = try SessionBind(contents: contents) } catch {
+                return refuse(.malformed, connection, "session-bind: \(error)")
+            }
+            guard HostKeySignature.verify(hostKey: bind.hostKey, signature: bind.signature, sessionID: bind.sessionID) else {
+                return refuse(.malformed, connection, "session-bind whose host key signature does not verify")
+            }
+            // As OpenSSH's agent: a connection bound for authentication (not forwarding) is
+            // used up; one more binding means something is replaying it.
+            if let last = connection.bindings.last, !last.isForwarding {
+                return refuse(.sessionMismatch, connection, "session-bind on a connection already bound for authentication")
+            }
+            guard connection.bindings.count < AgentConnectionState.maximumBindings else {
+                return refuse(.unsupported, connection, "more than \(AgentConnectionState.maximumBindings) session-binds on one connection")
+            }
+            if connection.bindings.contains(where: { $0.sessionID == bind.sessionID }) {
+                return refuse(.sessionMismatch, connection, "session-bind to a session already bound")
+            }
+            connection.bindings.append(.init(hostKey: bind.hostKey, sessionID: bind.sessionID, isForwarding: bind.isForwarding))
+            logger.info("connection of \(caller) bound to host key \(Self.fingerprint(bind.hostKey))\(bind.isForwarding ? " (forwarded)" : "")")
+            return .reply(AgentReply.success)
+
+        case OnionBlindingExtension.blindedKeyName, OnionBlindingExtension.blindSignName:
+            let signing = name == OnionBlindingExtension.blindSignName
+            if lock.isLocked { return refuse(.locked, connection, "\(name) while locked", reply: AgentReply.extensionFailure) }
+            let request: OnionBlindingExtension.Request
+            do throws(SecmodError) { request = try OnionBlindingExtension.request(contents, signing: signing) } catch {
+                return refuse(.malformed, connection, "\(name): \(error)", reply: AgentReply.extensionFailure)
+            }
+            guard let key = visibleKeys(for: caller, now: now).first(where: { $0.blob == request.keyBlob }) else {
+                return refuse(.unknownKey, connection, "\(name) with a key it may not use or that is not here", reply: AgentReply.extensionFailure)
+            }
+            guard key.purposes.contains(.torHS) else {
+                return refuse(.purpose, connection, "\(name) with key \(key.name), whose PURPOSES (\(Self.describe(key.purposes))) lack tor-hs", reply: AgentReply.extensionFailure)
+            }
+            guard key.blindable != nil, case let .ed25519(publicKey) = key.publicKey else {
+                return refuse(.notBlindable, connection, "\(name) with key \(key.name), which is \(key.inToken ? "in a PKCS#11 token: PKCS#11 has no blinding mechanism" : "not Ed25519")", reply: AgentReply.extensionFailure)
+            }
+            let parameter = OnionKeyBlinding.parameter(identityKey: publicKey, periodNumber: request.periodNumber,
+                                                       periodLengthMinutes: request.periodLengthMinutes)
+            return .work(AgentWork(key: key, kind: .blind(parameter: parameter, data: request.data), caller: caller))
+
+        default:
+            return refuse(.unsupported, connection, "unknown extension \(LogText.quoted(name))")
+        }
+    }
+
+    private func add(body: [UInt8], constrained: Bool, _ connection: AgentConnectionState, now: UInt64) -> AgentAction {
+        let caller = connection.caller
+        do throws(SecmodError) {
+            let request = try AddedKeyRequest(body: body, constrained: constrained)
+            let key = request.key
+            let blob = SSHPublicKey.ed25519(key.publicKey).blob
+            if configured.contains(where: { $0.blob == blob }) {
+                return refuse(.unsupported, connection, "ADD_IDENTITY of a configured key")
+            }
+            // Adding the same key again replaces its constraints, as OpenSSH does.
+            added.removeAll { $0.blob == blob && $0.addedBy == caller.uid }
+            let expiry = request.lifetime.map { now &+ UInt64($0) * 1_000_000 }
+            added.append(AgentKey(name: "added:\(request.comment)", stored: .ed25519(key), comment: request.comment, purposes: [.any],
+                                  callers: .open, allowSHA1: false, inToken: false, addedBy: caller.uid, expiresAt: expiry, audit: nil))
+            logger.notice("added key \(LogText.quoted(request.comment)) for uid \(caller.uid)\(request.lifetime.map { ", for \($0) s" } ?? "")")
+            return .reply(AgentReply.success)
+        } catch {
+            return refuse(.malformed, connection, "ADD_IDENTITY: \(error)")
+        }
+    }
+
+    private func dropExpired(now: UInt64) {
+        guard added.contains(where: { $0.expiresAt.map { now >= $0 } ?? false }) else { return }
+        added.removeAll { key in
+            guard let at = key.expiresAt, now >= at else { return false }
+            logger.notice("added key \(LogText.quoted(key.comment)) of uid \(key.addedBy ?? 0) expired")
+            return true
+        }
+    }
+
+    private func refuse(_ why: AgentRefusal, _ connection: AgentConnectionState, _ detail: String,
+                        reply: [UInt8] = AgentReply.failure) -> AgentAction {
+        refusals[why, default: 0] += 1
+        refusalLog.warning(logger, reason: "refused (\(why.rawValue))", "\(detail); caller \(connection.caller)")
+        return .reply(reply)
+    }
+
+    static func describe(_ content: SignedContent) -> String {
+        switch content {
+        case let .userAuth(request): "an SSH user authentication (user \(LogText.quoted(request.user)))"
+        case let .sshsig(sig): "an SSHSIG in namespace \(LogText.quoted(sig.namespace))"
+        case .other: "data that is neither an SSH user authentication nor an SSHSIG"
+        }
+    }
+
+    static func describe(_ purposes: Set<AgentPurpose>) -> String {
+        purposes.map(\.description).sorted().joined(separator: " ")
+    }
+
+    static func fingerprint(_ blob: [UInt8]) -> String {
+        SSHPublicKey.fingerprint(sha256: Digest.sha256.hash(blob))
+    }
+}
