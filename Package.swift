@@ -98,7 +98,8 @@ let package = Package(
         .target(name: "SecmodTestVectors", dependencies: ["SecmodCrypto"], path: "Tests/SecmodTestVectors"),
         .testTarget(name: "SecmodUnitTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodFuzzTargets", "SecmodServer",
-            "SecmodOffline", "SecmodClient", "SecmodTestVectors",
+            "SecmodOffline", "SecmodClient", "SecmodTestVectors", "SecmodAgent", "SecmodAgentClient",
+            .product(name: "Logging", package: "swift-log"),
         ], exclude: ["Fixtures"]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",

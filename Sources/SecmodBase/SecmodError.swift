@@ -41,6 +41,9 @@ public struct SecmodError: Error, Sendable, Equatable, CustomStringConvertible {
         /// A PKCS#11 token or its library failed or lacks what the helper needs; the message
         /// names the token, the call and its CKR_ value.
         public static let token = Code("token")
+        /// An ssh-agent answered FAILURE: the key is not offered to this caller, its purposes
+        /// do not cover the request, or the agent is locked (the agent's log says which).
+        public static let agentRefused = Code("agent-refused")
         /// Another helper already serves this socket.
         public static let alreadyRunning = Code("already-running")
     }

@@ -42,6 +42,11 @@ public final class Ed25519PrivateKey: Sendable {
         try secretKey.withUnsafeBytes { (k) throws(E) in try body(UnsafeRawBufferPointer(rebasing: k.prefix(Self.seedByteCount))) }
     }
 
+    /// The seed as bytes, for tests that hand a key to an agent as a client would.
+    package func withSeedForTesting(_ body: ([UInt8]) -> Void) {
+        withSeed { body(Array($0)) }
+    }
+
     /// A fresh seed from the CSPRNG; the caller stores it, then derives the key with `init(seed:)`.
     public static func generateSeed() -> SecureBytes {
         SecureBytes.random(count: seedByteCount)

@@ -135,4 +135,12 @@ public enum QueryExtension {
         for name in names { w.string(name) }
         return w.bytes
     }
+
+    /// The names in a reply (after SUCCESS).
+    public static func parseReply(_ contents: [UInt8]) throws(SecmodError) -> [String] {
+        var r = SSHReader(contents)
+        var names: [String] = []
+        while !r.isAtEnd { names.append(try r.name("extension name")) }
+        return names
+    }
 }
