@@ -103,7 +103,8 @@ let package = Package(
         ], exclude: ["Fixtures"]),
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",
-            "SecmodOffline", "SecmodTestVectors", "SecmodHelperMain", "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod",
+            "SecmodOffline", "SecmodTestVectors", "SecmodHelperMain", "SecmodAgentClient",
+            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod", "secmod-agent",
         ]),
     ],
     swiftLanguageModes: [.v6]
