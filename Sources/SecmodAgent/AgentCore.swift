@@ -11,6 +11,8 @@ public struct AgentConnectionState: Sendable {
     public let id: UInt64
     public let caller: PeerCredentials
     public internal(set) var bindings: [Binding] = []
+    /// A session-bind failed on this connection: its session is unknown.
+    public internal(set) var bindingFailed = false
 
     public struct Binding: Sendable, Equatable {
         public let hostKey: [UInt8]
@@ -72,7 +74,8 @@ public struct AgentWork: Sendable {
                 guard let identity = key.blindable else { throw SecmodError(.crypto, "key \(key.name) is not an Ed25519 key in memory") }
                 let blinded = try identity.blinded(parameter: parameter)
                 let signature = try data.map { (d) throws(SecmodError) in try blinded.sign(d) }
-                return AgentReply.extensionSuccess(OnionBlindingExtension.reply(blindedKey: blinded.publicKey, signature: signature))
+                return AgentReply.extensionResponse(data == nil ? OnionBlindingExtension.blindedKeyName : OnionBlindingExtension.blindSignName,
+                                                    OnionBlindingExtension.reply(blindedKey: blinded.publicKey, signature: signature))
             }
         } catch {
             counter?.release()
@@ -138,12 +141,19 @@ public final class AgentCore {
             guard let key = visibleKeys(for: caller, now: now).first(where: { $0.blob == blob }) else {
                 return refuse(.unknownKey, connection, "SIGN with a key it may not use or that is not here")
             }
+            // RFC 9987: flags the agent does not know fail the request.
+            guard flags.isSubset(of: [.rsaSHA256, .rsaSHA512]) else {
+                return refuse(.unsupported, connection, "SIGN_REQUEST with unknown flags \(flags.rawValue)")
+            }
             let scheme: SSHSignatureScheme
             switch key.scheme(flags: flags) {
             case let .success(s): scheme = s
             case let .failure(why): return refuse(why, connection, "key \(key.name): SHA-1 ssh-rsa signature asked for (flags \(flags.rawValue)); ALLOW_SHA1 is off")
             }
             let content = SignedContent(data)
+            if case .userAuth = content, connection.bindingFailed {
+                return refuse(.sessionMismatch, connection, "key \(key.name): a user authentication on a connection whose session-bind failed")
+            }
             switch purposeAllowing(content, keyBlob: blob, purposes: key.purposes, boundSession: connection.bindings.last?.sessionID) {
             case let .success(purpose):
                 return .work(AgentWork(key: key, kind: .sign(data: data, scheme: scheme, purpose: purpose), caller: caller))
@@ -178,6 +188,7 @@ public final class AgentCore {
             return .reply(AgentReply.success)
 
         case let .lock(passphrase):
+            guard !passphrase.isEmpty else { return refuse(.unsupported, connection, "LOCK with an empty passphrase") }
             guard visibleKeys(for: caller, now: now).contains(where: { $0.addedBy == nil }) || configured.isEmpty else {
                 return refuse(.callerNotAllowed, connection, "LOCK by a caller that may use no configured key")
             }
@@ -213,26 +224,38 @@ public final class AgentCore {
         let caller = connection.caller
         switch name {
         case QueryExtension.name:
-            return .reply(AgentReply.extensionSuccess(QueryExtension.reply(Self.extensions)))
+            return .reply(AgentReply.extensionResponse(QueryExtension.name, QueryExtension.reply(Self.extensions)))
 
         case SessionBind.extensionName:
+            // A failed binding is remembered: the client's session is then unknown, and no
+            // user authentication is signed on this connection (OpenSSH 10 does the same).
+            let failure = AgentReply.extensionFailure
             let bind: SessionBind
             do throws(SecmodError) { bind = try SessionBind(contents: contents) } catch {
-                return refuse(.malformed, connection, "session-bind: \(error)")
+                connection.bindingFailed = true
+                return refuse(.malformed, connection, "session-bind: \(error)", reply: failure)
             }
             guard HostKeySignature.verify(hostKey: bind.hostKey, signature: bind.signature, sessionID: bind.sessionID) else {
-                return refuse(.malformed, connection, "session-bind whose host key signature does not verify")
+                connection.bindingFailed = true
+                return refuse(.malformed, connection, "session-bind whose host key signature does not verify", reply: failure)
             }
-            // As OpenSSH's agent: a connection bound for authentication (not forwarding) is
-            // used up; one more binding means something is replaying it.
+            // OpenSSH's rules: the same binding again is fine and changes nothing; the same
+            // session with another host key, a new binding after one for authentication (not
+            // forwarding), or more than 16, are refused.
+            if let earlier = connection.bindings.first(where: { $0.sessionID == bind.sessionID }) {
+                guard earlier.hostKey == bind.hostKey else {
+                    connection.bindingFailed = true
+                    return refuse(.sessionMismatch, connection, "session-bind of a bound session to another host key", reply: failure)
+                }
+                return .reply(AgentReply.success)
+            }
             if let last = connection.bindings.last, !last.isForwarding {
-                return refuse(.sessionMismatch, connection, "session-bind on a connection already bound for authentication")
+                connection.bindingFailed = true
+                return refuse(.sessionMismatch, connection, "session-bind on a connection already bound for authentication", reply: failure)
             }
             guard connection.bindings.count < AgentConnectionState.maximumBindings else {
-                return refuse(.unsupported, connection, "more than \(AgentConnectionState.maximumBindings) session-binds on one connection")
-            }
-            if connection.bindings.contains(where: { $0.sessionID == bind.sessionID }) {
-                return refuse(.sessionMismatch, connection, "session-bind to a session already bound")
+                connection.bindingFailed = true
+                return refuse(.unsupported, connection, "more than \(AgentConnectionState.maximumBindings) session-binds on one connection", reply: failure)
             }
             connection.bindings.append(.init(hostKey: bind.hostKey, sessionID: bind.sessionID, isForwarding: bind.isForwarding))
             logger.info("connection of \(caller) bound to host key \(Self.fingerprint(bind.hostKey))\(bind.isForwarding ? " (forwarded)" : "")")

@@ -95,8 +95,8 @@ public final class SSHAgentConnection {
         w.uint64(length)
         if let data { w.string(data) }
         let reply = try call(w.bytes, timeout: timeout)
-        guard reply.first == AgentMessageType.success else { throw refused(reply, name) }
-        var r = SSHReader(reply.dropFirst())
+        guard let contents = AgentReply.extensionContents(reply, name: name) else { throw refused(reply, name) }
+        var r = SSHReader(contents)
         let key = try r.string("blinded key", maximum: 32)
         let signature = data == nil ? nil : try r.string("signature", maximum: 64)
         try r.end(name)
@@ -110,8 +110,8 @@ public final class SSHAgentConnection {
         w.byte(AgentMessageType.extension)
         w.string(QueryExtension.name)
         let reply = try call(w.bytes, timeout: timeout)
-        guard reply.first == AgentMessageType.success else { throw refused(reply, "query") }
-        return try QueryExtension.parseReply(Array(reply.dropFirst()))
+        guard let contents = AgentReply.extensionContents(reply, name: QueryExtension.name) else { throw refused(reply, "query") }
+        return try QueryExtension.parseReply(contents)
     }
 
     public func lock(passphrase: [UInt8], timeout: Duration) throws(SecmodError) {

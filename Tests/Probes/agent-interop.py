@@ -97,14 +97,15 @@ def blind(comment):
     for period in (20000, 20001):
         request = b"\x1b" + string(b"tor-hs-blind-sign@swift-secmod") + string(blob) + struct.pack(">QQ", period, 1440) + string(data)
         reply = call(sock, request)
-        if reply[0] != 6:
+        # RFC 9987's EXTENSION_RESPONSE: 29, the extension's name, its contents.
+        if reply[0] != 29 or read_string(reply, 1)[0] != b"tor-hs-blind-sign@swift-secmod":
             fail("blind-sign answered %d" % reply[0])
-        blinded, at = read_string(reply, 1)
+        blinded, at = read_string(reply, read_string(reply, 1)[1])
         signature, at = read_string(reply, at)
         # The blinded key alone, through the other extension, is the same.
         request = b"\x1b" + string(b"tor-hs-blinded-key@swift-secmod") + string(blob) + struct.pack(">QQ", period, 1440)
         alone = call(sock, request)
-        if alone[0] != 6 or read_string(alone, 1)[0] != blinded:
+        if alone[0] != 29 or read_string(alone, read_string(alone, 1)[1])[0] != blinded:
             fail("blinded-key disagrees with blind-sign")
         Ed25519PublicKey.from_public_bytes(blinded).verify(signature, data)  # raises if bad
         try:

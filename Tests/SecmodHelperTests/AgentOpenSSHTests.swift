@@ -112,3 +112,45 @@ struct AgentOpenSSHTests {
         #expect(agent.stop() == 0)
     }
 }
+
+/// `ssh` logging in to an `sshd` on loopback through `secmod-agent`: Ed25519 and RSA keys
+/// with `ssh-auth`; a key without it is refused by the agent even where the server would
+/// take it. ssh binds its connection to the server's host key first
+/// (`session-bind@openssh.com`), which the agent verifies and logs.
+@Suite(.serialized, .enabled(if: TestUsers.canCreate && SSHServer.available, "needs root, sshd (openssh-server) and ssh"))
+struct AgentLoginTests {
+    static func agent(_ user: TestUsers.Account) throws -> AgentProcess {
+        try AgentProcess(keys: [
+            .init(name: "ed", lines: "ALGORITHM = ed25519\nPURPOSES = ssh-auth\nCLIENT_USERS = \(user.name)"),
+            .init(name: "rsa", lines: "ALGORITHM = rsa-3072\nPURPOSES = ssh-auth\nCLIENT_USERS = \(user.name)"),
+            .init(name: "signing-only", lines: "ALGORITHM = ed25519\nPURPOSES = sshsig:file\nCLIENT_USERS = \(user.name)"),
+        ])
+    }
+
+    @Test func sshLogsInWithEd25519AndRSAKeysAndNotWithoutSSHAuth() throws {
+        let user = try TestUsers.sshUser
+        let agent = try Self.agent(user)
+        try agent.start(as: try TestUsers.helper)
+        let listed = agent.run("/usr/bin/ssh-add", ["-L"], as: user)
+        #expect(listed.status == 0, "\(listed.output)")
+        func key(_ comment: String) throws -> String {
+            try #require(listed.output.split(separator: "\n").first { $0.hasSuffix(" " + comment) }.map(String.init), "\(listed.output)")
+        }
+        for (name, expected) in [("ed", Int32(0)), ("rsa", 0), ("signing-only", 255)] {
+            // The server takes only this key, so ssh must get the agent to sign with it.
+            let server = try SSHServer(authorizedKeys: [try key(name)])
+            let login = server.login(as: user, agentSocket: agent.socketPath)
+            #expect(login.status == expected, "\(name): \(login.output)\n\(server.log)")
+            if expected == 0 {
+                #expect(server.log.contains("Accepted publickey for \(user.name)"), "\(server.log)")
+            }
+            #expect(agent.log.contains("bound to host key \(server.hostKeyFingerprint)"), "\(agent.log)")
+        }
+        #expect(agent.log.contains("key signing-only may not sign an SSH user authentication"))
+        #expect(agent.stop() == 0)
+        for name in ["ed", "rsa"] {
+            let counts = try String(contentsOfFile: agent.root + "/audit/\(name).ssh-auth.count", encoding: .utf8)
+            #expect(counts.contains("signatures = 1\n"), "\(name): \(counts)")
+        }
+    }
+}

@@ -49,6 +49,30 @@ enum TestUsers {
         }
     }()
 
+    /// `secmod-test-ssh`: the account `ssh` logs in as in the agent's login test. Unlike the
+    /// others it has a shell (sshd runs the session through it) and the password `*` instead
+    /// of useradd's `!` (with UsePAM no, sshd refuses "locked" accounts even for keys). In
+    /// the clients group, so that the agent's socket lets it in.
+    static var sshUser: Account { get throws { try sshAccount.get() } }
+
+    private static let sshAccount: Result<Account, HelperTestError> = {
+        do {
+            _ = try accounts.get()
+            let name = "secmod-test-ssh"
+            if UserDatabase.user(named: name) == nil {
+                try run("/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/bin/sh", "-U", "-G", clientsGroup, name])
+            }
+            // Also when the account was made before, by hand or by an older suite.
+            try run("/usr/sbin/usermod", ["-p", "*", "-s", "/bin/sh", "-a", "-G", clientsGroup, name])
+            guard let user = UserDatabase.user(named: name) else { throw HelperTestError("useradd \(name) left no user") }
+            return .success(Account(name: name, uid: user.uid, gid: user.gid))
+        } catch let error as HelperTestError {
+            return .failure(error)
+        } catch {
+            return .failure(HelperTestError("\(error)"))
+        }
+    }()
+
     private static func ensure(_ name: String, _ groups: [String]) throws -> Account {
         if UserDatabase.user(named: name) == nil {
             try run("/usr/sbin/useradd", ["--system", "--no-create-home", "--shell", "/usr/sbin/nologin"] + groups + [name])

@@ -193,20 +193,26 @@ import Testing
         let f = try Self.fixture()
         let host = try Self.ed25519()
         let session = [UInt8](repeating: 0x51, count: 32)
+        // A signature over something else proves nothing, and spoils its connection for
+        // user authentication.
+        var spoiled = AgentConnectionState(id: 2, caller: Self.alice)
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session, signed: [1]), connection: &spoiled, now: 0)) == AgentReply.extensionFailure)
+        #expect(spoiled.bindings.isEmpty && spoiled.bindingFailed)
+        #expect(Self.outcome(f.core.handle(Self.signRequest(f.login, Self.userAuth(session: session, key: f.login)), connection: &spoiled, now: 0)) == AgentReply.failure)
         var alice = AgentConnectionState(id: 1, caller: Self.alice)
-        // A signature over something else proves nothing.
-        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session, signed: [1]), connection: &alice, now: 0)) == AgentReply.failure)
-        #expect(alice.bindings.isEmpty)
         #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session), connection: &alice, now: 0)) == AgentReply.success)
         #expect(alice.bindings.map(\.hostKey) == [SSHPublicKey.ed25519(host.publicKey).blob])
         // A user authentication for another session is refused; for this one it is signed.
         let other = Self.userAuth(session: [UInt8](repeating: 0x52, count: 32), key: f.login)
         #expect(Self.outcome(f.core.handle(Self.signRequest(f.login, other), connection: &alice, now: 0)) == AgentReply.failure)
-        #expect(f.core.refusals[.sessionMismatch] == 1)
+        #expect(f.core.refusals[.sessionMismatch] == 2)
         let mine = Self.userAuth(session: session, key: f.login)
         #expect(Self.outcome(f.core.handle(Self.signRequest(f.login, mine), connection: &alice, now: 0))?.first == AgentMessageType.signResponse)
-        // A connection bound for authentication cannot be bound again.
-        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: [9, 9]), connection: &alice, now: 0)) == AgentReply.failure)
+        // The same binding again changes nothing; a connection bound for authentication
+        // cannot be bound to another session.
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session), connection: &alice, now: 0)) == AgentReply.success)
+        #expect(alice.bindings.count == 1)
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: [9, 9]), connection: &alice, now: 0)) == AgentReply.extensionFailure)
         #expect(alice.bindings.count == 1)
     }
 
@@ -252,8 +258,8 @@ import Testing
             }
         }
         let reply = try #require(Self.outcome(f.core.handle(blind(f.onion), connection: &alice, now: 0)))
-        #expect(reply.first == AgentMessageType.success)
-        var r = SSHReader(Array(reply.dropFirst()))
+        #expect(reply.first == AgentMessageType.extensionResponse)
+        var r = SSHReader(try #require(AgentReply.extensionContents(reply, name: OnionBlindingExtension.blindSignName)))
         let blinded = try r.string("key")
         let signature = try r.string("sig")
         guard case let .ed25519(identity) = f.onion.publicKey else { Issue.record("not ed25519"); return }
@@ -267,10 +273,14 @@ import Testing
         let f = try Self.fixture()
         var alice = AgentConnectionState(id: 1, caller: Self.alice)
         let reply = try #require(Self.outcome(f.core.handle(Self.message { $0.byte(27); $0.string("query") }, connection: &alice, now: 0)))
-        #expect(reply.first == AgentMessageType.success)
-        #expect(try QueryExtension.parseReply(Array(reply.dropFirst())) == AgentCore.extensions)
+        #expect(reply.first == AgentMessageType.extensionResponse)
+        #expect(try QueryExtension.parseReply(try #require(AgentReply.extensionContents(reply, name: "query"))) == AgentCore.extensions)
         #expect(Self.outcome(f.core.handle(Self.message { $0.byte(27); $0.string("nope@example.org") }, connection: &alice, now: 0)) == AgentReply.failure)
         #expect(Self.outcome(f.core.handle([99], connection: &alice, now: 0)) == AgentReply.failure)
         #expect(Self.outcome(f.core.handle([AgentMessageType.signRequest, 0, 0], connection: &alice, now: 0)) == AgentReply.failure)
+        // Unknown SIGN_REQUEST flags fail (RFC 9987), as does LOCK with an empty passphrase.
+        #expect(Self.outcome(f.core.handle(Self.signRequest(f.login, Self.sshsig("file"), flags: 8), connection: &alice, now: 0)) == AgentReply.failure)
+        #expect(Self.outcome(f.core.handle(Self.message { $0.byte(AgentMessageType.lock); $0.string("") }, connection: &alice, now: 0)) == AgentReply.failure)
+        #expect(!f.core.isLocked)
     }
 }

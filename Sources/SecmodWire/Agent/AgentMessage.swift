@@ -19,6 +19,7 @@ public enum AgentMessageType {
     public static let addSmartcardKeyConstrained: UInt8 = 26
     public static let `extension`: UInt8 = 27
     public static let extensionFailure: UInt8 = 28
+    public static let extensionResponse: UInt8 = 29
 }
 
 /// SIGN_REQUEST flags (RFC 9987 §6.6.1).
@@ -115,8 +116,28 @@ public enum AgentReply {
         return w.bytes
     }
 
-    /// SUCCESS followed by an extension's own contents.
-    public static func extensionSuccess(_ contents: [UInt8]) -> [UInt8] {
-        [AgentMessageType.success] + contents
+    /// EXTENSION_RESPONSE (RFC 9987 §6.8): the extension's name, then its own contents.
+    public static func extensionResponse(_ name: String, _ contents: [UInt8]) -> [UInt8] {
+        var w = SSHWriter()
+        w.byte(AgentMessageType.extensionResponse)
+        w.string(name)
+        w.raw(contents)
+        return w.bytes
+    }
+
+    /// The contents of an extension's answer: after EXTENSION_RESPONSE and the name (RFC
+    /// 9987), or after SUCCESS (drafts up to -13, and agents that still answer so). Nil for
+    /// FAILURE, EXTENSION_FAILURE or a response to another extension.
+    public static func extensionContents(_ reply: [UInt8], name: String) -> [UInt8]? {
+        switch reply.first {
+        case AgentMessageType.success:
+            return Array(reply.dropFirst())
+        case AgentMessageType.extensionResponse:
+            var r = SSHReader(reply.dropFirst())
+            guard let echoed = try? r.name("extension name"), echoed == name, let rest = try? r.rest() else { return nil }
+            return rest
+        default:
+            return nil
+        }
     }
 }
