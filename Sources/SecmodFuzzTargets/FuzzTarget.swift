@@ -14,6 +14,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case config
     /// RSA private key files: the S-expression reader and the key checks behind it.
     case sexpr
+    /// ssh-agent protocol messages a client sends `secmod-agent`, and what they carry.
+    case agent
 
     public func run(_ input: [UInt8]) {
         switch self {
@@ -21,6 +23,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .offline: FuzzTargets.offline(input)
         case .config: FuzzTargets.config(input)
         case .sexpr: FuzzTargets.sexpr(input)
+        case .agent: FuzzTargets.agent(input)
         }
     }
 
@@ -32,6 +35,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .offline: 8192  // a future-keys document with a few denominations
         case .config: 4096
         case .sexpr: FuzzTargets.maximumKeyFileSize
+        case .agent: 4096  // a few messages: a sign request with a user authentication and an RSA key
         }
     }
 
@@ -42,6 +46,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .offline: "offline JSON documents, FutureKeys, UploadSignatures, Amount, base32"
         case .config: "configuration parser, @INLINE@ directives, $-expansion, typed values"
         case .sexpr: "RSA private key files (RsaSExpression, RsaKeyFile, key checks)"
+        case .agent: "ssh-agent messages (AgentRequest, SSHPublicKey, signed data, session-bind, blinding)"
         }
     }
 }
