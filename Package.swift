@@ -76,7 +76,7 @@ let package = Package(
         .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodBase", "SecmodHelperMain", "SecmodServer"]),
         .executableTarget(name: "secmod-agent", dependencies: ["SecmodBase", "SecmodHelperMain"]),
         .executableTarget(name: "secmod", dependencies: [
-            "SecmodBase", "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodOffline", "SecmodServer", "SecmodSystem",
+            "SecmodAgentClient", "SecmodBase", "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodOffline", "SecmodServer", "SecmodSystem",
             "SecmodWire", .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.

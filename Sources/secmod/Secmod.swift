@@ -7,12 +7,12 @@ import SecmodBase
 struct Secmod: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "secmod",
-        abstract: "Talk to the swift-secmod helpers (secmod helper ...) and sign their keys offline (secmod offline ...).",
+        abstract: "Talk to the swift-secmod helpers (secmod helper ...), sign their keys offline (secmod offline ...), and use secmod-agent (secmod agent ...).",
         discussion: """
             The two groups are the unambiguous forms: `secmod helper sign` always signs through a             helper, `secmod offline sign` always signs future keys with the master key. The             commands below the groups are the same commands without the group's name; there,             `sign` signs through a helper only with --helper.
             """,
         version: "secmod (swift-secmod) \(SecmodVersion.string)",
-        subcommands: [HelperGroup.self, OfflineGroup.self, Keys.self, Sign.self, Verify.self, Revoke.self, Audit.self, Takeover.self,
+        subcommands: [HelperGroup.self, OfflineGroup.self, AgentGroup.self, Keys.self, Sign.self, Verify.self, Revoke.self, Audit.self, Takeover.self,
                       OfflineSetup.self, OfflineDownload.self, OfflineShow.self, OfflineUpload.self]
     )
 }
