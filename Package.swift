@@ -81,8 +81,8 @@ let package = Package(
         ]),
         // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.
         .executableTarget(name: "secmod-bench", dependencies: [
-            "SecmodBase", "SecmodClient", "SecmodCrypto", "SecmodKeys", "SecmodPkcs11", "SecmodSystem", "SecmodWire",
-            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa",
+            "SecmodAgentClient", "SecmodBase", "SecmodClient", "SecmodCrypto", "SecmodKeys", "SecmodPkcs11", "SecmodSystem", "SecmodWire",
+            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod-agent",
         ]),
 
         // Fuzzing: the decoders of untrusted input as libFuzzer targets (contrib/fuzz.sh). The
