@@ -41,6 +41,9 @@ trap 'rm -rf "$stage"' EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 units=(taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service)
+# secmod-agent's unit: verified, scored and its user checked like the helpers'; the Taler
+# checks (taler-exchange.target, Taler's paths) are for the helpers alone.
+all_units=("${units[@]}" secmod-agent.service)
 
 echo "== staging an installation in $stage"
 # verify loads each unit with its default dependencies (sysinit.target, basic.target, ...):
@@ -57,7 +60,7 @@ unitdir=/etc/systemd/system sysusers=/etc/sysusers.d/swift-secmod.conf tmpfiles=
 directive() { sed -n "s/^$2=//p" "$stage$unitdir/$1" | tail -n 1; }
 
 echo "== systemd-analyze verify --root"
-for unit in "${units[@]}"; do
+for unit in "${all_units[@]}"; do
     # Parses every directive (unknown keys and bad values are printed, not fatal), builds
     # the start transaction, checks that ExecStart='s program exists in the stage and is
     # executable. Anything printed is a failure.
@@ -79,12 +82,18 @@ for unit in "${units[@]}"; do
     done
     directive "$unit" PartOf | tr ' ' '\n' | grep -qx taler-exchange.target || fail "$unit: not PartOf=taler-exchange.target"
     directive "$unit" WantedBy | tr ' ' '\n' | grep -qx taler-exchange.target || fail "$unit: not WantedBy=taler-exchange.target"
+done
+for unit in "${all_units[@]}"; do
+    for status in 2 4 6; do
+        directive "$unit" RestartPreventExitStatus | tr ' ' '\n' | grep -qx "$status" \
+            || fail "$unit: RestartPreventExitStatus= lacks $status"
+    done
     [ -n "$(directive "$unit" LimitMEMLOCK)" ] || fail "$unit: no LimitMEMLOCK="
     [ -n "$(directive "$unit" LimitNOFILE)" ] || fail "$unit: no LimitNOFILE="
 done
 
 echo "== manual pages and completions"
-for page in man1/secmod.1 man8/taler-exchange-secmod-eddsa.8 man8/taler-exchange-secmod-rsa.8; do
+for page in man1/secmod.1 man8/taler-exchange-secmod-eddsa.8 man8/taler-exchange-secmod-rsa.8 man8/secmod-agent.8; do
     if [ -s "$stage/usr/local/share/man/$page" ]; then echo "$page installed"; else fail "$page is not installed"; fi
 done
 for script in bash-completion/completions/secmod zsh/site-functions/_secmod fish/vendor_completions.d/secmod.fish; do
@@ -92,7 +101,7 @@ for script in bash-completion/completions/secmod zsh/site-functions/_secmod fish
 done
 
 echo "== systemd-analyze security --offline=yes --root (limit 2.0)"
-for unit in "${units[@]}"; do
+for unit in "${all_units[@]}"; do
     # --threshold is on systemd's internal 0-100 scale: 20 is the 2.0 it prints.
     if out="$(systemd-analyze security --offline=yes --root="$stage" --threshold=20 "$unit" 2>&1)"; then rc=0; else rc=$?; fi
     score="$(printf '%s\n' "$out" | sed -n "s/.*Overall exposure level for $unit: \([0-9.]*\).*/\1/p")"
@@ -135,6 +144,12 @@ for unit in "${units[@]}"; do
         echo "$unit: User=$user, Group=$group (gid $gid), taler-exchange-httpd a member; shell $(passwd_field "$user" 7)"
     fi
 done
+unit=secmod-agent.service user="$(directive secmod-agent.service User)" group="$(directive secmod-agent.service Group)"
+if [ -z "$(passwd_field "$user" 1)" ] || [ "$(passwd_field "$user" 4)" != "$(group_field "$group" 3)" ]; then
+    fail "$unit: User=$user with primary group $group is not created by $sysusers"
+else
+    echo "$unit: User=$user, Group=$group (gid $(group_field "$group" 3)); shell $(passwd_field "$user" 7)"
+fi
 
 echo "== systemd-tmpfiles --root --create"
 if out="$(systemd-tmpfiles --root="$stage" --create "$stage$tmpfiles" 2>&1)" && [ -z "$out" ]; then

@@ -78,7 +78,7 @@ command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
 # without the toolchain and need only Debian's libraries (contrib/check-systemd.sh checks).
 scratch=(--static-swift-stdlib)
 [ -z "${SECMOD_SCRATCH:-}" ] || scratch+=(--scratch-path "$SECMOD_SCRATCH")
-programs=(taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod)
+programs=(taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod secmod-agent)
 if [ "$build" = yes ]; then
     for program in "${programs[@]}"; do
         swift build -c release "${scratch[@]}" --product "$program"
@@ -98,7 +98,7 @@ helperbin="$prefix/bin"
 install -d -m 0755 "$root/bin" "$destdir$helperbin" "$root/share/taler/config.d"
 for program in "${programs[@]}"; do
     case "$program" in
-        secmod) install -m 0755 "$bin/$program" "$root/bin/$program" ;;
+        secmod|secmod-agent) install -m 0755 "$bin/$program" "$root/bin/$program" ;;
         *) install -m 0755 "$bin/$program" "$destdir$helperbin/$program" ;;
     esac
 done
@@ -123,7 +123,7 @@ done
 install -d -m 0755 "$root/share/man/man1" "$root/share/man/man8" "$root/share/bash-completion/completions" \
     "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
 install -m 0644 docs/man/secmod.1 "$root/share/man/man1/secmod.1"
-install -m 0644 docs/man/taler-exchange-secmod-eddsa.8 docs/man/taler-exchange-secmod-rsa.8 "$root/share/man/man8/"
+install -m 0644 docs/man/taler-exchange-secmod-eddsa.8 docs/man/taler-exchange-secmod-rsa.8 docs/man/secmod-agent.8 "$root/share/man/man8/"
 "$bin/secmod" --generate-completion-script bash > "$root/share/bash-completion/completions/secmod"
 "$bin/secmod" --generate-completion-script zsh > "$root/share/zsh/site-functions/_secmod"
 "$bin/secmod" --generate-completion-script fish > "$root/share/fish/vendor_completions.d/secmod.fish"
@@ -160,6 +160,15 @@ for helper in eddsa rsa; do
     mv -f "$destdir$unitdir/$unit.tmp" "$destdir$unitdir/$unit"
     units+=("$unit")
 done
+# secmod-agent's unit has one name everywhere (nothing of Taler's to take over); it is
+# never enabled by installing.
+sed -E "s#^ExecStart=[^ ]*/bin/secmod-agent( |\$)#ExecStart=$prefix/bin/secmod-agent\1#" \
+    contrib/systemd/secmod-agent.service > "$destdir$unitdir/secmod-agent.service.tmp"
+grep -q "^ExecStart=$prefix/bin/secmod-agent " "$destdir$unitdir/secmod-agent.service.tmp" \
+    || { echo "contrib/systemd/secmod-agent.service: no ExecStart= to rewrite" >&2; exit 1; }
+chmod 0644 "$destdir$unitdir/secmod-agent.service.tmp"
+mv -f "$destdir$unitdir/secmod-agent.service.tmp" "$destdir$unitdir/secmod-agent.service"
+units+=(secmod-agent.service)
 sysusers="$sysusersdir/swift-secmod.conf" tmpfiles="$tmpfilesdir/swift-secmod.conf"
 install -m 0644 contrib/systemd/swift-secmod.sysusers.conf "$destdir$sysusers"
 install -m 0644 contrib/systemd/swift-secmod.tmpfiles.conf "$destdir$tmpfiles"
@@ -167,11 +176,21 @@ if [ "$package" = yes ]; then
     # /etc/taler/taler.conf belongs to Taler's package; ours ships the example.
     install -d -m 0755 "$root/share/doc/swift-secmod/examples"
     install -m 0644 contrib/systemd/taler.conf "$root/share/doc/swift-secmod/examples/taler.conf"
+    install -m 0644 contrib/systemd/secmod-agent.conf "$root/share/doc/swift-secmod/examples/secmod-agent.conf"
 elif [ -e "$destdir/etc/taler/taler.conf" ]; then
     echo "kept the existing $destdir/etc/taler/taler.conf: it must set TALER_RUNTIME_DIR = /run/taler/ and TALER_DATA_HOME = /var/lib/taler/ in [PATHS] (see contrib/systemd/taler.conf)"
 else
     install -m 0644 contrib/systemd/taler.conf "$destdir/etc/taler/taler.conf"
     echo "wrote $destdir/etc/taler/taler.conf"
+fi
+if [ "$package" = no ]; then
+    if [ -e "$destdir/etc/secmod/agent.conf" ]; then
+        echo "kept the existing $destdir/etc/secmod/agent.conf"
+    else
+        install -d -m 0755 "$destdir/etc/secmod"
+        install -m 0644 contrib/systemd/secmod-agent.conf "$destdir/etc/secmod/agent.conf"
+        echo "wrote $destdir/etc/secmod/agent.conf (secmod-agent's, with no keys configured yet)"
+    fi
 fi
 echo "installed the units into $destdir$unitdir, $destdir$sysusers and $destdir$tmpfiles"
 
