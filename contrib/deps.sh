@@ -9,11 +9,14 @@ set -euo pipefail
 # libp11-kit-dev: p11-kit's self-contained pkcs11.h, for the PKCS#11 key store's types (a
 # token's library is opened at run time, nothing is linked). softhsm2 is the token the tests
 # keep keys in, and opensc's pkcs11-tool the independent view of what is in it.
+# openssh-client/-server and python3-paramiko (with python3-cryptography) are secmod-agent's
+# independent clients: ssh-add, ssh-keygen -Y, ssh logging in to an sshd on loopback,
+# paramiko's agent client, and pyca/cryptography verifying blinded onion-service signatures.
 # libcurl4-openssl-dev: secmod download/upload speak HTTP(S) through FoundationNetworking,
 # and linking it with the Swift runtime inside (--static-swift-stdlib) needs libcurl's
 # development link; the installed program needs only libcurl4.
 SECMOD_DEBIAN_PACKAGES=(pkg-config libsodium-dev libgcrypt20-dev libssl-dev nettle-dev libgmp-dev libcurl4-openssl-dev libp11-kit-dev)
-SECMOD_TEST_PACKAGES=(libgnunet-dev libjansson-dev gcc systemd openssl softhsm2 opensc)
+SECMOD_TEST_PACKAGES=(libgnunet-dev libjansson-dev gcc systemd openssl softhsm2 opensc openssh-client openssh-server python3-paramiko python3-cryptography)
 
 secmod_install_deps() {
     local missing=() wanted=("${SECMOD_DEBIAN_PACKAGES[@]}")

@@ -40,11 +40,11 @@ public struct AgentClient: Sendable {
         let path = socketPath
         let result: Result<T, SecmodError> = await withCheckedContinuation { continuation in
             do throws(SecmodError) {
-                _ = try OSThread.start(name: "agent-client") {
+                try OSThread.start(name: "agent-client") {
                     let connection = SSHAgentConnection(socketPath: path)
                     defer { connection.close() }
                     continuation.resume(returning: Result { () throws(SecmodError) in try body(connection) })
-                }
+                }.detach()
             } catch {
                 continuation.resume(returning: .failure(error))
             }

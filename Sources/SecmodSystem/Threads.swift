@@ -37,6 +37,10 @@ public struct OSThread: Sendable {
 
     public func join() { pthread_join(handle, nil) }
 
+    /// Lets the thread's resources go when it ends, for a thread nobody will join: every
+    /// thread is either joined or detached, so none leaks.
+    public func detach() { pthread_detach(handle) }
+
     /// The calling thread's identity, to check in debug builds that state owned by one
     /// thread is touched only there.
     public static var currentID: UInt { UInt(pthread_self()) }

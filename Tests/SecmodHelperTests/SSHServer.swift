@@ -19,6 +19,8 @@ final class SSHServer {
     let port: Int
     private let process: ChildProcess
     private let output = Locked<String>("")
+    /// Reads sshd's log until sshd (and every connection's child) has closed the pipe.
+    private var logReader: OSThread?
     /// SHA256 fingerprint of the host key, as `ssh-keygen -l` prints it.
     let hostKeyFingerprint: String
 
@@ -64,7 +66,7 @@ final class SSHServer {
                 process = p
                 output.withLock { $0 = text }
                 let output = self.output
-                _ = try OSThread.start(name: "sshd-log") {
+                logReader = try OSThread.start(name: "sshd-log") {
                     while let chunk = reader.next() { output.withLock { $0 += chunk } }
                 }
                 return
@@ -79,6 +81,7 @@ final class SSHServer {
 
     deinit {
         if process.isRunning { process.signal(SIGTERM); _ = process.wait() }
+        logReader?.join()
         try? FileManager.default.removeItem(atPath: directory)
     }
 
