@@ -32,6 +32,8 @@ public final class AgentEngine {
     let epoll: Epoll
     private var listener: SocketHandle?
     private var connections: [UInt64: AgentConnection] = [:]
+    /// Open connections per caller uid, for MAX_CONNECTIONS_PER_USER.
+    private var connectionsPerUser: [UInt32: Int] = [:]
     private var nextConnectionID: UInt64 = 1
     /// REQUEST_TIMEOUT's deadlines in the order requests went to workers (one timeout for
     /// all, so a FIFO is ordered). Entries of answered requests are skipped when due.
@@ -154,6 +156,10 @@ public final class AgentEngine {
                 connectionLog.warning(logger, reason: "refused a connection", "MAX_CONNECTIONS (\(settings.maxConnections)) are open; caller \(caller)")
                 continue
             }
+            guard connectionsPerUser[caller.uid, default: 0] < settings.maxConnectionsPerUser else {
+                connectionLog.warning(logger, reason: "refused a connection", "MAX_CONNECTIONS_PER_USER (\(settings.maxConnectionsPerUser)) of uid \(caller.uid) are open; caller \(caller)")
+                continue
+            }
             let id = nextConnectionID
             nextConnectionID += 1
             let handle = SocketHandle(socket)
@@ -163,6 +169,7 @@ public final class AgentEngine {
                 continue
             }
             connections[id] = connection
+            connectionsPerUser[caller.uid, default: 0] += 1
         }
     }
 
@@ -296,6 +303,8 @@ public final class AgentEngine {
         tokenWorkers?.drop(session: connection.id)
         for i in connection.input.indices { connection.input[i] = 0 }
         connections[connection.id] = nil
+        let uid = connection.state.caller.uid
+        connectionsPerUser[uid] = connectionsPerUser[uid].flatMap { $0 > 1 ? $0 - 1 : nil }
     }
 
     private func shutdown() {

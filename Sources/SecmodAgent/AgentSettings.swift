@@ -19,6 +19,9 @@ public struct AgentSettings: Sendable {
     public let callers: CallerPolicy
     /// Connections served at once; more are accepted and closed at once, logged.
     public let maxConnections: Int
+    /// Connections of one uid served at once, so that one local user cannot take them all
+    /// (`MAX_CONNECTIONS_PER_USER`, default 32, at most MAX_CONNECTIONS).
+    public let maxConnectionsPerUser: Int
     /// µs, 0 for none (the default without a token; 10 s with one).
     public let requestTimeout: UInt64
     public let pkcs11: Pkcs11Settings?
@@ -27,7 +30,7 @@ public struct AgentSettings: Sendable {
     public let keys: [AgentKeySettings]
 
     static let known: Set<String> = [
-        "unixpath", "key_dir", "audit_dir", "audit_block", "workers", "client_users", "client_groups", "max_connections",
+        "unixpath", "key_dir", "audit_dir", "audit_block", "workers", "client_users", "client_groups", "max_connections", "max_connections_per_user",
         "request_timeout", "pkcs11_module", "pkcs11_token", "pkcs11_pin_file", "allow_add",
     ]
 
@@ -52,6 +55,8 @@ public struct AgentSettings: Sendable {
                                    groups: c.string(section: section, option: "CLIENT_GROUPS"), section: section)
         maxConnections = Int(min(try c.number(section: section, option: "MAX_CONNECTIONS") ?? 256, 65536))
         guard maxConnections >= 1 else { throw SecmodError(.configValue, "[\(section)] MAX_CONNECTIONS must be at least 1") }
+        maxConnectionsPerUser = min(Int(min(try c.number(section: section, option: "MAX_CONNECTIONS_PER_USER") ?? 32, 65536)), maxConnections)
+        guard maxConnectionsPerUser >= 1 else { throw SecmodError(.configValue, "[\(section)] MAX_CONNECTIONS_PER_USER must be at least 1") }
         pkcs11 = try Pkcs11Settings(configuration: c, section: section)
         requestTimeout = (try c.time(section: section, option: "REQUEST_TIMEOUT")
             ?? RelativeTime(seconds: pkcs11 == nil ? 0 : 10)).microseconds

@@ -105,6 +105,45 @@ import Glibc
         #expect(agent.stop() == 0)
     }
 
+    @Test(.enabled(if: TestUsers.canCreate, "needs root for the test users"))
+    func oneUserCannotTakeEveryConnection() throws {
+        let agent = try Self.openAgent(extra: "MAX_CONNECTIONS_PER_USER = 2")
+        try agent.start(as: try TestUsers.helper)
+        // Two idle connections of this uid, each holding half a message, are kept...
+        func idle() throws -> UnixSocket {
+            let socket = try UnixSocket(.stream)
+            try socket.connect(to: UnixAddress(path: agent.socketPath))
+            _ = try socket.send([0, 0, 0, 9, AgentMessageType.requestIdentities])
+            return socket
+        }
+        let first = try idle()
+        var second: UnixSocket? = try idle()
+        // ...a third is closed at once (end of file, no reply)...
+        let third = try UnixSocket(.stream)
+        try third.connect(to: UnixAddress(path: agent.socketPath))
+        var buffer = [UInt8](repeating: 0, count: 16)
+        var polls = PollSet()
+        polls.add(third.rawValue, .readable)
+        #expect(try polls.wait(timeoutMilliseconds: 10_000) > 0)
+        #expect(try third.readSome(into: &buffer, at: 0, blocking: true)?.count == 0)
+        // ...while another user is served, and this uid again once it lets one go.
+        let other = agent.run("/usr/bin/ssh-add", ["-L"], as: try TestUsers.client)
+        #expect(other.status == 0, "\(other.output)")
+        second = nil
+        let until = Clock.monotonicMicroseconds() + 10_000_000
+        var served = false
+        while !served, Clock.monotonicMicroseconds() < until {
+            // The agent sees the close when its loop next runs; until then a new connection
+            // is still one too many and is closed, which the retry observes.
+            served = (try? agent.connection().identities(timeout: Self.wait).count) == 1
+        }
+        #expect(served)
+        #expect(agent.log.contains("MAX_CONNECTIONS_PER_USER"))
+        _ = first.rawValue
+        _ = second
+        #expect(agent.stop() == 0)
+    }
+
     @Test func anOversizeOrGarbageMessageClosesOnlyThatConnection() throws {
         let agent = try Self.openAgent()
         try agent.start()

@@ -117,7 +117,7 @@ public enum OnionBlindingExtension {
         return Request(keyBlob: blob, periodNumber: period, periodLengthMinutes: length, data: data)
     }
 
-    /// The reply contents after SUCCESS: `string blinded key [, string signature]`.
+    /// The response (after EXTENSION_RESPONSE and the name): `string blinded key [, string signature]`.
     public static func reply(blindedKey: [UInt8], signature: [UInt8]?) -> [UInt8] {
         var w = SSHWriter()
         w.string(blindedKey)
