@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the helpers in release and runs both on a demo configuration in a temporary
 # directory: lists their keys, signs, verifies, revokes, stops them cleanly and prints the
-# signature audit counters.
+# signature audit counters. Then secmod-agent, the key vault for other programs: its keys,
+# an SSHSIG file signature ssh-keygen verifies, a namespace it refuses, a blinded
+# onion-service key and signature.
 #
 # SECMOD_DEMO_BIN=DIR runs the programs already in DIR (an installation) and builds and
 # installs nothing: contrib/check-systemd.sh runs the demo that way with the Swift
@@ -19,7 +21,7 @@ else
     source contrib/deps.sh
     secmod_install_deps
     echo "== building (release, the Swift runtime linked in)"
-    for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod; do
+    for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod-agent secmod; do
         swift build -c release --static-swift-stdlib --product $program >/dev/null
     done
     bin="$(swift build -c release --static-swift-stdlib --show-bin-path)"
@@ -129,4 +131,55 @@ for helper in eddsa rsa; do
     echo "-- $helper log"
     cat "$demo/$helper.log"
 done
+
+echo
+echo "== secmod-agent: keys configured with what each may sign (README, \"A key vault for tor and other programs\")"
+mkdir -p "$demo/agent"
+cat > "$demo/agent.conf" <<CONF
+[secmod-agent]
+UNIXPATH = $demo/run/agent.sock
+KEY_DIR = $demo/agent/keys
+AUDIT_DIR = $demo/agent/audit
+
+[secmod-agent-key-deploy]
+ALGORITHM = ed25519
+PURPOSES = ssh-auth sshsig:file
+COMMENT = deploy@demo
+
+[secmod-agent-key-onion]
+ALGORITHM = ed25519
+PURPOSES = tor-hs
+CONF
+cat "$demo/agent.conf"
+"$bin/secmod-agent" -c "$demo/agent.conf" -L MESSAGE -l "$demo/agent.log" $allow_root &
+pids+=($!)
+for _ in $(seq 300); do
+    "$secmod" agent keys -c "$demo/agent.conf" --timeout 1 >/dev/null 2>&1 && break
+    sleep 0.1
+done
+echo "== secmod agent keys"
+"$secmod" agent keys -c "$demo/agent.conf"
+echo "== secmod agent sign --key deploy@demo --namespace file  <<< 'Hello, agent'  (ssh-keygen -Y sign's format)"
+printf 'Hello, agent' | "$secmod" agent sign -c "$demo/agent.conf" --key deploy@demo --namespace file | tee "$demo/hello.sig"
+if command -v ssh-keygen >/dev/null; then
+    export SSH_AUTH_SOCK="$demo/run/agent.sock"
+    echo "== OpenSSH's own tools: SSH_AUTH_SOCK=$SSH_AUTH_SOCK ssh-add -L; ssh-keygen -Y verify"
+    ssh-add -L
+    echo "deploy@demo $(ssh-add -L | grep deploy@demo | cut -d' ' -f1-2)" > "$demo/allowed_signers"
+    printf 'Hello, agent' | ssh-keygen -Y verify -f "$demo/allowed_signers" -I deploy@demo -n file -s "$demo/hello.sig"
+fi
+if printf 'Hello, agent' | "$secmod" agent sign -c "$demo/agent.conf" --key deploy@demo --namespace git 2>&1; then
+    echo "a namespace outside the key's purposes was signed: demo FAILED" >&2; exit 1
+fi
+echo "(namespace git is refused: the key's PURPOSES are ssh-auth and sshsig:file)"
+echo "== secmod agent blind --key onion --period 20000 --sign  <<< 'descriptor'  (tor's v3 key blinding)"
+printf 'descriptor' | "$secmod" agent blind -c "$demo/agent.conf" --key onion --period 20000 --sign
+echo "== stopping secmod-agent"
+kill -TERM "${pids[0]}"
+s=0; wait "${pids[0]}" || s=$?
+pids=()
+echo "secmod-agent exited with status $s"
+[ "$s" -eq 0 ] || status=1
+echo "-- agent log"
+cat "$demo/agent.log"
 exit $status
