@@ -1,0 +1,157 @@
+internal import CSodium
+import SecmodBase
+
+/// A Clause-Schnorr denomination key, as GNUnet implements the scheme and Taler uses it for
+/// `CIPHER = CS` (libgnunetutil's `GNUNET_CRYPTO_cs_*`): a scalar x of Ed25519's group, the
+/// public key X = x·B. For a client's nonce the signer derives two secret nonces r₀, r₁ and
+/// shows R₀ = r₀·B, R₁ = r₁·B; the client blinds and sends two challenges c₀, c₁; the signer
+/// answers one of them, b, chosen from (x, nonce), with s = r_b + c_b·x mod l.
+///
+/// Everything is libsodium's scalar and point arithmetic plus GNUnet's KDF (`GnunetKdf`).
+/// The scalar and the nonces' secrets stay in locked memory. A class, as
+/// `Ed25519PrivateKey`, so the key store and the workers share one copy of the secret.
+public final class ClauseSchnorrKey: Sendable {
+    public static let scalarByteCount = 32
+    public static let publicKeyByteCount = 32
+    public static let nonceByteCount = 32
+
+    /// What the signature is for: Taler derives different nonce secrets for a withdrawal
+    /// and for a melt (`for_melt`), from the seeds "rw" and "rm".
+    public enum Use: Sendable {
+        case withdraw, melt
+        var seed: [UInt8] { self == .melt ? Array("rm".utf8) : Array("rw".utf8) }
+    }
+
+    private let scalar: SecureBytes
+    public let publicKey: [UInt8]
+
+    /// A fresh scalar, uniform in [1, l): what `GNUNET_CRYPTO_cs_private_key_generate` makes.
+    /// The caller stores it, then makes the key with `init(scalar:)`.
+    public static func generateScalar() -> SecureBytes {
+        var s = SecureBytes(count: scalarByteCount)
+        s.withUnsafeMutableBytes { crypto_core_ed25519_scalar_random($0.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+        return s
+    }
+
+    /// The key of a stored scalar. Refuses one that is not a canonical, non-zero scalar (a
+    /// damaged key file), since X = x·B would not identify it.
+    public init(scalar source: borrowing SecureBytes) throws(SecmodError) {
+        guard source.count == Self.scalarByteCount else {
+            throw SecmodError(.keyFile, "a Clause-Schnorr key is a 32-byte scalar, not \(source.count) bytes")
+        }
+        Sodium.initialize()
+        var x = SecureBytes(count: Self.scalarByteCount)
+        var reduced = SecureBytes(count: Self.scalarByteCount)
+        source.withUnsafeBytes { s in x.withUnsafeMutableBytes { $0.copyMemory(from: s) } }
+        x.withUnsafeBytes { s in
+            reduced.withUnsafeMutableBytes { r in
+                var wide = [UInt8](repeating: 0, count: 64)
+                wide.withUnsafeMutableBytes { w in
+                    w.copyMemory(from: s)
+                    crypto_core_ed25519_scalar_reduce(r.baseAddress!.assumingMemoryBound(to: UInt8.self), w.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                    sodium_memzero(w.baseAddress!, w.count)
+                }
+            }
+        }
+        guard x.isEqual(to: reduced) else { throw SecmodError(.keyFile, "a Clause-Schnorr key's scalar is not below the group order") }
+        var pk = [UInt8](repeating: 0, count: Self.publicKeyByteCount)
+        let rc = x.withUnsafeBytes { s in
+            pk.withUnsafeMutableBufferPointer { crypto_scalarmult_ed25519_base_noclamp($0.baseAddress!, s.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+        }
+        guard rc == 0 else { throw SecmodError(.keyFile, "a Clause-Schnorr key's scalar is zero") }
+        scalar = x
+        publicKey = pk
+    }
+
+    /// The scalar, for writing the key file; never copied out of locked memory here.
+    public func withScalar<R: ~Copyable, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        try scalar.withUnsafeBytes(body)
+    }
+
+    /// R₀ ‖ R₁ (64 bytes) for a client's 32-byte nonce: `GNUNET_CRYPTO_cs_r_derive`, then
+    /// `cs_r_get_public` of each.
+    public func publicNonces(nonce: [UInt8], use: Use) throws(SecmodError) -> [UInt8] {
+        let r = try secretNonces(nonce: nonce, use: use)
+        var out = [UInt8](repeating: 0, count: 64)
+        let ok = r.withUnsafeBytes { rb in
+            out.withUnsafeMutableBufferPointer { o in
+                crypto_scalarmult_ed25519_base_noclamp(o.baseAddress!, rb.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0
+                    && crypto_scalarmult_ed25519_base_noclamp(o.baseAddress! + 32, rb.baseAddress!.assumingMemoryBound(to: UInt8.self) + 32) == 0
+            }
+        }
+        guard ok else { throw SecmodError(.crypto, "a Clause-Schnorr nonce derived to zero") }
+        return out
+    }
+
+    /// The blind signature over the challenges c₀ ‖ c₁ (64 bytes) for `nonce`:
+    /// `GNUNET_CRYPTO_cs_sign_derive`. Returns b and s (32 bytes), after checking
+    /// s·B = R_b + c_b·X, so that a fault never lets a wrong signature leave.
+    public func sign(challenges c: [UInt8], nonce: [UInt8], use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
+        guard c.count == 64 else { throw SecmodError(.malformed, "Clause-Schnorr challenges are 2 × 32 bytes") }
+        let r = try secretNonces(nonce: nonce, use: use)
+        // b: the low bit of a 32-bit integer from the KDF (salt "b", key material x,
+        // context the nonce), read in the host's order as GNUnet does on little-endian hosts.
+        var bits = [UInt8](repeating: 0, count: 4)
+        scalar.withUnsafeBytes { x in
+            bits.withUnsafeMutableBytes { GnunetKdf.derive(into: $0, salt: Array("b".utf8), keyMaterial: x, context: nonce) }
+        }
+        let b = UInt32(bits[0] & 1)
+        let cb = Array(c[Int(b) * 32 ..< Int(b) * 32 + 32])
+        var s = [UInt8](repeating: 0, count: 32)
+        var product = SecureBytes(count: 32)
+        scalar.withUnsafeBytes { x in
+            r.withUnsafeBytes { rb in
+                product.withUnsafeMutableBytes { p in
+                    let pp = p.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    cb.withUnsafeBufferPointer { crypto_core_ed25519_scalar_mul(pp, $0.baseAddress!, x.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+                    s.withUnsafeMutableBufferPointer {
+                        crypto_core_ed25519_scalar_add($0.baseAddress!, rb.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(b) * 32, pp)
+                    }
+                }
+            }
+        }
+        let rPublic = try publicNonces(nonce: nonce, use: use)
+        guard Self.verifyBlind(s: s, challenge: cb, r: Array(rPublic[Int(b) * 32 ..< Int(b) * 32 + 32]), publicKey: publicKey) else {
+            throw SecmodError(.crypto, "a Clause-Schnorr signature failed its own check")
+        }
+        return (b, s)
+    }
+
+    /// s·B = R + c·X: the blind signature's equation, which the signer checks before
+    /// answering (a client checks the unblinded one).
+    public static func verifyBlind(s: [UInt8], challenge c: [UInt8], r: [UInt8], publicKey: [UInt8]) -> Bool {
+        guard s.count == 32, c.count == 32, r.count == 32, publicKey.count == 32 else { return false }
+        Sodium.initialize()
+        var left = [UInt8](repeating: 0, count: 32)
+        var cx = [UInt8](repeating: 0, count: 32)
+        var right = [UInt8](repeating: 0, count: 32)
+        guard crypto_scalarmult_ed25519_base_noclamp(&left, s) == 0 else { return false }
+        // c comes from the client and may be any 32 bytes: reduce it first (libsodium's
+        // point multiplication ignores a scalar's top bit; the scalar product does not).
+        var wide = c + [UInt8](repeating: 0, count: 32)
+        var reduced = [UInt8](repeating: 0, count: 32)
+        crypto_core_ed25519_scalar_reduce(&reduced, &wide)
+        // c·X is the identity only for c ≡ 0 mod l; then s·B must be R itself.
+        if crypto_scalarmult_ed25519_noclamp(&cx, reduced, publicKey) != 0 { return left == r }
+        guard crypto_core_ed25519_add(&right, r, cx) == 0 else { return false }
+        return left == right
+    }
+
+    /// r₀ ‖ r₁: 64 bytes of GNUnet's KDF (salt the use's seed, key material x, context the
+    /// nonce), each half clamped into the prime-order subgroup's scalars as GNUnet does.
+    private func secretNonces(nonce: [UInt8], use: Use) throws(SecmodError) -> SecureBytes {
+        guard nonce.count == Self.nonceByteCount else { throw SecmodError(.malformed, "a Clause-Schnorr nonce has 32 bytes") }
+        var r = SecureBytes(count: 64)
+        scalar.withUnsafeBytes { x in
+            r.withUnsafeMutableBytes { out in
+                GnunetKdf.derive(into: out, salt: use.seed, keyMaterial: x, context: nonce)
+                for half in [0, 32] {
+                    out[half] &= 248
+                    out[half + 31] &= 127
+                    out[half + 31] |= 64
+                }
+            }
+        }
+        return r
+    }
+}
