@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "taler-exchange-secmod-eddsa", targets: ["taler-exchange-secmod-eddsa"]),
         .executable(name: "taler-exchange-secmod-rsa", targets: ["taler-exchange-secmod-rsa"]),
+        .executable(name: "taler-exchange-secmod-cs", targets: ["taler-exchange-secmod-cs"]),
         .executable(name: "secmod-agent", targets: ["secmod-agent"]),
         .executable(name: "secmod", targets: ["secmod"]),
         .executable(name: "secmod-bench", targets: ["secmod-bench"]),
@@ -74,6 +75,7 @@ let package = Package(
         ]),
         .executableTarget(name: "taler-exchange-secmod-eddsa", dependencies: ["SecmodBase", "SecmodHelperMain", "SecmodServer"]),
         .executableTarget(name: "taler-exchange-secmod-rsa", dependencies: ["SecmodBase", "SecmodHelperMain", "SecmodServer"]),
+        .executableTarget(name: "taler-exchange-secmod-cs", dependencies: ["SecmodBase", "SecmodHelperMain", "SecmodServer"]),
         .executableTarget(name: "secmod-agent", dependencies: ["SecmodBase", "SecmodHelperMain"]),
         .executableTarget(name: "secmod", dependencies: [
             "SecmodAgentClient", "SecmodBase", "SecmodClient", "SecmodConfig", "SecmodCrypto", "SecmodKeys", "SecmodOffline", "SecmodServer", "SecmodSystem",
@@ -104,7 +106,7 @@ let package = Package(
         .testTarget(name: "SecmodHelperTests", dependencies: [
             "SecmodBase", "SecmodSystem", "SecmodCrypto", "SecmodWire", "SecmodConfig", "SecmodKeys", "SecmodClient",
             "SecmodOffline", "SecmodTestVectors", "SecmodHelperMain", "SecmodAgentClient",
-            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod", "secmod-agent",
+            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "taler-exchange-secmod-cs", "secmod", "secmod-agent",
         ]),
     ],
     swiftLanguageModes: [.v6]

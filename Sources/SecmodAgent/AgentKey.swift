@@ -35,6 +35,9 @@ public final class AgentKey: Sendable {
         case let .ed25519(signer): publicKey = .ed25519(signer.publicKey)
         case let .rsa(key):
             publicKey = .rsa(exponent: Array(key.publicKey.exponent.drop { $0 == 0 }), modulus: Array(key.publicKey.modulus.drop { $0 == 0 }))
+        case let .clauseSchnorr(key):
+            // Not an SSH key; ALGORITHM never names one (AgentKeySettings.algorithms).
+            publicKey = .other(type: "cs25519@swift-secmod", blob: key.publicKey)
         }
         blob = publicKey.blob
         self.comment = comment
@@ -62,6 +65,7 @@ public final class AgentKey: Sendable {
             if flags.contains(.rsaSHA256) { return .success(.rsaSHA256) }
             if flags.contains(.rsaSHA512) { return .success(.rsaSHA512) }
             return allowSHA1 ? .success(.rsaSHA1) : .failure(.sha1NotAllowed)
+        case .clauseSchnorr: return .failure(.unsupported)
         }
     }
 

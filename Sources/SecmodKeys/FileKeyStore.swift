@@ -1,8 +1,8 @@
 import SecmodBase
 import SecmodCrypto
 
-/// Keys in files, as Taler's helpers keep them: a 32-byte seed (Ed25519) or GNUnet's RSA
-/// key file, named by the key's anchor in its key directory.
+/// Keys in files, as Taler's helpers keep them: a 32-byte seed (Ed25519), GNUnet's RSA key
+/// file, or a 32-byte scalar (Clause-Schnorr), named by the key's anchor in its key directory.
 public struct FileKeyStore: Sendable {
     /// The library that signs with RSA keys loaded from files (`RSA_ENGINE`).
     public let rsaEngine: RsaEngineKind
@@ -23,6 +23,10 @@ public struct FileKeyStore: Sendable {
             let key = try RsaPrivateKey.generate(bits: bits, engine: rsaEngine)
             try location.directory.store(anchor: location.anchor, contents: try key.keyFile(), replacing: replacing)
             return .rsa(key)
+        case .clauseSchnorr:
+            let scalar = ClauseSchnorrKey.generateScalar()
+            try location.directory.store(anchor: location.anchor, contents: scalar, replacing: replacing)
+            return .clauseSchnorr(try ClauseSchnorrKey(scalar: scalar))
         }
     }
 
@@ -30,6 +34,7 @@ public struct FileKeyStore: Sendable {
         switch algorithm {
         case .ed25519: .ed25519(try Ed25519PrivateKey(seed: contents))
         case .rsa: .rsa(try RsaPrivateKey(keyFile: contents, engine: rsaEngine))
+        case .clauseSchnorr: .clauseSchnorr(try ClauseSchnorrKey(scalar: contents))
         }
     }
 }

@@ -49,6 +49,8 @@ public final class TokenKeyStore: Sendable {
             let (modulus, exponent) = try token.generateRsa(bits: bits, id: id, label: location.label)
             reference = KeyReference(token: token.label, id: id, algorithm: algorithm,
                                      publicKey: RsaPublicKey(modulus: modulus, exponent: exponent).encoded())
+        case .clauseSchnorr:
+            throw Self.noClauseSchnorr
         }
         do throws(SecmodError) {
             let key = try open(reference, path: location.directory.filePath(anchor: location.anchor))
@@ -75,8 +77,13 @@ public final class TokenKeyStore: Sendable {
             let publicKey = try RsaPublicKey(encoded: reference.publicKey)
             let engine = TokenRsaEngine(token: token, id: reference.id, modulusLength: publicKey.modulus.count)
             return .rsa(try RsaPrivateKey(publicKey: publicKey, signer: engine, name: "token '\(token.label)'"))
+        case .clauseSchnorr:
+            throw Self.noClauseSchnorr
         }
     }
+
+    /// PKCS#11 defines no Clause-Schnorr mechanism, and signing needs the scalar itself.
+    package static let noClauseSchnorr = SecmodError(.configValue, "Clause-Schnorr keys cannot live in a PKCS#11 token: PKCS#11 has no Clause-Schnorr mechanism (use KEY_STORE = file)")
 
     /// Destroys the object a reference names (gone already is fine).
     func destroy(_ reference: KeyReference) throws(SecmodError) {

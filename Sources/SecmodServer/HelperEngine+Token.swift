@@ -87,6 +87,8 @@ public enum HelperToken {
         case .rsa:
             [(.rsaKeyPairGeneration, "makes the RSA denomination keys inside the token"),
              (.rsaRaw, "makes the blind signatures: raw RSA on the blinded value (tokens in FIPS mode often turn it off)")]
+        case .clauseSchnorr:
+            []  // never asked: the CS helper refuses KEY_STORE = pkcs11 before it opens a token
         }
     }
 

@@ -125,12 +125,15 @@ public enum KeyImport {
                 created = true
             }
             reference = KeyReference(token: token.label, id: id, algorithm: algorithm, publicKey: key.publicKey.encoded())
+        case .clauseSchnorr:
+            throw TokenKeyStore.noClauseSchnorr
         }
         let imported = try store.open(reference, path: path)
         let signature: [UInt8]
         switch imported {
         case let .ed25519(key): signature = try key.sign(check)
         case let .rsa(key): signature = try key.sign(blindedMessage: Array(check.prefix(key.publicKey.modulus.count - 1)))
+        case .clauseSchnorr: throw TokenKeyStore.noClauseSchnorr
         }
         guard signature == expected else {
             // Never leave a wrong key behind a right id; one found from an earlier run stays
