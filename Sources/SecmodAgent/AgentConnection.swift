@@ -21,6 +21,8 @@ final class AgentConnection {
     var outboxOffset = 0
     /// The request at a worker (its sequence number), if any.
     var pending: UInt64?
+    /// Requests answered at REQUEST_TIMEOUT whose worker has not returned yet.
+    var abandoned = 0
     var sequence: UInt64 = 0
     var peerClosed = false
     var closed = false

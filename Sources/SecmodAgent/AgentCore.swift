@@ -27,6 +27,22 @@ public struct AgentConnectionState: Sendable {
 
     /// OpenSSH's bound: a connection binds to at most this many sessions (a forwarding chain).
     static let maximumBindings = 16
+    /// Failed session-binds a connection may make before further ones are refused without
+    /// checking their signature (each check costs the loop a public-key operation).
+    static let maximumFailedBindings = 4
+    var failedBindings = 0
+
+    /// Why a user-authentication request for `sessionID` may not be signed on this
+    /// connection, whatever the key (OpenSSH's rules): a session-bind was tried and none
+    /// succeeded, so the client's session is unknown; the last binding is a forwarding hop,
+    /// so the request comes from a host the agent was forwarded to; or the request is for
+    /// another session than the one bound, so a server replays another connection's.
+    func userAuthRefusal(sessionID: [UInt8]) -> AgentRefusal? {
+        if bindingFailed, bindings.isEmpty { return .sessionMismatch }
+        guard let last = bindings.last else { return nil }
+        if last.isForwarding { return .sessionMismatch }
+        return last.sessionID == sessionID ? nil : .sessionMismatch
+    }
 }
 
 /// What the loop does with a request.
@@ -84,7 +100,7 @@ public struct AgentWork: Sendable {
         }
     }
 
-    private var failureReply: [UInt8] {
+    var failureReply: [UInt8] {
         if case .blind = kind { return AgentReply.extensionFailure }
         return AgentReply.failure
     }
@@ -151,10 +167,10 @@ public final class AgentCore {
             case let .failure(why): return refuse(why, connection, "key \(key.name): SHA-1 ssh-rsa signature asked for (flags \(flags.rawValue)); ALLOW_SHA1 is off")
             }
             let content = SignedContent(data)
-            if case .userAuth = content, connection.bindingFailed {
-                return refuse(.sessionMismatch, connection, "key \(key.name): a user authentication on a connection whose session-bind failed")
+            if case let .userAuth(request) = content, let why = connection.userAuthRefusal(sessionID: request.sessionID) {
+                return refuse(why, connection, "key \(key.name): a user authentication whose session does not match the connection's session-bind (failed, forwarded, or another session)")
             }
-            switch purposeAllowing(content, keyBlob: blob, purposes: key.purposes, boundSession: connection.bindings.last?.sessionID) {
+            switch purposeAllowing(content, keyBlob: blob, purposes: key.purposes) {
             case let .success(purpose):
                 return .work(AgentWork(key: key, kind: .sign(data: data, scheme: scheme, purpose: purpose), caller: caller))
             case let .failure(why):
@@ -189,7 +205,10 @@ public final class AgentCore {
 
         case let .lock(passphrase):
             guard !passphrase.isEmpty else { return refuse(.unsupported, connection, "LOCK with an empty passphrase") }
-            guard visibleKeys(for: caller, now: now).contains(where: { $0.addedBy == nil }) || configured.isEmpty else {
+            // LOCK and UNLOCK act for everyone: only a caller trusted with a configured key
+            // may use them, so that a caller admitted to the socket for nothing else can
+            // neither stop the others' signing nor keep it stopped.
+            guard mayLock(caller) else {
                 return refuse(.callerNotAllowed, connection, "LOCK by a caller that may use no configured key")
             }
             switch lock.lock(passphrase: passphrase) {
@@ -202,7 +221,10 @@ public final class AgentCore {
             }
 
         case let .unlock(passphrase):
-            switch lock.unlock(passphrase: passphrase, now: now) {
+            guard mayLock(caller) else {
+                return refuse(.callerNotAllowed, connection, "UNLOCK by a caller that may use no configured key")
+            }
+            switch lock.unlock(passphrase: passphrase, uid: caller.uid, now: now) {
             case .done:
                 logger.notice("unlocked by \(caller)")
                 return .reply(AgentReply.success)
@@ -227,35 +249,35 @@ public final class AgentCore {
             return .reply(AgentReply.extensionResponse(QueryExtension.name, QueryExtension.reply(Self.extensions)))
 
         case SessionBind.extensionName:
-            // A failed binding is remembered: the client's session is then unknown, and no
-            // user authentication is signed on this connection (OpenSSH 10 does the same).
-            let failure = AgentReply.extensionFailure
+            // OpenSSH answers a refused binding with FAILURE, and so does this agent. A
+            // failed binding is remembered: until one succeeds the client's session is
+            // unknown, and no user authentication is signed on this connection.
             let bind: SessionBind
             do throws(SecmodError) { bind = try SessionBind(contents: contents) } catch {
-                connection.bindingFailed = true
-                return refuse(.malformed, connection, "session-bind: \(error)", reply: failure)
+                return bindingRefused(.malformed, &connection, "session-bind: \(error)")
+            }
+            // OpenSSH's rules, in its order, all before the signature is checked: at most 16
+            // bindings; none after one for authentication (not forwarding); the same session
+            // again is fine with the same host key and refused with another.
+            guard connection.bindings.count < AgentConnectionState.maximumBindings else {
+                return bindingRefused(.unsupported, &connection, "more than \(AgentConnectionState.maximumBindings) session-binds on one connection")
+            }
+            for earlier in connection.bindings {
+                guard earlier.isForwarding else {
+                    return bindingRefused(.sessionMismatch, &connection, "session-bind on a connection already bound for authentication")
+                }
+                if earlier.sessionID == bind.sessionID {
+                    guard earlier.hostKey == bind.hostKey else {
+                        return bindingRefused(.sessionMismatch, &connection, "session-bind of a bound session to another host key")
+                    }
+                    return .reply(AgentReply.success)
+                }
+            }
+            guard connection.failedBindings < AgentConnectionState.maximumFailedBindings else {
+                return bindingRefused(.unsupported, &connection, "session-bind after \(AgentConnectionState.maximumFailedBindings) failed ones on this connection")
             }
             guard HostKeySignature.verify(hostKey: bind.hostKey, signature: bind.signature, sessionID: bind.sessionID) else {
-                connection.bindingFailed = true
-                return refuse(.malformed, connection, "session-bind whose host key signature does not verify", reply: failure)
-            }
-            // OpenSSH's rules: the same binding again is fine and changes nothing; the same
-            // session with another host key, a new binding after one for authentication (not
-            // forwarding), or more than 16, are refused.
-            if let earlier = connection.bindings.first(where: { $0.sessionID == bind.sessionID }) {
-                guard earlier.hostKey == bind.hostKey else {
-                    connection.bindingFailed = true
-                    return refuse(.sessionMismatch, connection, "session-bind of a bound session to another host key", reply: failure)
-                }
-                return .reply(AgentReply.success)
-            }
-            if let last = connection.bindings.last, !last.isForwarding {
-                connection.bindingFailed = true
-                return refuse(.sessionMismatch, connection, "session-bind on a connection already bound for authentication", reply: failure)
-            }
-            guard connection.bindings.count < AgentConnectionState.maximumBindings else {
-                connection.bindingFailed = true
-                return refuse(.unsupported, connection, "more than \(AgentConnectionState.maximumBindings) session-binds on one connection", reply: failure)
+                return bindingRefused(.malformed, &connection, "session-bind whose host key signature does not verify (or whose host key this agent cannot check)")
             }
             connection.bindings.append(.init(hostKey: bind.hostKey, sessionID: bind.sessionID, isForwarding: bind.isForwarding))
             logger.info("connection of \(caller) bound to host key \(Self.fingerprint(bind.hostKey))\(bind.isForwarding ? " (forwarded)" : "")")
@@ -286,6 +308,15 @@ public final class AgentCore {
         }
     }
 
+    private func mayLock(_ caller: PeerCredentials) -> Bool {
+        configured.contains { $0.admits(caller) }
+    }
+
+    /// Added keys one uid may hold, and all uids together: each costs locked memory
+    /// (guarded pages) and a look at every request.
+    static let maximumAddedKeysPerUser = 64
+    static let maximumAddedKeys = 1024
+
     private func add(body: [UInt8], constrained: Bool, _ connection: AgentConnectionState, now: UInt64) -> AgentAction {
         let caller = connection.caller
         do throws(SecmodError) {
@@ -297,6 +328,9 @@ public final class AgentCore {
             }
             // Adding the same key again replaces its constraints, as OpenSSH does.
             added.removeAll { $0.blob == blob && $0.addedBy == caller.uid }
+            guard added.count(where: { $0.addedBy == caller.uid }) < Self.maximumAddedKeysPerUser, added.count < Self.maximumAddedKeys else {
+                return refuse(.unsupported, connection, "ADD_IDENTITY beyond \(Self.maximumAddedKeysPerUser) keys of one user or \(Self.maximumAddedKeys) in all")
+            }
             let expiry = request.lifetime.map { now &+ UInt64($0) * 1_000_000 }
             added.append(AgentKey(name: "added:\(request.comment)", stored: .ed25519(key), comment: request.comment, purposes: [.any],
                                   callers: .open, allowSHA1: false, inToken: false, addedBy: caller.uid, expiresAt: expiry, audit: nil))
@@ -314,6 +348,12 @@ public final class AgentCore {
             logger.notice("added key \(LogText.quoted(key.comment)) of uid \(key.addedBy ?? 0) expired")
             return true
         }
+    }
+
+    private func bindingRefused(_ why: AgentRefusal, _ connection: inout AgentConnectionState, _ detail: String) -> AgentAction {
+        connection.bindingFailed = true
+        connection.failedBindings += 1
+        return refuse(why, connection, detail)
     }
 
     private func refuse(_ why: AgentRefusal, _ connection: AgentConnectionState, _ detail: String,

@@ -136,7 +136,7 @@ public final class AgentEngine {
     private func pollTimeout() -> Int32 {
         guard let first = deadlines.first else { return -1 }
         let now = Clock.monotonicMicroseconds()
-        return Int32((first.deadline > now ? first.deadline - now : 0) / 1000 + 1)
+        return Int32(clamping: (first.deadline > now ? first.deadline - now : 0) / 1000 + 1)
     }
 
     private func acceptConnections() {
@@ -222,7 +222,13 @@ public final class AgentEngine {
                     connection.queue(reply)
                     flush(connection)
                 case let .work(work):
-                    submit(work, connection)
+                    if work.mayBlock, connection.abandoned > 0 {
+                        connectionLog.warning(logger, reason: "refused (timeout)", "a token request while this connection's earlier one still hangs; caller \(connection.state.caller)")
+                        connection.queue(work.failureReply)
+                        flush(connection)
+                    } else {
+                        submit(work, connection)
+                    }
                 case .close:
                     close(connection, reason: nil)
                 }
@@ -249,7 +255,12 @@ public final class AgentEngine {
         for completion in mailbox.takeAll() {
             switch completion {
             case let .done(id, sequence, reply):
-                guard let connection = connections[id], !connection.closed, connection.pending == sequence else { continue }
+                guard let connection = connections[id], !connection.closed else { continue }
+                guard connection.pending == sequence else {
+                    // The late result of a request answered at REQUEST_TIMEOUT: discarded.
+                    if connection.abandoned > 0 { connection.abandoned -= 1 }
+                    continue
+                }
                 connection.pending = nil
                 connection.queue(reply)
                 flush(connection)
@@ -267,8 +278,12 @@ public final class AgentEngine {
         while let first = deadlines.first, first.deadline <= now {
             _ = deadlines.popFirst()
             guard let connection = connections[first.connection], !connection.closed, connection.pending == first.sequence else { continue }
-            (tokenWorkers ?? workers).drop(session: first.connection, request: first.sequence)
-            workers.drop(session: first.connection, request: first.sequence)
+            let dropped = (tokenWorkers?.drop(session: first.connection, request: first.sequence) ?? 0)
+                + workers.drop(session: first.connection, request: first.sequence)
+            // A job a worker already runs goes on (a hanging token call cannot be stopped):
+            // until it returns, this connection's next token request is refused at once, so
+            // that one client cannot occupy every token worker with calls that hang.
+            if dropped == 0 { connection.abandoned += 1 }
             connection.pending = nil
             connectionLog.warning(logger, reason: "request timed out", "no answer within REQUEST_TIMEOUT (\(settings.requestTimeout / 1000) ms) for \(connection.state.caller): answered FAILURE")
             connection.queue(AgentReply.failure)

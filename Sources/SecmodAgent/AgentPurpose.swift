@@ -91,18 +91,12 @@ public enum AgentRefusal: String, Error, Sendable, Equatable {
     case badPassphrase = "bad-passphrase"
 }
 
-/// The purpose under which a key may sign `content`, or nil.
-///
-/// `boundSession`: the session identifier of the connection's last `session-bind`, if any:
-/// then a user-authentication request must be for that session (what OpenSSH's agent
-/// checks too), so a server cannot replay a signature request of another connection.
-func purposeAllowing(_ content: SignedContent, keyBlob: [UInt8], purposes: Set<AgentPurpose>,
-                     boundSession: [UInt8]?) -> Result<AgentPurpose, AgentRefusal> {
+/// The purpose under which a key may sign `content`, or why not. The session rules
+/// (`AgentConnectionState.userAuthRefusal`) are checked before, for every key.
+func purposeAllowing(_ content: SignedContent, keyBlob: [UInt8], purposes: Set<AgentPurpose>) -> Result<AgentPurpose, AgentRefusal> {
     switch content {
     case let .userAuth(request) where purposes.contains(.sshAuth):
-        guard request.keyBlob == keyBlob else { break }
-        if let boundSession, boundSession != request.sessionID { return .failure(.sessionMismatch) }
-        return .success(.sshAuth)
+        if request.keyBlob == keyBlob { return .success(.sshAuth) }
     case let .sshsig(sig):
         let purpose = AgentPurpose.sshsig(namespace: sig.namespace)
         if purposes.contains(purpose) { return .success(purpose) }

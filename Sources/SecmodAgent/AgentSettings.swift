@@ -58,8 +58,9 @@ public struct AgentSettings: Sendable {
         maxConnectionsPerUser = min(Int(min(try c.number(section: section, option: "MAX_CONNECTIONS_PER_USER") ?? 32, 65536)), maxConnections)
         guard maxConnectionsPerUser >= 1 else { throw SecmodError(.configValue, "[\(section)] MAX_CONNECTIONS_PER_USER must be at least 1") }
         pkcs11 = try Pkcs11Settings(configuration: c, section: section)
-        requestTimeout = (try c.time(section: section, option: "REQUEST_TIMEOUT")
-            ?? RelativeTime(seconds: pkcs11 == nil ? 0 : 10)).microseconds
+        // At most a day: a longer wait is no timeout, and "forever" would overflow deadlines.
+        requestTimeout = min((try c.time(section: section, option: "REQUEST_TIMEOUT")
+            ?? RelativeTime(seconds: pkcs11 == nil ? 0 : 10)).microseconds, 86_400_000_000)
         allowAdd = try c.yesno(section: section, option: "ALLOW_ADD") ?? false
         var keys: [AgentKeySettings] = []
         for name in c.sectionNames.sorted() where name.asciiLowercased.hasPrefix(Self.keySectionPrefix) {

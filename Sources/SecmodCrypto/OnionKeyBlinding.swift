@@ -80,8 +80,16 @@ public struct BlindedEd25519Key: ~Copyable {
     }
 
     /// An Ed25519 signature of `message` under `publicKey` (RFC 8032 §5.1.6 with the
-    /// expanded key given): r = H(RH' ‖ M), R = r·B, S = r + H(R ‖ A' ‖ M)·a' mod l.
-    /// Checked with libsodium's verifier before it is returned.
+    /// expanded key given), R = r·B, S = r + H(R ‖ A' ‖ M)·a' mod l, with the nonce
+    /// r = H(RH' ‖ A' ‖ M). Checked with libsodium's verifier before it is returned.
+    ///
+    /// Why A' is in the nonce, where tor's r = H(RH' ‖ M) has none: RH' is the same for
+    /// every period, so tor's nonce for one message is the same under every blinded key, and
+    /// two signatures of one message for two periods give S₁ − S₂ = a·(k₁h₁ − k₂h₂), which
+    /// reveals the identity scalar a. tor never signs one message for two periods; a vault
+    /// cannot rely on its caller doing the same. The signature is still an ordinary Ed25519
+    /// signature under A' (deterministic, verified by any Ed25519), and a', RH' and A' are
+    /// tor's (its vectors hold).
     public func sign(_ message: [UInt8]) throws(SecmodError) -> [UInt8] {
         Sodium.initialize()
         var signature = [UInt8](repeating: 0, count: 64)
@@ -96,6 +104,7 @@ public struct BlindedEd25519Key: ~Copyable {
                     var state = crypto_hash_sha512_state()
                     crypto_hash_sha512_init(&state)
                     crypto_hash_sha512_update(&state, a + 32, 32)
+                    publicKey.withUnsafeBufferPointer { p in _ = crypto_hash_sha512_update(&state, p.baseAddress!, 32) }
                     message.withUnsafeBufferPointer { m in _ = crypto_hash_sha512_update(&state, m.baseAddress ?? emptyInput, UInt64(m.count)) }
                     crypto_hash_sha512_final(&state, nonceBytes)
                     sodium_memzero(&state, MemoryLayout<crypto_hash_sha512_state>.size)

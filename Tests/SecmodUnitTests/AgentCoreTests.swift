@@ -176,6 +176,17 @@ import Testing
         let core = AgentCore(keys: [f.login], allowAdd: false, logger: Logger(label: "test") { _ in SwiftLogNoOpLogHandler() })
         #expect(Self.outcome(core.handle(lock, connection: &stranger, now: 0)) == AgentReply.failure)
         #expect(!core.isLocked)
+        // Nor keep it locked: UNLOCK is theirs neither, and one user's wrong guesses hold
+        // back only that user.
+        var owner = AgentConnectionState(id: 4, caller: Self.alice)
+        #expect(Self.outcome(core.handle(lock, connection: &owner, now: 0)) == AgentReply.success)
+        #expect(Self.outcome(core.handle(wrong, connection: &stranger, now: 10)) == AgentReply.failure)
+        #expect(core.refusals[.callerNotAllowed] == 2)
+        var bob = AgentConnectionState(id: 5, caller: Self.bob)
+        #expect(Self.outcome(f.core.handle(lock, connection: &alice, now: 2_000_000)) == AgentReply.success)
+        #expect(Self.outcome(f.core.handle(wrong, connection: &bob, now: 2_000_001)) == AgentReply.failure)
+        #expect(Self.outcome(f.core.handle(unlock, connection: &bob, now: 2_000_002)) == AgentReply.failure)
+        #expect(Self.outcome(f.core.handle(unlock, connection: &alice, now: 2_000_003)) == AgentReply.success)
     }
 
     static func sessionBind(host: Ed25519PrivateKey, session: [UInt8], signed: [UInt8]? = nil, forwarding: Bool = false) -> ArraySlice<UInt8> {
@@ -193,12 +204,14 @@ import Testing
         let f = try Self.fixture()
         let host = try Self.ed25519()
         let session = [UInt8](repeating: 0x51, count: 32)
-        // A signature over something else proves nothing, and spoils its connection for
-        // user authentication.
+        // A signature over something else proves nothing (FAILURE, as OpenSSH answers), and
+        // spoils its connection for user authentication by any key until a binding succeeds.
         var spoiled = AgentConnectionState(id: 2, caller: Self.alice)
-        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session, signed: [1]), connection: &spoiled, now: 0)) == AgentReply.extensionFailure)
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session, signed: [1]), connection: &spoiled, now: 0)) == AgentReply.failure)
         #expect(spoiled.bindings.isEmpty && spoiled.bindingFailed)
         #expect(Self.outcome(f.core.handle(Self.signRequest(f.login, Self.userAuth(session: session, key: f.login)), connection: &spoiled, now: 0)) == AgentReply.failure)
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session), connection: &spoiled, now: 0)) == AgentReply.success)
+        #expect(Self.outcome(f.core.handle(Self.signRequest(f.login, Self.userAuth(session: session, key: f.login)), connection: &spoiled, now: 0))?.first == AgentMessageType.signResponse)
         var alice = AgentConnectionState(id: 1, caller: Self.alice)
         #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session), connection: &alice, now: 0)) == AgentReply.success)
         #expect(alice.bindings.map(\.hostKey) == [SSHPublicKey.ed25519(host.publicKey).blob])
@@ -208,12 +221,59 @@ import Testing
         #expect(f.core.refusals[.sessionMismatch] == 2)
         let mine = Self.userAuth(session: session, key: f.login)
         #expect(Self.outcome(f.core.handle(Self.signRequest(f.login, mine), connection: &alice, now: 0))?.first == AgentMessageType.signResponse)
-        // The same binding again changes nothing; a connection bound for authentication
-        // cannot be bound to another session.
-        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session), connection: &alice, now: 0)) == AgentReply.success)
+        // A connection bound for authentication cannot be bound again, to this session or another.
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: session), connection: &alice, now: 0)) == AgentReply.failure)
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: [9, 9]), connection: &alice, now: 0)) == AgentReply.failure)
         #expect(alice.bindings.count == 1)
-        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: host, session: [9, 9]), connection: &alice, now: 0)) == AgentReply.extensionFailure)
-        #expect(alice.bindings.count == 1)
+    }
+
+    @Test func forwardedConnectionsSignOnlyForTheLastHopsSession() throws {
+        let f = try Self.fixture()
+        let first = try Self.ed25519(), second = try Self.ed25519()
+        let hop = [UInt8](repeating: 0x61, count: 32), target = [UInt8](repeating: 0x62, count: 32)
+        var bob = AgentConnectionState(id: 1, caller: Self.bob)
+        // Bound as a forwarding hop: nothing may be signed for user authentication there,
+        // even by a key whose purpose is `any` (a process on the host forwarded to).
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: first, session: hop, forwarding: true), connection: &bob, now: 0)) == AgentReply.success)
+        #expect(Self.outcome(f.core.handle(Self.signRequest(f.bot, Self.userAuth(session: hop, key: f.bot)), connection: &bob, now: 0)) == AgentReply.failure)
+        // The same forwarding binding again is fine; then the far ssh binds its own session.
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: first, session: hop, forwarding: true), connection: &bob, now: 0)) == AgentReply.success)
+        #expect(Self.outcome(f.core.handle(Self.sessionBind(host: second, session: target), connection: &bob, now: 0)) == AgentReply.success)
+        #expect(Self.outcome(f.core.handle(Self.signRequest(f.bot, Self.userAuth(session: target, key: f.bot)), connection: &bob, now: 0))?.first == AgentMessageType.signResponse)
+        #expect(Self.outcome(f.core.handle(Self.signRequest(f.bot, Self.userAuth(session: hop, key: f.bot)), connection: &bob, now: 0)) == AgentReply.failure)
+        // Data that is not a user authentication is not the session rules' business.
+        #expect(Self.outcome(f.core.handle(Self.signRequest(f.bot, [1, 2, 3]), connection: &bob, now: 0))?.first == AgentMessageType.signResponse)
+    }
+
+    @Test func certificateHostKeysAreCheckedWithTheCertifiedKey() throws {
+        let f = try Self.fixture()
+        let host = try Self.ed25519()
+        let session = [UInt8](repeating: 0x71, count: 32)
+        var w = SSHWriter()
+        w.string("ssh-ed25519-cert-v01@openssh.com")
+        w.string([UInt8](repeating: 7, count: 32))  // nonce
+        w.string(host.publicKey)
+        w.raw([0, 0, 0, 0, 0, 0, 0, 1])  // the rest of the certificate is the client's to check
+        let certificate = w.bytes
+        func bind(_ signed: [UInt8]) -> ArraySlice<UInt8> {
+            Self.message { m in
+                m.byte(AgentMessageType.extension)
+                m.string(SessionBind.extensionName)
+                m.string(certificate)
+                m.string(session)
+                m.string(SSHSignature(algorithm: "ssh-ed25519", bytes: host.sign(signed)).encoded)
+                m.bool(false)
+            }
+        }
+        var bad = AgentConnectionState(id: 1, caller: Self.alice)
+        #expect(Self.outcome(f.core.handle(bind([0]), connection: &bad, now: 0)) == AgentReply.failure)
+        var alice = AgentConnectionState(id: 2, caller: Self.alice)
+        #expect(Self.outcome(f.core.handle(bind(session), connection: &alice, now: 0)) == AgentReply.success)
+        // Four failed bindings, then the fifth is refused without being checked.
+        var noisy = AgentConnectionState(id: 3, caller: Self.alice)
+        for _ in 0..<4 { _ = f.core.handle(bind([0]), connection: &noisy, now: 0) }
+        #expect(Self.outcome(f.core.handle(bind(session), connection: &noisy, now: 0)) == AgentReply.failure)
+        #expect(noisy.bindings.isEmpty)
     }
 
     @Test func addIdentityIsRefusedUnlessAllowedAndThenPrivateToItsOwner() throws {
@@ -242,6 +302,13 @@ import Testing
         #expect(!Self.identities(open.core, Self.bob).contains("added"))
         // Gone when its lifetime is over.
         #expect(!Self.identities(open.core, Self.alice, now: 60_000_000).contains("added"))
+        // Each costs locked memory: one user may add 64, and no more.
+        for _ in 0..<AgentCore.maximumAddedKeysPerUser {
+            #expect(Self.outcome(open.core.handle(add(try Self.ed25519(), lifetime: nil), connection: &alice, now: 60_000_000)) == AgentReply.success)
+        }
+        #expect(Self.outcome(open.core.handle(add(try Self.ed25519(), lifetime: nil), connection: &alice, now: 60_000_000)) == AgentReply.failure)
+        var bob = AgentConnectionState(id: 2, caller: Self.bob)
+        #expect(Self.outcome(open.core.handle(add(try Self.ed25519(), lifetime: nil), connection: &bob, now: 60_000_000)) == AgentReply.success)
     }
 
     @Test func blindingNeedsTorHSAndAnswersExtensionFailure() throws {

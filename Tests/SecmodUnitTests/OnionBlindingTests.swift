@@ -62,6 +62,11 @@ import Testing
         // Another period gives another, unlinkable key.
         let next = try key.blinded(parameter: OnionKeyBlinding.parameter(identityKey: key.publicKey, periodNumber: 20_001, periodLengthMinutes: 1440))
         #expect(next.publicKey != blinded.publicKey)
+        // The same message for two periods never shares a nonce: equal R's would give away
+        // the identity scalar (S₁ − S₂ = a·(k₁h₁ − k₂h₂)), as tor's own nonce would here.
+        let again = try next.sign(message)
+        #expect(Ed25519.verify(signature: again, message: message, publicKey: next.publicKey))
+        #expect(again.prefix(32) != signature.prefix(32))
     }
 
     @Test func invalidPointsAreRefused() {

@@ -83,7 +83,7 @@ public struct SessionBind: Equatable, Sendable {
     public init(contents: [UInt8]) throws(SecmodError) {
         var r = SSHReader(contents)
         hostKey = try r.string("host key", maximum: AgentRequest.maximumKeyBlob)
-        sessionID = try r.string("session identifier", maximum: 128)
+        sessionID = try r.string("session identifier", maximum: 64)  // as in user authentication data
         signature = try r.string("host key signature", maximum: 4096)
         isForwarding = try r.bool("forwarding")
         try r.end("session-bind")
