@@ -108,5 +108,52 @@ MAX_SESSIONS = 4096
 METRICS_FILE =
 
 """#),
+        ("taler-exchange-secmod-cs.conf", #"""
+# Defaults of taler-exchange-secmod-cs. Taler's own options keep Taler's defaults, so a
+# Taler configuration resolves to the same files; CS_WIRE, SOCKET_TYPE, WORKERS and the
+# SESSION_* options are swift-secmod's. Denominations are the [coin_*] sections with
+# CIPHER = CS, each with DURATION_WITHDRAW.
+[taler-exchange-secmod-cs]
+# How long consecutive denomination keys overlap.
+OVERLAP_DURATION = 5 m
+# How far into the future denomination keys are created.
+LOOKAHEAD_SIGN = 1 year
+KEY_DIR = ${TALER_DATA_HOME}/exchange-secmod-cs/keys
+UNIXPATH = $TALER_RUNTIME_DIR/exchange-secmod-cs/server.sock
+SM_PRIV_KEY = ${TALER_DATA_HOME}/exchange-secmod-cs/secmod-private-key
+# Unused: the DGRAM-era client directory of Taler. Clients need none here.
+CLIENT_DIR = $TALER_RUNTIME_DIR/exchange-secmod-cs/clients
+# The SIGNATURE layout: current (Taler 0.14 and later: 40 bytes, b big-endian) or 0.9
+# (Taler 0.9: 44 bytes, b in the host's order after a reserved word).
+CS_WIRE = current
+# dgram (default; docs/spec/dgram-transport.md) or stream (Taler 0.9.2 clients).
+SOCKET_TYPE = dgram
+# Signature audit counters, one file per key (README, "Signature audit counters"); the
+# helper never deletes them. A crash can overstate a count by at most AUDIT_BLOCK.
+AUDIT_DIR = ${TALER_DATA_HOME}/exchange-secmod-cs/audit
+AUDIT_BLOCK = 4096
+# Who may sign, besides what the socket file's mode (0620: owner, and group write) allows:
+# user and group names or ids, separated by spaces. Empty: every user who may write the
+# socket. Names are resolved at start; restart the helper after changing the groups.
+CLIENT_USERS =
+CLIENT_GROUPS =
+# Signing threads; 0 means one per CPU.
+WORKERS = 0
+SESSION_OUTBOX_MESSAGES = 8192
+SESSION_OUTBOX_BYTES = 8 MiB
+SESSION_BLOCKED_TIMEOUT = 10 s
+SESSION_SNDBUF = 4 MiB
+SESSION_MAX_INFLIGHT = 1024
+SESSION_MAX_INFLIGHT_BYTES = 1 MiB
+MAX_INFLIGHT_BYTES = 64 MiB
+SHUTDOWN_TIMEOUT = 5 s
+MAX_SESSIONS = 4096
+# A Prometheus text file (node_exporter's textfile collector) replaced every 5 s: signatures
+# per key, failures by Taler error code, sessions, queued signatures, keys by state, seconds
+# until the last key expires. Empty: none. Under the units, its directory must be writable
+# (ReadWritePaths= in a drop-in, or a path in the StateDirectory).
+METRICS_FILE =
+
+"""#),
     ]
 }

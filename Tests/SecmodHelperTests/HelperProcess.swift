@@ -1,5 +1,6 @@
 import Foundation
 import SecmodClient
+import SecmodWire
 import SecmodSystem
 import Testing
 #if canImport(Glibc)
@@ -34,11 +35,14 @@ final class HelperProcess {
         case eddsa
         /// Denominations: section name, DURATION_WITHDRAW and RSA_KEYSIZE.
         case rsa(denominations: [(section: String, duration: String, bits: Int)])
+        /// Denominations: section name and DURATION_WITHDRAW.
+        case cs(denominations: [(section: String, duration: String)])
 
         var program: String {
             switch self {
             case .eddsa: "taler-exchange-secmod-eddsa"
             case .rsa: "taler-exchange-secmod-rsa"
+            case .cs: "taler-exchange-secmod-cs"
             }
         }
 
@@ -46,6 +50,7 @@ final class HelperProcess {
             switch self {
             case .eddsa: "exchange-secmod-eddsa"
             case .rsa: "exchange-secmod-rsa"
+            case .cs: "exchange-secmod-cs"
             }
         }
     }
@@ -111,6 +116,10 @@ final class HelperProcess {
         case let .rsa(denominations):
             for d in denominations {
                 text += "[\(d.section)]\nCIPHER = RSA\nDURATION_WITHDRAW = \(d.duration)\nRSA_KEYSIZE = \(d.bits)\n"
+            }
+        case let .cs(denominations):
+            for d in denominations {
+                text += "[\(d.section)]\nCIPHER = CS\nDURATION_WITHDRAW = \(d.duration)\n"
             }
         }
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -191,7 +200,16 @@ final class HelperProcess {
         case .rsa:
             let probe = RsaHelperClient(socketPath: socketPath, transport: transport)
             return (try? probe.connect(timeout: .seconds(2))) != nil && !probe.keys.isEmpty
+        case .cs:
+            let probe = CsHelperClient(socketPath: socketPath, transport: transport)
+            return (try? probe.connect(timeout: .seconds(2))) != nil && !probe.keys.isEmpty
         }
+    }
+
+    func csClient(wire: CsWireVersion = .current) throws -> CsHelperClient {
+        let c = CsHelperClient(socketPath: socketPath, transport: transport, wire: wire)
+        try c.connect(timeout: .seconds(30))
+        return c
     }
 
     func rsaClient() throws -> RsaHelperClient {

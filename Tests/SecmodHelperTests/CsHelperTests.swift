@@ -1,0 +1,192 @@
+import Foundation
+import SecmodBase
+import SecmodClient
+import SecmodCrypto
+import SecmodKeys
+import SecmodSystem
+import SecmodWire
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Clause-Schnorr helper as a process: announcements, R derivation and blind signing
+/// checked by libgnunetutil from the key files themselves, Taler's refusal codes, both
+/// SIGNATURE layouts, batches whole and broken, revocation and restart.
+@Suite(.serialized) struct CsHelperTests {
+    static let coin = [(section: "coin_cs", duration: "1 minute")]
+
+    static func cs(_ arguments: [String]) throws -> String {
+        let out = try GnunetReferee.check(tool: "gnunet-cs-check", arguments)
+        try #require(out.status == 0, "gnunet-cs-check \(arguments.first ?? ""): \(out.output)")
+        return out.output
+    }
+
+    /// The key file of `key`, as hex: what Taler's helper would read.
+    static func scalar(_ helper: HelperProcess, _ key: CsDenominationKey) throws -> String {
+        try scalar(helper, section: key.section, anchor: key.anchor)
+    }
+
+    static func scalar(_ helper: HelperProcess, section: String, anchor: Timestamp) throws -> String {
+        let path = helper.keyDirectory + "/\(section)/\(anchor.seconds)"
+        let bytes = try #require(FileManager.default.contents(atPath: path))
+        #expect(bytes.count == 32)
+        #expect(try FileSystem.status(path).permissions == 0o400)
+        return Hex.encode(Array(bytes))
+    }
+
+    @Test func announcementsAreTalersBytesSignedByTheModule() throws {
+        let helper = try HelperProcess(.cs(denominations: Self.coin + [("coin_cs2", "2 minutes")]))
+        try helper.start()
+        let dump = try RawClient().handshake(socketPath: helper.socketPath, initType: 3, syncedType: 15)
+        #expect(dump.last == [0, 4, 0, 15])
+        let module = try SecurityModuleKey.load(path: helper.securityModuleKeyPath, token: nil).publicKey
+        let avails = try dump.dropLast().map { try CsKeyAvailable.decode($0) }
+        #expect(avails.filter { $0.section == "coin_cs" }.count == 6)
+        #expect(avails.filter { $0.section == "coin_cs2" }.count == 3)
+        for (bytes, a) in zip(dump, avails) {
+            #expect(bytes.count == 152 + a.section.utf8.count + 1)
+            // Taler's htons() in a 32-bit field: the length big-endian, then two zeros.
+            #expect(Array(bytes[4..<8]) == [0, UInt8(a.section.utf8.count + 1), 0, 0])
+            let signed = SignaturePurpose.denominationKeyAnnouncement(
+                purpose: 1252, denominationHash: SHA512.hash(a.publicKey),
+                sectionNameHash: SHA512.hash(Array(a.section.utf8) + [0]), anchor: a.anchor, duration: a.durationWithdraw)
+            #expect(Ed25519.verify(signature: a.securityModuleSignature, message: signed, publicKey: module))
+            // The public key is the key file's scalar times B, as libgnunetutil computes it.
+            #expect(try Self.cs(["public", try Self.scalar(helper, section: a.section, anchor: a.anchor)]) == Hex.encode(a.publicKey))
+        }
+        // A restart announces the same bytes.
+        #expect(helper.stop() == 0)
+        try helper.start()
+        #expect(try RawClient().handshake(socketPath: helper.socketPath, initType: 3, syncedType: 15) == dump)
+        #expect(helper.stop() == 0)
+    }
+
+    @Test(arguments: [HelperTransport.datagram, .stream])
+    func derivesAndSignsAsLibgnunetutilAndAWalletVerifies(transport: HelperTransport) throws {
+        let helper = try HelperProcess(.cs(denominations: Self.coin), transport: transport)
+        try helper.start()
+        let client = try helper.csClient()
+        let now = Timestamp(microseconds: Clock.wallMicroseconds())
+        let current = try #require(client.keys.first { $0.anchor <= now })
+        let scalar = try Self.scalar(helper, current)
+        for forMelt in [false, true] {
+            let nonce = randomBytes(32), blindingSeed = randomBytes(32), message = randomBytes(64)
+            let r = try client.derive(hash: current.hash, nonce: nonce, forMelt: forMelt)
+            #expect(try Self.cs(["rderive", scalar, Hex.encode(nonce), forMelt ? "rm" : "rw"]) == Hex.encode(r))
+            let c = try #require(Hex.decode(Substring(try Self.cs(["blind", Hex.encode(current.publicKey), Hex.encode(r),
+                                                                    Hex.encode(blindingSeed), Hex.encode(message)]))))
+            let (b, s) = try client.sign(CsSignItem(hash: current.hash, nonce: nonce, challenges: c, publicNonces: r, forMelt: forMelt))
+            #expect(try Self.cs(["sign", scalar, Hex.encode(nonce), forMelt ? "rm" : "rw", Hex.encode(c)]) == "\(b) \(Hex.encode(s))")
+            #expect(try GnunetReferee.check(tool: "gnunet-cs-check", ["verify", Hex.encode(current.publicKey), Hex.encode(r),
+                                                                      Hex.encode(blindingSeed), Hex.encode(message), "\(b)", Hex.encode(s)]).status == 0)
+        }
+        // Taler's codes: an unknown key 1005, a key not valid yet 1702, for both requests.
+        let future = try #require(client.keys.first { $0.anchor > now })
+        for hash in [randomBytes(64), future.hash] {
+            let code: UInt32 = hash == future.hash ? 1702 : 1005
+            #expect(throws: SecmodError.self) { _ = try client.derive(hash: hash, nonce: randomBytes(32)) }
+            do { _ = try client.derive(hash: hash, nonce: randomBytes(32)) } catch { #expect(error.talerCode == code) }
+            let item = CsSignItem(hash: hash, nonce: randomBytes(32), challenges: randomBytes(64), publicNonces: randomBytes(64))
+            do { _ = try client.sign(item); Issue.record("signed with a key it should refuse") } catch { #expect(error.talerCode == code) }
+        }
+        #expect(helper.stop() == 0)
+    }
+
+    @Test(arguments: [CsWireVersion.current, .v0_9])
+    func signatureLayoutsByteForByte(wire: CsWireVersion) throws {
+        let helper = try HelperProcess(.cs(denominations: Self.coin), config: "CS_WIRE = \(wire.rawValue)")
+        try helper.start()
+        let client = try helper.csClient(wire: wire)
+        let now = Timestamp(microseconds: Clock.wallMicroseconds())
+        let current = try #require(client.keys.first { $0.anchor <= now })
+        let scalar = try Self.scalar(helper, current)
+        let raw = try RawClient()
+        _ = try raw.handshake(socketPath: helper.socketPath, initType: 3, syncedType: 15)
+        var seen = Set<UInt32>()
+        for _ in 0..<24 where seen.count < 2 {
+            let nonce = randomBytes(32), c = randomBytes(64)
+            try raw.send(CsRequest(forMelt: false, hash: current.hash, challenges: c, nonce: nonce).encode())
+            let reply = try #require(try raw.receive(seconds: 10)).bytes
+            let expected = try Self.cs(["sign", scalar, Hex.encode(nonce), "rw", Hex.encode(c)]).split(separator: " ")
+            let b = try #require(UInt32(expected[0])), s = try #require(Hex.decode(expected[1]))
+            seen.insert(b)
+            switch wire {
+            case .current: #expect(reply == [0, 40, 0, 9, 0, 0, 0, UInt8(b)] + s)
+            case .v0_9: #expect(reply == [0, 44, 0, 9, 0, 0, 0, 0, UInt8(b), 0, 0, 0] + s)
+            }
+        }
+        #expect(seen == [0, 1])
+        #expect(helper.stop() == 0)
+    }
+
+    @Test func revocationPurgesThenAnnouncesASuccessorAndTheOldKeyIsUnknown() throws {
+        let helper = try HelperProcess(.cs(denominations: Self.coin))
+        try helper.start()
+        let client = try helper.csClient()
+        var events: [CsKeyEvent] = []
+        client.onKeyEvent = { events.append($0) }
+        let victim = client.keys[0]
+        try client.revoke(hash: victim.hash)
+        let deadline = Clock.monotonicMicroseconds() + 20_000_000
+        while events.count < 2 && Clock.monotonicMicroseconds() < deadline { try client.waitForEvents(for: .seconds(0.2)) }
+        #expect(events.first == .purged(hash: victim.hash))
+        guard case let .available(successor) = events.last else { Issue.record("no AVAIL after PURGE"); return }
+        #expect(successor.anchor == victim.anchor && successor.section == victim.section && successor.hash != victim.hash)
+        do { _ = try client.derive(hash: victim.hash, nonce: randomBytes(32)); Issue.record("a revoked key derived") } catch {
+            #expect(error.talerCode == 1005)
+        }
+        // The successor's file replaced the victim's, under the same anchor.
+        #expect(try Self.cs(["public", try Self.scalar(helper, successor)]) == Hex.encode(successor.publicKey))
+        #expect(helper.stop() == 0)
+        try helper.start()
+        let after = try helper.csClient()
+        #expect(!after.keys.contains { $0.hash == victim.hash })
+        #expect(after.keys.contains { $0.hash == successor.hash })
+        #expect(helper.stop() == 0)
+    }
+
+    @Test(.enabled(if: SoftHSMToken.available, "needs softhsm2 and opensc"))
+    func aTokenKeyStoreIsRefusedClearly() throws {
+        let helper = try HelperProcess(.cs(denominations: Self.coin), keyStore: .softHSM(moduleKey: false))
+        #expect(try helper.runExpectingExit() == 6)
+        #expect(helper.log.contains("PKCS#11 has no Clause-Schnorr mechanism"))
+    }
+
+    @Test func batchesWholeAndBrokenPartWay() throws {
+        let helper = try HelperProcess(.cs(denominations: Self.coin))
+        try helper.start()
+        let client = try helper.csClient()
+        let now = Timestamp(microseconds: Clock.wallMicroseconds())
+        let current = try #require(client.keys.first { $0.anchor <= now })
+        for n in [1, 2, 256, 300] {
+            let nonces = (0..<n).map { _ in randomBytes(32) }
+            let derived = try client.batchDerive(nonces.enumerated().map { (current.hash, $0.element, $0.offset % 2 == 1) })
+            let rs = try derived.map { try $0.get() }
+            let items = nonces.indices.map { i in
+                CsSignItem(hash: current.hash, nonce: nonces[i], challenges: randomBytes(64), publicNonces: rs[i], forMelt: i % 2 == 1)
+            }
+            let signed = try client.batchSign(items)
+            #expect(signed.count == n)
+            #expect(signed.allSatisfy { (try? $0.get()) != nil })  // each checked by the client: s·B = R_b + c_b·X
+        }
+        // Two good items, then a truncated third: two answers, then one failure of the batch's type.
+        let raw = try RawClient()
+        _ = try raw.handshake(socketPath: helper.socketPath, initType: 3, syncedType: 15)
+        for sign in [true, false] {
+            let good = (0..<2).map { _ in CsRequest(forMelt: false, hash: current.hash, challenges: sign ? randomBytes(64) : [], nonce: randomBytes(32)) }
+            var batch = CsBatchRequest.encode(good + [good[0]], sign: sign)
+            batch.removeLast(5)
+            batch[0] = UInt8(batch.count >> 8)
+            batch[1] = UInt8(batch.count & 0xFF)
+            try raw.send(batch)
+            var replies: [[UInt8]] = []
+            for _ in 0..<3 { replies.append(try #require(try raw.receive(seconds: 10)).bytes) }
+            let answered: UInt16 = sign ? CsMessageType.signature : CsMessageType.deriveResponse
+            #expect(replies[0..<2].allSatisfy { MessageHeader.peek($0)?.type == answered })
+            #expect(replies[2] == SignFailure.encode(type: sign ? CsMessageType.batchSignFailure : CsMessageType.deriveFailure,
+                                                     code: .genericInternalInvariantFailure))
+        }
+        #expect(helper.stop() == 0)
+    }
+}
