@@ -32,7 +32,7 @@ unix_socket_type() {  # UNIT PATH: the type in the unit's /proc/net/unix (Privat
 echo "     $(systemd --version | head -n 1)"
 
 # Installed, nothing of ours is enabled or running; Taler's helpers keep their names.
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     check "swift-secmod-$helper.service is not enabled after installation" \
         equals "$(systemctl is-enabled swift-secmod-$helper.service 2>&1)" disabled
     check "swift-secmod-$helper.service is not running after installation" \
@@ -42,7 +42,7 @@ for helper in eddsa rsa; do
 done
 check "the stand-in exchange runs" equals "$(systemctl is-active taler-exchange-httpd.service)" active
 check "the helpers' users and group exist, the exchange's user is in the group" \
-    sh -c 'id taler-exchange-secmod-eddsa && id taler-exchange-secmod-rsa && id -nG taler-exchange-httpd | grep -qw taler-exchange-secmod' > /dev/null
+    sh -c 'id taler-exchange-secmod-eddsa && id taler-exchange-secmod-rsa && id taler-exchange-secmod-cs && id -nG taler-exchange-httpd | grep -qw taler-exchange-secmod' > /dev/null
 
 # The takeover (docs/debian.md).
 systemctl stop taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service \

@@ -40,7 +40,7 @@ stage="$(mktemp -d /tmp/secmod-systemd.XXXXXX)"
 trap 'rm -rf "$stage"' EXIT
 failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-units=(taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service)
+units=(taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service taler-exchange-secmod-cs.service)
 # secmod-agent's unit: verified, scored and its user checked like the helpers'; the Taler
 # checks (taler-exchange.target, Taler's paths) are for the helpers alone.
 all_units=("${units[@]}" secmod-agent.service)
@@ -93,7 +93,7 @@ for unit in "${all_units[@]}"; do
 done
 
 echo "== manual pages and completions"
-for page in man1/secmod.1 man8/taler-exchange-secmod-eddsa.8 man8/taler-exchange-secmod-rsa.8 man8/secmod-agent.8; do
+for page in man1/secmod.1 man8/taler-exchange-secmod-eddsa.8 man8/taler-exchange-secmod-rsa.8 man8/taler-exchange-secmod-cs.8 man8/secmod-agent.8; do
     if [ -s "$stage/usr/local/share/man/$page" ]; then echo "$page installed"; else fail "$page is not installed"; fi
 done
 for script in bash-completion/completions/secmod zsh/site-functions/_secmod fish/vendor_completions.d/secmod.fish; do
@@ -172,7 +172,7 @@ echo "== default paths (gnunet-config, with the staged taler.conf) against the u
 config="$stage/resolved.conf"
 # config.d in name order, then taler.conf: the order in which the helpers load them.
 cat $(printf '%s\n' "$stage"/usr/local/share/taler/config.d/*.conf | LC_ALL=C sort) "$stage/etc/taler/taler.conf" > "$config"
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     unit="taler-exchange-secmod-$helper.service" section="taler-exchange-secmod-$helper"
     state="/var/lib/$(directive "$unit" StateDirectory)" runtime="/run/$(directive "$unit" RuntimeDirectory)"
     resolve() { gnunet-config -c "$config" -s "$section" -o "$1" -f | sed -e 's|//*|/|g' -e 's|/$||'; }
@@ -205,7 +205,7 @@ done
 
 echo "== executable stacks (MemoryDenyWriteExecute=yes)"
 if command -v readelf >/dev/null; then
-    for helper in eddsa rsa; do
+    for helper in eddsa rsa cs; do
         program="$stage/usr/local/bin/taler-exchange-secmod-$helper"
         libraries=($(ldd "$program" | awk '/=> \// { print $3 }'))
         for file in "$program" "${libraries[@]}"; do
@@ -228,7 +228,7 @@ from_debian() {
     local lib="$1"
     dpkg -S "$lib" >/dev/null 2>&1 || dpkg -S "/usr$lib" >/dev/null 2>&1 || dpkg -S "$(readlink -f "$lib")" >/dev/null 2>&1
 }
-for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod; do
+for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa taler-exchange-secmod-cs secmod secmod-agent; do
     file="$stage/usr/local/bin/$program"
     if ldd "$file" | grep -q 'not found'; then fail "$program: $(ldd "$file" | grep 'not found' | tr -s ' \t' ' ')"; fi
     libraries=($(ldd "$file" | awk '/=> \// { print $3 }'))
@@ -242,7 +242,7 @@ for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod; do
 done
 # No regular-expression engine in the key holders: one String.contains(String) links
 # _StringProcessing and _RegexParser (0.8 MB of code) into a binary (docs/performance.md).
-for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa; do
+for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa taler-exchange-secmod-cs secmod-agent; do
     if nm "$stage/usr/local/bin/$program" 2>/dev/null | grep -q -E '_StringProcessing|_RegexParser'; then
         fail "$program links _StringProcessing (a String.contains(String) or a Regex crept in: use containsBytes)"
     fi

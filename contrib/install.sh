@@ -78,7 +78,7 @@ command -v swift >/dev/null || export PATH="$PATH:/opt/swift/usr/bin"
 # without the toolchain and need only Debian's libraries (contrib/check-systemd.sh checks).
 scratch=(--static-swift-stdlib)
 [ -z "${SECMOD_SCRATCH:-}" ] || scratch+=(--scratch-path "$SECMOD_SCRATCH")
-programs=(taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod secmod-agent)
+programs=(taler-exchange-secmod-eddsa taler-exchange-secmod-rsa taler-exchange-secmod-cs secmod secmod-agent)
 if [ "$build" = yes ]; then
     for program in "${programs[@]}"; do
         swift build -c release "${scratch[@]}" --product "$program"
@@ -107,7 +107,7 @@ done
 # binaries and the repository's defaults keep dgram (docs/spec/dgram-transport.md);
 # secmod reads the same SOCKET_TYPE, so it follows. Set SOCKET_TYPE = dgram in
 # /etc/taler/taler.conf for clients that speak the datagram transport.
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     sed -e 's/^SOCKET_TYPE = dgram$/# Installed by contrib\/install.sh: stream, as Taler'"'"'s exchange connects.\nSOCKET_TYPE = stream/' \
         "etc/config.d/taler-exchange-secmod-$helper.conf" > "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp"
     grep -qx 'SOCKET_TYPE = stream' "$root/share/taler/config.d/swift-secmod-$helper.conf.tmp" \
@@ -123,7 +123,7 @@ done
 install -d -m 0755 "$root/share/man/man1" "$root/share/man/man8" "$root/share/bash-completion/completions" \
     "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
 install -m 0644 docs/man/secmod.1 "$root/share/man/man1/secmod.1"
-install -m 0644 docs/man/taler-exchange-secmod-eddsa.8 docs/man/taler-exchange-secmod-rsa.8 docs/man/secmod-agent.8 "$root/share/man/man8/"
+install -m 0644 docs/man/taler-exchange-secmod-eddsa.8 docs/man/taler-exchange-secmod-rsa.8 docs/man/taler-exchange-secmod-cs.8 docs/man/secmod-agent.8 "$root/share/man/man8/"
 "$bin/secmod" --generate-completion-script bash > "$root/share/bash-completion/completions/secmod"
 "$bin/secmod" --generate-completion-script zsh > "$root/share/zsh/site-functions/_secmod"
 "$bin/secmod" --generate-completion-script fish > "$root/share/fish/vendor_completions.d/secmod.fish"
@@ -142,7 +142,7 @@ fi
 install -d -m 0755 "$destdir$unitdir" "$destdir$sysusersdir" "$destdir$tmpfilesdir"
 [ "$package" = yes ] || install -d -m 0755 "$destdir/etc/taler"
 units=()
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     source_unit="taler-exchange-secmod-$helper.service" unit="taler-exchange-secmod-$helper.service"
     [ "$package" = no ] || unit="swift-secmod-$helper.service"
     sed -E "s#^ExecStart=[^ ]*/bin/(taler-exchange-secmod-$helper)( |\$)#ExecStart=$helperbin/\1\2#" \
@@ -210,7 +210,7 @@ else
     group=taler-exchange-secmod
     nologin="$(command -v nologin || echo /usr/sbin/nologin)"
     getent group "$group" >/dev/null || groupadd --system "$group"
-    for helper in eddsa rsa; do
+    for helper in eddsa rsa cs; do
         user="taler-exchange-secmod-$helper"
         getent passwd "$user" >/dev/null || useradd --system --gid "$group" --no-create-home \
             --home-dir "/var/lib/taler/exchange-secmod-$helper" --shell "$nologin" "$user"
