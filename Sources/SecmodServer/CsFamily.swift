@@ -5,7 +5,7 @@ import SecmodKeys
 import SecmodSystem
 import SecmodWire
 
-/// The Clause-Schnorr helper's keys: denomination keys for `CIPHER = CS` (wire.md §10).
+/// The Clause-Schnorr helper's keys: denomination keys for `CIPHER = CS` (wire.md §6).
 /// One key chain per `[coin_*]` section with `CIPHER = CS`; the same schedule, revocation,
 /// audit counters and transports as the RSA helper's, and two requests instead of one: a
 /// client first asks for R₀, R₁ of a nonce (RDERIVE), then for the signature over its

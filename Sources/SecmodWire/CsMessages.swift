@@ -1,7 +1,7 @@
 import SecmodBase
 import SecmodSystem
 
-/// Message types of the Clause-Schnorr helper (wire.md §10.1).
+/// Message types of the Clause-Schnorr helper (wire.md §6.1).
 public enum CsMessageType {
     public static let purge: UInt16 = 1
     public static let avail: UInt16 = 2
@@ -20,7 +20,7 @@ public enum CsMessageType {
     public static let synced: UInt16 = 15
 }
 
-/// Which SIGNATURE layout a CS helper speaks (`CS_WIRE`, wire.md §10.6): Taler 0.14's
+/// Which SIGNATURE layout a CS helper speaks (`CS_WIRE`, wire.md §6.5): Taler 0.14's
 /// (`current`, 40 bytes, b big-endian) or Taler 0.9's (44 bytes, a reserved word, then b
 /// in the host's byte order, which is little-endian on every host Taler runs on).
 public enum CsWireVersion: String, Sendable, CaseIterable {
@@ -28,7 +28,7 @@ public enum CsWireVersion: String, Sendable, CaseIterable {
     case v0_9 = "0.9"
 }
 
-/// AVAIL: a CS denomination key with its section and the module's signature (wire.md §10.2).
+/// AVAIL: a CS denomination key with its section and the module's signature (wire.md §6.2).
 public struct CsKeyAvailable: Sendable, Equatable {
     public static let fixedByteCount = 152
     public let anchor: Timestamp
@@ -52,7 +52,7 @@ public struct CsKeyAvailable: Sendable, Equatable {
 
     /// The name length field as Taler writes it: `htons(length)` stored in a 32-bit field
     /// on a little-endian host, so the bytes are the length big-endian, then two zeros
-    /// (wire.md §10.2). Taler's client reads it back with `ntohs` and so agrees.
+    /// (wire.md §6.2). Taler's client reads it back with `ntohs` and so agrees.
     static func nameLengthField(_ length: Int) -> [UInt8] {
         [UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF), 0, 0]
     }
@@ -98,7 +98,7 @@ public struct CsKeyAvailable: Sendable, Equatable {
     }
 }
 
-/// PURGE and REVOKE: header, reserved, `h_cs` (wire.md §10.2), 72 bytes, as the RSA helper's.
+/// PURGE and REVOKE: header, reserved, `h_cs` (wire.md §6.2), 72 bytes, as the RSA helper's.
 public enum CsKeyMessage {
     public static let byteCount = 72
 
@@ -115,7 +115,7 @@ public enum CsKeyMessage {
 }
 
 /// SIGN (168 bytes: header, `for_melt`, `h_cs`, c₀, c₁, nonce) and RDERIVE (104 bytes:
-/// header, `for_melt`, `h_cs`, nonce): wire.md §10.3, §10.4.
+/// header, `for_melt`, `h_cs`, nonce): wire.md §6.2.
 public struct CsRequest: Sendable, Equatable {
     public static let signByteCount = 168
     public static let deriveByteCount = 104
@@ -162,7 +162,7 @@ public struct CsRequest: Sendable, Equatable {
 }
 
 /// BATCH_SIGN and BATCH_RDERIVE: header, `batch_size`, then that many complete requests
-/// (wire.md §10.5).
+/// (wire.md §6.2).
 public enum CsBatchRequest {
     /// `TALER_MAX_FRESH_COINS`.
     public static let maximumBatchSize = 256
@@ -210,7 +210,7 @@ public enum CsBatchRequest {
     }
 }
 
-/// SIGNATURE: b and the blinded s (wire.md §10.6), in the layout of `CsWireVersion`.
+/// SIGNATURE: b and the blinded s (wire.md §6.5), in the layout of `CsWireVersion`.
 public enum CsSignature {
     public static func byteCount(_ version: CsWireVersion) -> Int { version == .current ? 40 : 44 }
 
@@ -249,7 +249,7 @@ public enum CsSignature {
     }
 }
 
-/// RDERIVE's answer: header, reserved, R₀ ‖ R₁ (wire.md §10.4), 72 bytes.
+/// RDERIVE's answer: header, reserved, R₀ ‖ R₁ (wire.md §6.2), 72 bytes.
 public enum CsDeriveResponse {
     public static let byteCount = 72
 
