@@ -29,6 +29,7 @@ enum WireChecks {
         rsaSignRequest(m)
         RsaBatchModel.compare(m)
         rsaSignature(m)
+        CsWireChecks.message(m)
     }
 
     /// The messages of a stream, up to the first header that cannot be right.

@@ -20,7 +20,7 @@ struct Audit: ParsableCommand {
     @Option(name: [.customShort("c"), .long], help: "Configuration file (as given to the helpers).")
     var config: String?
 
-    @Option(name: .long, help: "Only this helper (eddsa or rsa); default both.")
+    @Option(name: .long, help: "Only this helper (eddsa, rsa or cs); default all.")
     var helper: HelperKind?
 
     @Flag(name: .long, help: "Print JSON instead of a table.")

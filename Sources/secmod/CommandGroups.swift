@@ -27,10 +27,12 @@ struct HelperSign: ParsableCommand {
             eddsa: signs the 8-byte purpose header {size, purpose} followed by the input, with the
             helper's current key, as Taler does. rsa: blind-signs the input, read as the blinded
             message (a big-endian integer below n), with the key named by --key (h_rsa), or the
-            oldest currently valid key (of --section, if given).
+            oldest currently valid key (of --section, if given). cs: asks for R0, R1 of a nonce
+            (--nonce, or a random one), then blind-signs the challenges c0 || c1 = SHA-512(input)
+            and prints b and s.
             """)
 
-    @Option(name: .long, help: "Which helper signs: eddsa or rsa.")
+    @Option(name: .long, help: "Which helper signs: eddsa, rsa or cs.")
     var helper: HelperKind
 
     @Option(name: [.customShort("c"), .long], help: "Configuration file (as given to the helper).")
@@ -44,8 +46,7 @@ struct HelperSign: ParsableCommand {
     func validate() throws { try validateTimeout(timeout) }
 
     func run() throws {
-        try HelperSigning(helper: helper, config: config, timeout: timeout, purpose: signing.purpose, key: signing.key,
-                          section: signing.section, json: signing.json).run()
+        try HelperSigning(helper: helper, config: config, timeout: timeout, options: signing).run()
     }
 }
 

@@ -52,6 +52,27 @@ func connectRsa(config: String?, timeout: Double) throws -> RsaHelperClient {
     return client
 }
 
+func connectCs(_ options: HelperOptions) throws -> CsHelperClient {
+    try connectCs(config: options.config, timeout: options.timeout)
+}
+
+/// The CS helper's client, in the SIGNATURE layout the helper's `CS_WIRE` names.
+func connectCs(config: String?, timeout: Double) throws -> CsHelperClient {
+    let endpoint = try helperEndpoint(helper: .cs, config: config)
+    let wire: CsWireVersion
+    do throws(SecmodError) {
+        let c = try TalerConfiguration.load(file: config)
+        let name = try c.choice(section: HelperKind.cs.section, option: "CS_WIRE", among: CsWireVersion.allCases.map(\.rawValue))
+        wire = name.flatMap(CsWireVersion.init(rawValue:)) ?? .current
+    } catch {
+        throw CLIError(error)
+    }
+    let client = CsHelperClient(socketPath: endpoint.path, transport: endpoint.transport, wire: wire, pinnedSecurityModuleKey: endpoint.moduleKey)
+    client.defaultTimeout = helperTimeout(timeout)  // every call, not only the handshake
+    do throws(SecmodError) { try client.connect() } catch { throw helperFailure(error, endpoint: endpoint, timeout: timeout) }
+    return client
+}
+
 func connectEddsa(_ options: HelperOptions) throws -> EddsaHelperClient {
     try connectEddsa(config: options.config, timeout: options.timeout)
 }

@@ -29,7 +29,21 @@ struct KeysList: ParsableCommand {
         switch options.helper {
         case .eddsa: try listEddsa()
         case .rsa: try listRsa()
+        case .cs: try listCs()
         }
+    }
+
+    private func listCs() throws {
+        let client = try connectCs(options)
+        defer { client.disconnect() }
+        let store = KeyStoreView(helper: .cs, config: options.config)
+        let rows = client.keys.map { key in
+            KeyRow(section: key.section, anchor: key.anchor, duration: key.durationWithdraw, bits: nil,
+                   id: ("h_cs", CrockfordBase32.encode(key.hash)), publicKey: CrockfordBase32.encode(key.publicKey),
+                   moduleKey: key.securityModulePublicKey, moduleSignature: key.securityModuleSignature,
+                   place: store.place(section: key.section, anchor: key.anchor))
+        }
+        print(rows, module: client.securityModulePublicKey)
     }
 
     private func listEddsa() throws {
@@ -96,13 +110,14 @@ struct KeysList: ParsableCommand {
         }
         Swift.print("helper: \(options.helper.rawValue)   module key: \(module.map(CrockfordBase32.encode) ?? "")   keys: \(rows.count)")
         let hasSection = rows.contains { $0.section != nil }
+        let hasBits = rows.contains { $0.bits != nil }
         Swift.print((hasSection ? pad("SECTION", 12) : "") + pad("ANCHOR", 33) + pad("END", 33) + pad("DURATION", 11)
-                    + (hasSection ? pad("BITS", 6) : "") + pad(rows.first?.id.name.asciiUppercased ?? "KEY", 54) + "STORE")
+                    + (hasBits ? pad("BITS", 6) : "") + pad(rows.first?.id.name.asciiUppercased ?? "KEY", 54) + "STORE")
         for r in rows {
             Swift.print((r.section.map { pad($0, 12) } ?? "") + pad("\(r.anchor.seconds) \(Self.iso(r.anchor))", 33)
                         + pad("\(r.anchor.adding(r.duration).seconds) \(Self.iso(r.anchor.adding(r.duration)))", 33)
                         + pad(formatRelativeTime(r.duration), 11)
-                        + (hasSection ? pad(r.bits.map(String.init) ?? "?", 6) : "") + pad(r.id.value, 54) + r.place.text)
+                        + (hasBits ? pad(r.bits.map(String.init) ?? "?", 6) : "") + pad(r.id.value, 54) + r.place.text)
         }
     }
 

@@ -21,7 +21,7 @@ struct KeysImport: ParsableCommand {
 
     enum Store: String, ExpressibleByArgument { case pkcs11 }
 
-    @Option(name: .long, help: "Which helper: eddsa or rsa.")
+    @Option(name: .long, help: "Which helper: eddsa or rsa (cs keys cannot move into a token).")
     var helper: HelperKind = .eddsa
 
     @Option(name: [.customShort("c"), .long], help: "Configuration file (as given to the helper).")
@@ -46,6 +46,8 @@ struct KeysImport: ParsableCommand {
             case .rsa:
                 settings = try HelperSettings(configuration: c, section: section, extraOptions: RsaFamily.extraOptions)
                 summary = try Self.run(family: try RsaFamily(configuration: c, settings: settings), settings: settings)
+            case .cs:
+                throw TokenKeyStore.noClauseSchnorr
             }
         } catch {
             throw CLIError(error)

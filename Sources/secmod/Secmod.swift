@@ -47,12 +47,13 @@ extension Secmod {
 
 /// Which helper a command talks to.
 enum HelperKind: String, ExpressibleByArgument, CaseIterable, Sendable {
-    case eddsa, rsa
+    case eddsa, rsa, cs
 
     var section: String {
         switch self {
         case .eddsa: "taler-exchange-secmod-eddsa"
         case .rsa: "taler-exchange-secmod-rsa"
+        case .cs: "taler-exchange-secmod-cs"
         }
     }
 
@@ -62,13 +63,14 @@ enum HelperKind: String, ExpressibleByArgument, CaseIterable, Sendable {
         switch self {
         case .eddsa: "SECM_ESIGN_PUBKEY"
         case .rsa: "SECM_DENOM_PUBKEY"
+        case .cs: "SECM_DENOM_CS_PUBKEY"
         }
     }
 }
 
 /// Options shared by the commands that reach a helper.
 struct HelperOptions: ParsableArguments {
-    @Option(name: .long, help: "Which helper: eddsa or rsa.")
+    @Option(name: .long, help: "Which helper: eddsa, rsa or cs.")
     var helper: HelperKind = .eddsa
 
     @Option(name: [.customShort("c"), .long], help: "Configuration file (as given to the helper).")

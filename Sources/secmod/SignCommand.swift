@@ -13,7 +13,10 @@ struct Sign: ParsableCommand {
             --helper eddsa: signs the 8-byte purpose header {size, purpose} followed by the input,
             with the helper's current key, as Taler does. --helper rsa: blind-signs the input, read
             as the blinded message (a big-endian integer below n), with the key named by --key
-            (h_rsa), or the oldest currently valid key (of --section, if given).
+            (h_rsa), or the oldest currently valid key (of --section, if given). --helper cs: asks
+            for R0, R1 of a nonce (--nonce, or a random one), then blind-signs the challenges
+            c0 || c1 = SHA-512(input), as a wallet's blinded planchet would be; prints b and s,
+            which `secmod verify --helper cs` checks (s·B = R_b + c_b·X).
 
             Without --helper (on the offline machine): reads the document `download` wrote (FILE,
             or standard input), checks it against the master key ([exchange-offline]
@@ -23,7 +26,7 @@ struct Sign: ParsableCommand {
             `upload`. Any problem: exit 1, no output. See docs/offline-signing.md.
             """)
 
-    @Option(name: .long, help: "Sign with this helper (eddsa or rsa); without it, sign future keys offline.")
+    @Option(name: .long, help: "Sign with this helper (eddsa, rsa or cs); without it, sign future keys offline.")
     var helper: HelperKind?
 
     @Option(name: [.customShort("c"), .long], help: "Configuration file.")
@@ -46,15 +49,14 @@ struct Sign: ParsableCommand {
         guard let helper else {
             // Options that only make sense with a helper: the operator forgot --helper, and
             // must not find the command signing future keys offline instead.
-            guard signing.purpose == nil, signing.key == nil, signing.section == nil, !signing.json else {
-                throw ValidationError("--purpose, --key, --section and --json sign through a helper: add --helper eddsa or --helper rsa (without --helper, sign signs a future-keys document offline)")
+            guard signing.purpose == nil, signing.key == nil, signing.section == nil, signing.nonce == nil, !signing.melt, !signing.json else {
+                throw ValidationError("--purpose, --key, --section, --nonce, --melt and --json sign through a helper: add --helper eddsa, rsa or cs (without --helper, sign signs a future-keys document offline)")
             }
             try OfflineSign.run(config: config, input: input, output: output)
             return
         }
         guard input == nil, output == nil else { throw ValidationError("a FILE argument and -o are for offline signing, without --helper") }
-        try HelperSigning(helper: helper, config: config, timeout: timeout, purpose: signing.purpose, key: signing.key,
-                          section: signing.section, json: signing.json).run()
+        try HelperSigning(helper: helper, config: config, timeout: timeout, options: signing).run()
     }
 }
 
@@ -63,11 +65,17 @@ struct HelperSigningOptions: ParsableArguments {
     @Option(name: .long, help: "eddsa: the GNUnet signature purpose number (0 is GNUNET_SIGNATURE_PURPOSE_TEST).")
     var purpose: UInt32?
 
-    @Option(name: .long, help: "rsa: the key's h_rsa, base32.")
+    @Option(name: .long, help: "rsa, cs: the key's h_rsa or h_cs, base32.")
     var key: String?
 
-    @Option(name: .long, help: "rsa: pick the oldest currently valid key of this denomination section.")
+    @Option(name: .long, help: "rsa, cs: pick the oldest currently valid key of this denomination section.")
     var section: String?
+
+    @Option(name: .long, help: "cs: the 32-byte nonce, base32 (default: a random one).")
+    var nonce: String?
+
+    @Flag(name: .long, help: "cs: sign for a melt (R derived with \"rm\") instead of a withdrawal.")
+    var melt = false
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
@@ -79,10 +87,11 @@ struct HelperSigning {
     let helper: HelperKind
     let config: String?
     let timeout: Double
-    let purpose: UInt32?
-    let key: String?
-    let section: String?
-    let json: Bool
+    let options: HelperSigningOptions
+    var purpose: UInt32? { options.purpose }
+    var key: String? { options.key }
+    var section: String? { options.section }
+    var json: Bool { options.json }
 
     func run() throws {
         let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
@@ -110,26 +119,51 @@ struct HelperSigning {
             }
             fields = [("section", chosen.section), ("h_rsa", CrockfordBase32.encode(chosen.hash)),
                       ("public_key", CrockfordBase32.encode(chosen.publicKey)), ("signature", CrockfordBase32.encode(signature))]
+        case .cs:
+            let client = try connectCs(config: config, timeout: timeout)
+            defer { client.disconnect() }
+            let chosen = try choose(client.keys, hash: \.hash, section: \.section, anchor: \.anchor, duration: \.durationWithdraw, idName: "h_cs")
+            let nonce: [UInt8]
+            do throws(SecmodError) { nonce = try options.nonce.map { (n) throws(SecmodError) in try CrockfordBase32.decode(n, byteCount: 32) } ?? randomBytes(32) } catch {
+                throw CLIError(error)
+            }
+            let challenges = SHA512.hash(input)
+            let r: [UInt8], b: UInt32, s: [UInt8]
+            do throws(SecmodError) {
+                r = try client.derive(hash: chosen.hash, nonce: nonce, forMelt: options.melt)
+                (b, s) = try client.sign(CsSignItem(hash: chosen.hash, nonce: nonce, challenges: challenges, publicNonces: r, forMelt: options.melt))
+            } catch {
+                throw CLIError(error)
+            }
+            fields = [("section", chosen.section), ("h_cs", CrockfordBase32.encode(chosen.hash)),
+                      ("public_key", CrockfordBase32.encode(chosen.publicKey)), ("nonce", CrockfordBase32.encode(nonce)),
+                      ("r", CrockfordBase32.encode(r)), ("b", String(b)), ("signature", CrockfordBase32.encode(s))]
         }
         if json {
-            print(jsonObject(fields.map { ($0.0, $0.0 == "purpose" ? $0.1 : jsonString($0.1)) }))
+            print(jsonObject(fields.map { ($0.0, $0.0 == "purpose" || $0.0 == "b" ? $0.1 : jsonString($0.1)) }))
         } else {
             for (name, value) in fields { print("\(name) \(value)") }
         }
     }
 
     private func chooseRsaKey(_ client: RsaHelperClient) throws -> RsaDenominationKey {
+        try choose(client.keys, hash: \.hash, section: \.section, anchor: \.anchor, duration: \.durationWithdraw, idName: "h_rsa")
+    }
+
+    /// The denomination key `--key` names, or the oldest currently valid one (of `--section`).
+    private func choose<Key>(_ keys: [Key], hash: KeyPath<Key, [UInt8]>, section keySection: KeyPath<Key, String>,
+                             anchor: KeyPath<Key, Timestamp>, duration: KeyPath<Key, RelativeTime>, idName: String) throws -> Key {
         if let key {
-            let hash: [UInt8]
-            do throws(SecmodError) { hash = try CrockfordBase32.decode(key, byteCount: 64) } catch { throw CLIError(error) }
-            guard let found = client.keys.first(where: { $0.hash == hash }) else {
-                throw CLIError("the helper does not announce a key with h_rsa \(key)")
+            let wanted: [UInt8]
+            do throws(SecmodError) { wanted = try CrockfordBase32.decode(key, byteCount: 64) } catch { throw CLIError(error) }
+            guard let found = keys.first(where: { $0[keyPath: hash] == wanted }) else {
+                throw CLIError("the helper does not announce a key with \(idName) \(key)")
             }
             return found
         }
         let now = Timestamp(microseconds: Clock.wallMicroseconds())
-        let valid = client.keys.filter { $0.anchor <= now && now < $0.anchor.adding($0.durationWithdraw) }
-        guard let found = valid.filter({ section == nil || $0.section == section }).min(by: { $0.anchor < $1.anchor }) else {
+        let valid = keys.filter { $0[keyPath: anchor] <= now && now < $0[keyPath: anchor].adding($0[keyPath: duration]) }
+        guard let found = valid.filter({ section == nil || $0[keyPath: keySection] == section }).min(by: { $0[keyPath: anchor] < $1[keyPath: anchor] }) else {
             throw CLIError("no currently valid key\(section.map { " in section [\($0)]" } ?? "")")
         }
         return found
@@ -139,9 +173,9 @@ struct HelperSigning {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Verify a signature over standard input, as `secmod sign` made it. Exits 1 if it does not verify.",
-        discussion: "eddsa: Ed25519 over the purpose header and the input. rsa: s^e mod n equals the input read as an integer.")
+        discussion: "eddsa: Ed25519 over the purpose header and the input. rsa: s^e mod n equals the input read as an integer. cs: s·B = R_b + c_b·X for the challenges c0 || c1 = SHA-512(input), with --r and --b as `secmod sign --helper cs` printed them.")
 
-    @Option(name: .long, help: "Which helper made the signature: eddsa or rsa.")
+    @Option(name: .long, help: "Which helper made the signature: eddsa, rsa or cs.")
     var helper: HelperKind = .eddsa
 
     @Option(name: .long, help: "The signing key, base32 (rsa: the encoded public key that `secmod sign` prints).")
@@ -152,6 +186,12 @@ struct Verify: ParsableCommand {
 
     @Option(name: .long, help: "eddsa: the signature purpose number.")
     var purpose: UInt32?
+
+    @Option(name: .long, help: "cs: R0 || R1, base32, as `secmod sign --helper cs` printed them.")
+    var r: String?
+
+    @Option(name: .long, help: "cs: which challenge the helper answered, 0 or 1.")
+    var b: UInt32?
 
     func run() throws {
         let input = [UInt8](FileHandle.standardInput.readDataToEndOfFile())
@@ -166,6 +206,13 @@ struct Verify: ParsableCommand {
             case .rsa:
                 let pub = try RsaPublicKey(encoded: try CrockfordBase32.decode(publicKey))
                 valid = pub.verifyRaw(signature: try CrockfordBase32.decode(signature), message: input)
+            case .cs:
+                guard let r, let b, b <= 1 else { throw SecmodError(.usage, "--r and --b (0 or 1) are required for cs signatures") }
+                let pub = try CrockfordBase32.decode(publicKey, byteCount: 32)
+                let rs = try CrockfordBase32.decode(r, byteCount: 64)
+                let i = Int(b) * 32
+                valid = ClauseSchnorrKey.verifyBlind(s: try CrockfordBase32.decode(signature, byteCount: 32),
+                                                     challenge: Array(SHA512.hash(input)[i..<i + 32]), r: Array(rs[i..<i + 32]), publicKey: pub)
             }
         } catch {
             throw CLIError(error)
@@ -181,7 +228,7 @@ struct Revoke: ParsableCommand {
 
     @OptionGroup var options: HelperOptions
 
-    @Option(name: .long, help: "The key to revoke, base32: its public key (eddsa) or h_rsa (rsa).")
+    @Option(name: .long, help: "The key to revoke, base32: its public key (eddsa), h_rsa (rsa) or h_cs (cs).")
     var key: String
 
     func run() throws {
@@ -194,6 +241,12 @@ struct Revoke: ParsableCommand {
                        wait: { (s) throws(SecmodError) in try client.waitForEvents(for: .seconds(s)) })
         case .rsa:
             let client = try connectRsa(options)
+            defer { client.disconnect() }
+            try revoke(byteCount: 64, announced: { client.keys.map(\.hash) },
+                       send: { (id) throws(SecmodError) in try client.revoke(hash: id) },
+                       wait: { (s) throws(SecmodError) in try client.waitForEvents(for: .seconds(s)) })
+        case .cs:
+            let client = try connectCs(options)
             defer { client.disconnect() }
             try revoke(byteCount: 64, announced: { client.keys.map(\.hash) },
                        send: { (id) throws(SecmodError) in try client.revoke(hash: id) },

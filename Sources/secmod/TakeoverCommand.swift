@@ -33,6 +33,9 @@ struct Takeover: ParsableCommand {
     @Option(name: .long, help: "The RSA helper's user (default: taler-exchange-secmod-rsa if it exists, else you).")
     var rsaUser: String?
 
+    @Option(name: .long, help: "The Clause-Schnorr helper's user (default: taler-exchange-secmod-cs if it exists, else you).")
+    var csUser: String?
+
     @Option(name: .long, help: "The section prefix the helpers are started with (--section-prefix).")
     var sectionPrefix = "taler-exchange"
 
@@ -53,7 +56,12 @@ struct Takeover: ParsableCommand {
         var problems = 0
         for kind in HelperKind.allCases {
             let section = "\(sectionPrefix)-secmod-\(kind.rawValue)"
-            let (uid, user) = try Self.owner(kind == .eddsa ? eddsaUser : rsaUser, default: "taler-exchange-secmod-\(kind.rawValue)")
+            let named: String? = switch kind {
+            case .eddsa: eddsaUser
+            case .rsa: rsaUser
+            case .cs: csUser
+            }
+            let (uid, user) = try Self.owner(named, default: "taler-exchange-secmod-\(kind.rawValue)")
             let report: PrivateStorage.Report
             var notes: [String] = []
             var groups = 0
@@ -70,11 +78,20 @@ struct Takeover: ParsableCommand {
                     report = KeyStoreInspection.inspect(family: family, settings: settings, owner: uid)
                     groups = family.groups.count
                     notes = family.startupNotices
+                case .cs:
+                    let settings = try HelperSettings(configuration: configuration, section: section, extraOptions: CsFamily.extraOptions)
+                    let family = try CsFamily(configuration: configuration, settings: settings)
+                    report = KeyStoreInspection.inspect(family: family, settings: settings, owner: uid)
+                    groups = family.groups.count
                 }
             } catch {
                 throw CLIError(error)
             }
-            let what = kind == .rsa ? "\(groups) RSA denomination\(groups == 1 ? "" : "s")" : "online signing keys"
+            let what = switch kind {
+            case .eddsa: "online signing keys"
+            case .rsa: "\(groups) RSA denomination\(groups == 1 ? "" : "s")"
+            case .cs: "\(groups) CS denomination\(groups == 1 ? "" : "s")"
+            }
             print("[\(section)] as \(user) (uid \(uid)), \(what): \(report.problems.isEmpty ? "ready" : "\(report.problems.count) problem\(report.problems.count == 1 ? "" : "s") to fix")")
             for (path, mode) in report.tighten {
                 print("  will tighten \(path) from \(octalMode(mode)) to 0700 itself")

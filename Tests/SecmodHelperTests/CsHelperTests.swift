@@ -3,6 +3,7 @@ import SecmodBase
 import SecmodClient
 import SecmodCrypto
 import SecmodKeys
+import SecmodOffline
 import SecmodSystem
 import SecmodWire
 import Testing
@@ -187,6 +188,46 @@ import Glibc
             #expect(replies[2] == SignFailure.encode(type: sign ? CsMessageType.batchSignFailure : CsMessageType.deriveFailure,
                                                      code: .genericInternalInvariantFailure))
         }
+        #expect(helper.stop() == 0)
+    }
+}
+
+/// `secmod keys|sign|verify|revoke --helper cs` against the CS helper.
+@Suite struct CsCLITests {
+    static func json(_ run: OfflineRun) throws -> [JSONMember] {
+        guard case let .object(fields) = try JSONValue.parse(run.stdout) else { throw HelperTestError("not an object: \(run.output)") }
+        return fields
+    }
+
+    static func string(_ fields: [JSONMember], _ name: String) -> String? {
+        if case let .string(s)? = fields.first(where: { $0.name == name })?.value { return s }
+        if case let .number(s)? = fields.first(where: { $0.name == name })?.value { return s }
+        return nil
+    }
+
+    @Test func keysSignVerifyAndRevokeThroughTheCLI() throws {
+        let helper = try HelperProcess(.cs(denominations: CsHelperTests.coin), config: "CS_WIRE = 0.9")
+        try helper.start()
+        let secmod = HelperProcess.binary("secmod")
+        let keys = try OfflineRun.run(secmod, ["keys", "--helper", "cs", "-c", helper.configPath])
+        #expect(keys.status == 0, "\(keys.output)")
+        #expect(keys.output.contains("H_CS") && keys.output.contains("coin_cs"), "\(keys.output)")
+        let input = Array("Hello, Taler".utf8)
+        for melt in [false, true] {
+            let signed = try OfflineRun.run(secmod, ["sign", "--helper", "cs", "-c", helper.configPath, "--json"] + (melt ? ["--melt"] : []), stdin: input)
+            #expect(signed.status == 0, "\(signed.output)")
+            let fields = try Self.json(signed)
+            let pub = try #require(Self.string(fields, "public_key")), sig = try #require(Self.string(fields, "signature"))
+            let r = try #require(Self.string(fields, "r")), b = try #require(Self.string(fields, "b"))
+            let verify = ["verify", "--helper", "cs", "--public-key", pub, "--signature", sig, "--r", r, "--b"]
+            #expect(try OfflineRun.run(secmod, verify + [b], stdin: input).status == 0)
+            #expect(try OfflineRun.run(secmod, verify + [b], stdin: Array("Hello, Tal3r".utf8)).status == 1)
+            #expect(try OfflineRun.run(secmod, verify + [b == "0" ? "1" : "0"], stdin: input).status == 1)
+        }
+        let victim = try #require(try helper.csClient(wire: .v0_9).keys.first)
+        let revoked = try OfflineRun.run(secmod, ["revoke", "--helper", "cs", "-c", helper.configPath, "--key", CrockfordBase32.encode(victim.hash)])
+        #expect(revoked.status == 0, "\(revoked.output)")
+        #expect(!(try helper.csClient(wire: .v0_9).keys.contains { $0.hash == victim.hash }))
         #expect(helper.stop() == 0)
     }
 }
