@@ -84,7 +84,7 @@ let package = Package(
         // The benchmark starts the real helper binaries, so `swift run secmod-bench` builds them.
         .executableTarget(name: "secmod-bench", dependencies: [
             "SecmodAgentClient", "SecmodBase", "SecmodClient", "SecmodCrypto", "SecmodKeys", "SecmodPkcs11", "SecmodSystem", "SecmodWire",
-            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "secmod-agent",
+            "taler-exchange-secmod-eddsa", "taler-exchange-secmod-rsa", "taler-exchange-secmod-cs", "secmod-agent",
         ]),
 
         // Fuzzing: the decoders of untrusted input as libFuzzer targets (contrib/fuzz.sh). The

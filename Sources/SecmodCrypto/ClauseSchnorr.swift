@@ -71,16 +71,15 @@ public final class ClauseSchnorrKey: Sendable {
     /// R₀ ‖ R₁ (64 bytes) for a client's 32-byte nonce: `GNUNET_CRYPTO_cs_r_derive`, then
     /// `cs_r_get_public` of each.
     public func publicNonces(nonce: [UInt8], use: Use) throws(SecmodError) -> [UInt8] {
-        let r = try secretNonces(nonce: nonce, use: use)
-        var out = [UInt8](repeating: 0, count: 64)
-        let ok = r.withUnsafeBytes { rb in
-            out.withUnsafeMutableBufferPointer { o in
-                crypto_scalarmult_ed25519_base_noclamp(o.baseAddress!, rb.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0
-                    && crypto_scalarmult_ed25519_base_noclamp(o.baseAddress! + 32, rb.baseAddress!.assumingMemoryBound(to: UInt8.self) + 32) == 0
+        try withSecretNonces(nonce: nonce, use: use) { (r) throws(SecmodError) -> [UInt8] in
+            var out = [UInt8](repeating: 0, count: 64)
+            let ok = out.withUnsafeMutableBufferPointer { o in
+                crypto_scalarmult_ed25519_base_noclamp(o.baseAddress!, r) == 0
+                    && crypto_scalarmult_ed25519_base_noclamp(o.baseAddress! + 32, r + 32) == 0
             }
+            guard ok else { throw SecmodError(.crypto, "a Clause-Schnorr nonce derived to zero") }
+            return out
         }
-        guard ok else { throw SecmodError(.crypto, "a Clause-Schnorr nonce derived to zero") }
-        return out
     }
 
     /// The blind signature over the challenges c₀ ‖ c₁ (64 bytes) for `nonce`:
@@ -88,34 +87,35 @@ public final class ClauseSchnorrKey: Sendable {
     /// s·B = R_b + c_b·X, so that a fault never lets a wrong signature leave.
     public func sign(challenges c: [UInt8], nonce: [UInt8], use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
         guard c.count == 64 else { throw SecmodError(.malformed, "Clause-Schnorr challenges are 2 × 32 bytes") }
-        let r = try secretNonces(nonce: nonce, use: use)
         // b: the low bit of a 32-bit integer from the KDF (salt "b", key material x,
         // context the nonce), read in the host's order as GNUnet does on little-endian hosts.
-        var bits = [UInt8](repeating: 0, count: 4)
+        var bits: [UInt8] = [0, 0, 0, 0]
         scalar.withUnsafeBytes { x in
-            bits.withUnsafeMutableBytes { GnunetKdf.derive(into: $0, salt: Array("b".utf8), keyMaterial: x, context: nonce) }
+            bits.withUnsafeMutableBytes { GnunetKdf.derive(into: $0, salt: Self.choiceSalt, keyMaterial: x, context: nonce) }
         }
-        let b = UInt32(bits[0] & 1)
-        let cb = Array(c[Int(b) * 32 ..< Int(b) * 32 + 32])
+        let b = Int(bits[0] & 1)
+        let cb = Array(c[b * 32 ..< b * 32 + 32])
         var s = [UInt8](repeating: 0, count: 32)
-        var product = SecureBytes(count: 32)
-        scalar.withUnsafeBytes { x in
-            r.withUnsafeBytes { rb in
-                product.withUnsafeMutableBytes { p in
-                    let pp = p.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                    cb.withUnsafeBufferPointer { crypto_core_ed25519_scalar_mul(pp, $0.baseAddress!, x.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
-                    s.withUnsafeMutableBufferPointer {
-                        crypto_core_ed25519_scalar_add($0.baseAddress!, rb.baseAddress!.assumingMemoryBound(to: UInt8.self) + Int(b) * 32, pp)
-                    }
+        var rb = [UInt8](repeating: 0, count: 32)
+        try withSecretNonces(nonce: nonce, use: use) { (r) throws(SecmodError) in
+            guard crypto_scalarmult_ed25519_base_noclamp(&rb, r + b * 32) == 0 else {
+                throw SecmodError(.crypto, "a Clause-Schnorr nonce derived to zero")
+            }
+            withSecretScratch(byteCount: 32) { product in
+                let p = product.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                scalar.withUnsafeBytes { x in
+                    cb.withUnsafeBufferPointer { crypto_core_ed25519_scalar_mul(p, $0.baseAddress!, x.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
                 }
+                s.withUnsafeMutableBufferPointer { crypto_core_ed25519_scalar_add($0.baseAddress!, r + b * 32, p) }
             }
         }
-        let rPublic = try publicNonces(nonce: nonce, use: use)
-        guard Self.verifyBlind(s: s, challenge: cb, r: Array(rPublic[Int(b) * 32 ..< Int(b) * 32 + 32]), publicKey: publicKey) else {
+        guard Self.verifyBlind(s: s, challenge: cb, r: rb, publicKey: publicKey) else {
             throw SecmodError(.crypto, "a Clause-Schnorr signature failed its own check")
         }
-        return (b, s)
+        return (UInt32(b), s)
     }
+
+    static let choiceSalt = Array("b".utf8)
 
     /// s·B = R + c·X: the blind signature's equation, which the signer checks before
     /// answering (a client checks the unblinded one).
@@ -138,20 +138,18 @@ public final class ClauseSchnorrKey: Sendable {
     }
 
     /// r₀ ‖ r₁: 64 bytes of GNUnet's KDF (salt the use's seed, key material x, context the
-    /// nonce), each half clamped into the prime-order subgroup's scalars as GNUnet does.
-    private func secretNonces(nonce: [UInt8], use: Use) throws(SecmodError) -> SecureBytes {
+    /// nonce), each half clamped into the prime-order subgroup's scalars as GNUnet does; in
+    /// wiped scratch for the duration of `body`.
+    private func withSecretNonces<R>(nonce: [UInt8], use: Use, _ body: (UnsafePointer<UInt8>) throws(SecmodError) -> R) throws(SecmodError) -> R {
         guard nonce.count == Self.nonceByteCount else { throw SecmodError(.malformed, "a Clause-Schnorr nonce has 32 bytes") }
-        var r = SecureBytes(count: 64)
-        scalar.withUnsafeBytes { x in
-            r.withUnsafeMutableBytes { out in
-                GnunetKdf.derive(into: out, salt: use.seed, keyMaterial: x, context: nonce)
-                for half in [0, 32] {
-                    out[half] &= 248
-                    out[half + 31] &= 127
-                    out[half + 31] |= 64
-                }
+        return try withSecretScratch(byteCount: 64) { (out) throws(SecmodError) -> R in
+            scalar.withUnsafeBytes { x in GnunetKdf.derive(into: out, salt: use.seed, keyMaterial: x, context: nonce) }
+            for half in [0, 32] {
+                out[half] &= 248
+                out[half + 31] &= 127
+                out[half + 31] |= 64
             }
+            return try body(UnsafePointer(out.baseAddress!.assumingMemoryBound(to: UInt8.self)))
         }
-        return r
     }
 }

@@ -4,47 +4,41 @@ internal import CSodium
 /// HMAC-SHA512 (the salt as the key, the key material as the message) and expands with
 /// HMAC-SHA256 keyed with the 64-byte pseudorandom key. Clause-Schnorr derives its nonces'
 /// secrets and the signer's choice bit with it, so it must match libgnunetutil byte for byte
-/// (`ClauseSchnorrTests` checks it against the library).
+/// (`ClauseSchnorrInteropTests` checks it against the library).
 ///
-/// Everything secret (the key material, the pseudorandom key, HMAC states) stays in locked
-/// memory or on the stack of this file and is wiped before return.
+/// The pseudorandom key, the HMAC states and the blocks are secret: they live in
+/// `withSecretScratch` and are wiped before return.
 enum GnunetKdf {
     /// Fills `output` (at most 255 × 32 bytes) from `salt`, the secret `keyMaterial` and the
-    /// concatenation of `context`.
+    /// context bytes.
     static func derive(into output: UnsafeMutableRawBufferPointer, salt: [UInt8], keyMaterial: UnsafeRawBufferPointer,
                        context: [UInt8]) {
         precondition(output.count <= 255 * 32, "HKDF-SHA256 gives at most 8160 bytes")
         precondition(!salt.isEmpty && !keyMaterial.isEmpty && !context.isEmpty, "every Clause-Schnorr derivation has a salt, a key and a context")
         Sodium.initialize()
-        var prk = SecureBytes(count: 64)
-        var state = SecureBytes(count: max(MemoryLayout<crypto_auth_hmacsha512_state>.size, MemoryLayout<crypto_auth_hmacsha256_state>.size))
-        state.withUnsafeMutableBytes { s in
-            prk.withUnsafeMutableBytes { p in
-                let s512 = s.baseAddress!.assumingMemoryBound(to: crypto_auth_hmacsha512_state.self)
-                salt.withUnsafeBufferPointer { key in
-                    _ = crypto_auth_hmacsha512_init(s512, key.baseAddress!, key.count)
-                }
-                _ = crypto_auth_hmacsha512_update(s512, keyMaterial.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(keyMaterial.count))
-                _ = crypto_auth_hmacsha512_final(s512, p.baseAddress!.assumingMemoryBound(to: UInt8.self))
+        let stateSize = max(MemoryLayout<crypto_auth_hmacsha512_state>.size, MemoryLayout<crypto_auth_hmacsha256_state>.size)
+        withSecretScratch(byteCount: stateSize + 64 + 32) { scratch in
+            let state = scratch.baseAddress!
+            let prk = (scratch.baseAddress! + stateSize).assumingMemoryBound(to: UInt8.self)
+            let block = prk + 64
+            let s512 = state.assumingMemoryBound(to: crypto_auth_hmacsha512_state.self)
+            salt.withUnsafeBufferPointer { key in _ = crypto_auth_hmacsha512_init(s512, key.baseAddress!, key.count) }
+            _ = crypto_auth_hmacsha512_update(s512, keyMaterial.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(keyMaterial.count))
+            _ = crypto_auth_hmacsha512_final(s512, prk)
 
-                let s256 = s.baseAddress!.assumingMemoryBound(to: crypto_auth_hmacsha256_state.self)
-                var block = [UInt8](repeating: 0, count: 32)
-                var produced = 0
-                var counter: UInt8 = 1
-                while produced < output.count {
-                    _ = crypto_auth_hmacsha256_init(s256, p.baseAddress!.assumingMemoryBound(to: UInt8.self), 64)
-                    if counter > 1 { _ = crypto_auth_hmacsha256_update(s256, block, 32) }
-                    context.withUnsafeBufferPointer { c in _ = crypto_auth_hmacsha256_update(s256, c.baseAddress!, UInt64(c.count)) }
-                    _ = crypto_auth_hmacsha256_update(s256, &counter, 1)
-                    _ = crypto_auth_hmacsha256_final(s256, &block)
-                    let n = min(32, output.count - produced)
-                    block.withUnsafeBytes { b in
-                        (output.baseAddress! + produced).copyMemory(from: b.baseAddress!, byteCount: n)
-                    }
-                    produced += n
-                    counter &+= 1
-                }
-                block.withUnsafeMutableBytes { sodium_memzero($0.baseAddress!, $0.count) }
+            let s256 = state.assumingMemoryBound(to: crypto_auth_hmacsha256_state.self)
+            var produced = 0
+            var counter: UInt8 = 1
+            while produced < output.count {
+                _ = crypto_auth_hmacsha256_init(s256, prk, 64)
+                if counter > 1 { _ = crypto_auth_hmacsha256_update(s256, block, 32) }
+                context.withUnsafeBufferPointer { c in _ = crypto_auth_hmacsha256_update(s256, c.baseAddress!, UInt64(c.count)) }
+                _ = crypto_auth_hmacsha256_update(s256, &counter, 1)
+                _ = crypto_auth_hmacsha256_final(s256, block)
+                let n = min(32, output.count - produced)
+                (output.baseAddress! + produced).copyMemory(from: block, byteCount: n)
+                produced += n
+                counter &+= 1
             }
         }
     }

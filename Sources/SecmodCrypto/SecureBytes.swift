@@ -40,3 +40,17 @@ public struct SecureBytes: ~Copyable, @unchecked Sendable {
     }
 }
 
+
+/// Scratch space for a secret that lives for one computation (a nonce, an HMAC state): on
+/// the stack, zeroed before and after `body`. `SecureBytes` is for secrets that stay;
+/// each of its guarded, locked allocations costs an mmap, mprotect and munmap (and a TLB
+/// shootdown across the threads), more than a signature's arithmetic, so per-request
+/// temporaries go here, as libsodium keeps its own.
+public func withSecretScratch<R: ~Copyable, E: Error>(byteCount: Int, _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    try withUnsafeTemporaryAllocation(byteCount: max(byteCount, 1), alignment: 16) { (raw) throws(E) -> R in
+        let buffer = UnsafeMutableRawBufferPointer(rebasing: raw[0..<byteCount])
+        sodium_memzero(raw.baseAddress!, raw.count)
+        defer { sodium_memzero(raw.baseAddress!, raw.count) }
+        return try body(buffer)
+    }
+}

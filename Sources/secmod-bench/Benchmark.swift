@@ -17,7 +17,7 @@ protocol Benchmark {
 
 enum Benchmarks {
     /// Every benchmark the command knows, in usage order.
-    static var all: [any Benchmark.Type] { [EddsaBenchmark.self, RsaBenchmark.self, HostileBenchmark.self, MemoryBenchmark.self, InstructionBenchmark.self, Pkcs11Benchmark.self, AgentBenchmark.self] }
+    static var all: [any Benchmark.Type] { [EddsaBenchmark.self, RsaBenchmark.self, CsBenchmark.self, HostileBenchmark.self, MemoryBenchmark.self, InstructionBenchmark.self, Pkcs11Benchmark.self, AgentBenchmark.self] }
 
     static func named(_ name: String) -> (any Benchmark.Type)? {
         all.first { $0.name == name }
