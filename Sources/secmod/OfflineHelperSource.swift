@@ -6,8 +6,9 @@ import SecmodSystem
 import SecmodWire
 
 /// `download --helpers`: builds the future-keys document the exchange would serve at
-/// `GET /management/keys` (offline-documents.md §2.2-2.4, §7.5) straight from the two
-/// helpers and the `[coin_*]` sections, so the chain runs without an exchange.
+/// `GET /management/keys` (offline-documents.md §2.2-2.4, §7.5) straight from the helpers
+/// (the CS helper only when a `[coin_*]` section has `CIPHER = CS`) and the `[coin_*]`
+/// sections, so the chain runs without an exchange.
 ///
 /// Unlike the exchange, which has a database, it cannot tell which keys already carry a
 /// master signature, so it lists every key the helpers announce. A denomination section
@@ -16,6 +17,7 @@ import SecmodWire
 enum HelperKeySource {
     static let eddsaSection = "taler-exchange-secmod-eddsa"
     static let rsaSection = "taler-exchange-secmod-rsa"
+    static let csSection = "taler-exchange-secmod-cs"
 
     static func collect(_ settings: OfflineSettings, timeout: Double?) throws(SecmodError) -> FutureKeys {
         let c = settings.configuration
@@ -36,6 +38,25 @@ enum HelperKeySource {
         }
         defer { rsa.disconnect() }
 
+        // The CS helper, if the configuration has CS denominations: without any, the exchange
+        // announces an all-zero CS module key (offline-documents.md §2.2), and so does this.
+        var csKeys: [CsDenominationKey] = []
+        var csModuleKey = [UInt8](repeating: 0, count: 32)
+        if try hasCsDenominations(c) {
+            let wireName = try c.choice(section: csSection, option: "CS_WIRE", among: CsWireVersion.allCases.map(\.rawValue))
+            let cs = CsHelperClient(socketPath: try socketPath(c, csSection), transport: try transport(c, csSection),
+                                    wire: wireName.flatMap(CsWireVersion.init(rawValue:)) ?? .current)
+            do throws(SecmodError) { try cs.connect(timeout: timeout.map { .seconds($0) }) } catch {
+                throw SecmodError(error.code, "CS helper ([\(csSection)] UNIXPATH): \(error.message)")
+            }
+            defer { cs.disconnect() }
+            guard let key = cs.securityModulePublicKey else {
+                throw SecmodError(.unavailable, "the CS helper announced no denomination keys, so its module key is unknown (the exchange answers 502 DENOMINATION_HELPER_UNAVAILABLE here)")
+            }
+            csKeys = cs.keys
+            csModuleKey = key
+        }
+
         guard let eddsaModuleKey = eddsa.securityModulePublicKey else {
             throw SecmodError(.unavailable, "the EdDSA helper announced no signing keys, so its module key is unknown (the exchange answers 502 SIGNKEY_HELPER_UNAVAILABLE here)")
         }
@@ -52,23 +73,36 @@ enum HelperKeySource {
 
         var denominations: [FutureDenomination] = []
         var sectionCache: [String: SectionMetadata] = [:]
-        for k in rsa.keys.sorted(by: { ($0.section, $0.anchor) < ($1.section, $1.anchor) }) where k.durationWithdraw != .zero {
+        let announced = rsa.keys.map { (section: $0.section, anchor: $0.anchor, duration: $0.durationWithdraw, cipher: DenominationCipher.rsa,
+                                        publicKey: $0.publicKey, signature: $0.securityModuleSignature) }
+            + csKeys.map { (section: $0.section, anchor: $0.anchor, duration: $0.durationWithdraw, cipher: DenominationCipher.cs,
+                            publicKey: $0.publicKey, signature: $0.securityModuleSignature) }
+        for k in announced.sorted(by: { ($0.section, $0.anchor) < ($1.section, $1.anchor) }) where k.duration != .zero {
             let meta: SectionMetadata
             if let cached = sectionCache[k.section] { meta = cached } else {
                 meta = try SectionMetadata(settings, section: k.section, currency: currency)
                 sectionCache[k.section] = meta
             }
-            let withdraw = roundDown(k.anchor.adding(k.durationWithdraw))
+            let withdraw = roundDown(k.anchor.adding(k.duration))
             let deposit = roundDown(withdraw.adding(meta.spend))
             denominations.append(FutureDenomination(
                 sectionName: k.section, value: meta.value, stampStart: k.anchor, stampExpireWithdraw: withdraw,
                 stampExpireDeposit: deposit, stampExpireLegal: roundDown(deposit.adding(meta.legal)),
-                publicKey: DenominationPublicKey(cipher: .rsa, keyBytes: k.publicKey, ageMask: meta.ageMask),
-                fees: meta.fees, secmodSignature: k.securityModuleSignature))
+                publicKey: DenominationPublicKey(cipher: k.cipher, keyBytes: k.publicKey, ageMask: meta.ageMask),
+                fees: meta.fees, secmodSignature: k.signature))
         }
         return FutureKeys(denominations: denominations, signingKeys: signingKeys, masterPublicKey: masterPublicKey,
-                          securityModuleKeys: SecurityModuleKeySet(rsa: rsaModuleKey, cs: [UInt8](repeating: 0, count: 32),
-                                                                   eddsa: eddsaModuleKey))
+                          securityModuleKeys: SecurityModuleKeySet(rsa: rsaModuleKey, cs: csModuleKey, eddsa: eddsaModuleKey))
+    }
+
+    /// Whether a `[coin_*]` section has `CIPHER = CS` (case-sensitive, as Taler compares).
+    static func hasCsDenominations(_ c: Configuration) throws(SecmodError) -> Bool {
+        for section in c.sectionNames {
+            let lower = section.asciiLowercased
+            guard lower.hasPrefix("coin_") || lower.hasPrefix("coin-") else { continue }
+            if try c.string(section: section, option: "CIPHER") == "CS" { return true }
+        }
+        return false
     }
 
     /// The exchange's view of a denomination section (offline-documents.md §2.3): VALUE, the four fees,
