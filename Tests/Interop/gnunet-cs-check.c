@@ -6,6 +6,9 @@
  *
  *   gnunet-cs-check public SCALAR
  *       X = x·B (GNUNET_CRYPTO_cs_private_key_get_public).
+ *   gnunet-cs-check create FILE
+ *       write a new key file as Taler's C helper does (GNUNET_CRYPTO_cs_private_key_generate,
+ *       GNUNET_DISK_fn_write with mode 0400); print X.
  *   gnunet-cs-check rderive SCALAR NONCE rw|rm
  *       R0 R1 (GNUNET_CRYPTO_cs_r_derive, cs_r_get_public).
  *   gnunet-cs-check sign SCALAR NONCE rw|rm C0C1
@@ -60,6 +63,16 @@ int main(int argc, char **argv) {
     struct GNUNET_CRYPTO_CsPrivateKey priv;
     struct GNUNET_CRYPTO_CsPublicKey pub;
     from_hex(argv[2], &priv, sizeof priv);
+    GNUNET_CRYPTO_cs_private_key_get_public(&priv, &pub);
+    print_hex(&pub, sizeof pub);
+    printf("\n");
+    return 0;
+  }
+  if (0 == strcmp(cmd, "create") && argc == 3) {
+    struct GNUNET_CRYPTO_CsPrivateKey priv;
+    struct GNUNET_CRYPTO_CsPublicKey pub;
+    GNUNET_CRYPTO_cs_private_key_generate(&priv);
+    if (GNUNET_OK != GNUNET_DISK_fn_write(argv[2], &priv, sizeof priv, GNUNET_DISK_PERM_USER_READ)) return 1;
     GNUNET_CRYPTO_cs_private_key_get_public(&priv, &pub);
     print_hex(&pub, sizeof pub);
     printf("\n");

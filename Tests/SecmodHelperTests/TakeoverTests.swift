@@ -1,4 +1,5 @@
 import Foundation
+import SecmodBase
 import SecmodClient
 import SecmodCrypto
 import SecmodSystem
@@ -61,6 +62,41 @@ import Glibc
         #expect(helper.stop() == 0)
     }
 
+    /// Clause-Schnorr keys as Taler's C helper writes them (libgnunetutil's key generation,
+    /// a raw 32-byte scalar, mode 0400, named by the anchor): served unchanged, with AVAILs
+    /// libgnunetutil accepts.
+    @Test func csKeyDirectoryWrittenByLibgnunetutil() throws {
+        let helper = try HelperProcess(.cs(denominations: [("coin_cs", "1 minute")]))
+        let keys = helper.keyDirectory + "/coin_cs"
+        try FileManager.default.createDirectory(atPath: keys, withIntermediateDirectories: true)
+        try FileSystem.changeMode(helper.keyDirectory, 0o700)
+        try FileSystem.changeMode(keys, 0o700)
+        #expect(try GnunetReferee.check(["sm-key", helper.securityModuleKeyPath]).status == 0)
+        let now = Clock.wallMicroseconds() / 1_000_000
+        var written: [UInt64: String] = [:]
+        for a in [now - 10, now + 49] {
+            let made = try GnunetReferee.check(tool: "gnunet-cs-check", ["create", keys + "/\(a)"])
+            #expect(made.status == 0, "\(made.output)")
+            written[a] = made.output
+        }
+        try helper.start()
+        let dump = try RawClient().handshake(socketPath: helper.socketPath, initType: 3, syncedType: 15)
+        let avails = try dump.dropLast().map { try CsKeyAvailable.decode($0) }
+        for (anchor, publicKey) in written {
+            let avail = try #require(avails.first { $0.anchor.seconds == anchor }, "no AVAIL for the key at \(anchor)")
+            #expect(Hex.encode(avail.publicKey) == publicKey)
+            let signed = SignaturePurpose.denominationKeyAnnouncement(
+                purpose: 1252, denominationHash: SHA512.hash(avail.publicKey),
+                sectionNameHash: SHA512.hash(Array("coin_cs".utf8) + [0]), anchor: avail.anchor, duration: avail.durationWithdraw)
+            let referee = try GnunetReferee.check(["eddsa-verify", "1252", hexString(signed), CrockfordBase32.encode(avail.securityModulePublicKey),
+                                                   CrockfordBase32.encode(avail.securityModuleSignature)])
+            #expect(referee.status == 0, "\(referee.output)")
+        }
+        // Not rewritten: the files libgnunetutil wrote, still 0400.
+        for anchor in written.keys { #expect(try FileSystem.status(keys + "/\(anchor)").permissions == 0o400) }
+        #expect(helper.stop() == 0)
+    }
+
     /// `secmod takeover` runs the helpers' own inspection ahead of the first start: it names
     /// every problem, says what the helper will tighten itself, changes nothing, and exits 4;
     /// once the problems are fixed it exits 0 and the helper starts.
@@ -73,7 +109,7 @@ import Glibc
             .first { $0.allSatisfy(\.isNumber) })
         try FileSystem.changeMode(helper.keyDirectory, 0o750)
         try FileSystem.changeMode(helper.keyDirectory + "/" + keyFile, 0o640)
-        let arguments = ["takeover", "-c", helper.configPath, "--eddsa-user", me, "--rsa-user", me]
+        let arguments = ["takeover", "-c", helper.configPath, "--eddsa-user", me, "--rsa-user", me, "--cs-user", me]
         let before = try OfflineRun.run(HelperProcess.binary("secmod"), arguments)
         #expect(before.status == 4, "\(before.output) \(before.stderr)")
         let lines = before.output.split(separator: "\n")
