@@ -37,13 +37,20 @@ import Glibc
                              durations: ["coin_a": 2_000_000, "coin_b": 3_000_000, "coin_c": 4_000_000], revokeOdds: 4)
         try loop.run(iterations: 20, budget: 30)
     }
+
+    @Test func csHelperSurvivesSigkillWhileSigningCreatingAndRevoking() throws {
+        let denominations = [(section: "coin_a", duration: "2 s"), (section: "coin_b", duration: "3 s")]
+        let helper = try HelperProcess(.cs(denominations: denominations), overlap: "1 s", lookahead: "10 s", keyStore: .file)
+        let loop = CrashLoop(helper: helper, seed: Self.seed &+ 2, durations: ["coin_a": 2_000_000, "coin_b": 3_000_000], revokeOdds: 3)
+        try loop.run(iterations: 20, budget: 30)
+    }
 }
 
 /// One crash loop: the helper, what a client has seen of it, and what the kills left.
 final class CrashLoop {
     let helper: HelperProcess
     let seed: UInt64
-    let rsa: Bool
+    let family: HelperFamily
     /// Key lifetime per section ("" for EdDSA), µs.
     let durations: [String: UInt64]
     /// A revocation on about one in `revokeOdds` turns of the 15 ms client loop.
@@ -80,18 +87,18 @@ final class CrashLoop {
     init(helper: HelperProcess, seed: UInt64, durations: [String: UInt64], revokeOdds: UInt64) {
         self.helper = helper
         self.seed = seed
-        if case .rsa = helper.kind { rsa = true } else { rsa = false }
+        family = HelperFamily(helper.kind)
         self.durations = durations
         self.revokeOdds = revokeOdds
         rng = SeededGenerator(seed: seed)
-        files = KeyFileReader(rsa: rsa)
+        files = KeyFileReader(family: family)
     }
 
     static let minimumKills = 5
 
     func run(iterations: Int, budget: Double) throws {
         let started = Date()
-        let name = rsa ? "RSA" : "EdDSA"
+        let name = switch family { case .eddsa: "EdDSA"; case .rsa: "RSA"; case .cs: "CS" }
         try helper.start()
         moduleFile = try Data(contentsOf: URL(fileURLWithPath: helper.securityModuleKeyPath))
         modulePublicKey = try SecurityModuleKey.load(path: helper.securityModuleKeyPath, token: nil).publicKey
@@ -166,10 +173,10 @@ final class CrashLoop {
     /// A signer on its own thread and revocations from this one, until the kill.
     private func workThenKill(_ client: AnyHelperClient, milliseconds: Int, label: String) {
         let stop = Locked(false), signed = Locked(0)
-        let path = helper.socketPath, rsa = self.rsa
+        let path = helper.socketPath, family = self.family
         let signer = try? OSThread.start(name: "crash-signer") {
             // Short timeouts: after the kill, a request waits for a reply that never comes.
-            let c = AnyHelperClient(rsa: rsa, socketPath: path)
+            let c = AnyHelperClient(family: family, socketPath: path)
             while !stop.withLock({ $0 }) {
                 do {
                     if c.keys.isEmpty { try c.connect(timeout: .seconds(0.5)) }
@@ -230,7 +237,7 @@ final class CrashLoop {
         }
         temporaryFilesLeftByKills.removeAll()
 
-        let client = AnyHelperClient(rsa: rsa, socketPath: helper.socketPath)
+        let client = AnyHelperClient(family: family, socketPath: helper.socketPath)
         do { try client.connect(timeout: .seconds(20)) } catch {
             Issue.record("\(label): no client could connect after the restart: \(error)\n\(helper.log.suffix(3000))")
             return nil
@@ -324,7 +331,7 @@ final class CrashLoop {
                 }
                 continue
             }
-            guard entry.anchorSeconds != nil, !rsa || !entry.section.isEmpty else {
+            guard entry.anchorSeconds != nil, !family.sectioned || !entry.section.isEmpty else {
                 Issue.record("\(label): unexpected entry \(entry.label) in KEY_DIR after the restart")
                 continue
             }

@@ -50,21 +50,47 @@ enum SeenEvent {
     case purged([UInt8])
 }
 
-/// The EdDSA or RSA client behind one interface, so that one crash loop drives both.
+/// Which helper a crash loop or a disk-fault test drives.
+enum HelperFamily {
+    case eddsa, rsa, cs
+
+    init(_ kind: HelperProcess.Kind) {
+        switch kind {
+        case .eddsa: self = .eddsa
+        case .rsa: self = .rsa
+        case .cs: self = .cs
+        }
+    }
+
+    /// Keys live in one directory per denomination section.
+    var sectioned: Bool { self != .eddsa }
+}
+
+/// The EdDSA, RSA or CS client behind one interface, so that one crash loop drives all.
 final class AnyHelperClient {
     private enum Inner {
         case eddsa(EddsaHelperClient)
         case rsa(RsaHelperClient)
+        case cs(CsHelperClient)
     }
 
     private let inner: Inner
 
-    init(rsa: Bool, socketPath: String) {
-        inner = rsa ? .rsa(RsaHelperClient(socketPath: socketPath)) : .eddsa(EddsaHelperClient(socketPath: socketPath))
+    init(family: HelperFamily, socketPath: String) {
+        switch family {
+        case .eddsa: inner = .eddsa(EddsaHelperClient(socketPath: socketPath))
+        case .rsa: inner = .rsa(RsaHelperClient(socketPath: socketPath))
+        case .cs: inner = .cs(CsHelperClient(socketPath: socketPath))
+        }
     }
 
     convenience init(_ helper: HelperProcess) {
-        if case .rsa = helper.kind { self.init(rsa: true, socketPath: helper.socketPath) } else { self.init(rsa: false, socketPath: helper.socketPath) }
+        self.init(family: HelperFamily(helper.kind), socketPath: helper.socketPath)
+    }
+
+    static func seen(_ k: CsDenominationKey) -> SeenKey {
+        SeenKey(id: k.hash, section: k.section, anchorSeconds: k.anchor.seconds,
+                expiresAt: k.anchor.microseconds &+ k.durationWithdraw.microseconds, moduleKey: k.securityModulePublicKey)
     }
 
     static func seen(_ k: EddsaSigningKey) -> SeenKey {
@@ -81,6 +107,7 @@ final class AnyHelperClient {
         switch inner {
         case let .eddsa(c): try c.connect(timeout: timeout)
         case let .rsa(c): try c.connect(timeout: timeout)
+        case let .cs(c): try c.connect(timeout: timeout)
         }
     }
 
@@ -88,6 +115,7 @@ final class AnyHelperClient {
         switch inner {
         case let .eddsa(c): c.keys.map(Self.seen)
         case let .rsa(c): c.keys.map(Self.seen)
+        case let .cs(c): c.keys.map(Self.seen)
         }
     }
 
@@ -114,6 +142,15 @@ final class AnyHelperClient {
                         }
                     }
                 }
+            case let .cs(c):
+                c.onKeyEvent = handler.map { h in
+                    { event in
+                        switch event {
+                        case let .available(k): h(.available(Self.seen(k)))
+                        case let .purged(id): h(.purged(id))
+                        }
+                    }
+                }
             }
         }
     }
@@ -122,6 +159,7 @@ final class AnyHelperClient {
         switch inner {
         case let .eddsa(c): try c.revoke(publicKey: id)
         case let .rsa(c): try c.revoke(hash: id)
+        case let .cs(c): try c.revoke(hash: id)
         }
     }
 
@@ -129,6 +167,7 @@ final class AnyHelperClient {
         switch inner {
         case let .eddsa(c): try c.waitForEvents(for: duration)
         case let .rsa(c): try c.waitForEvents(for: duration)
+        case let .cs(c): try c.waitForEvents(for: duration)
         }
     }
 
@@ -136,6 +175,7 @@ final class AnyHelperClient {
         switch inner {
         case let .eddsa(c): try c.poll()
         case let .rsa(c): try c.poll()
+        case let .cs(c): try c.poll()
         }
     }
 
@@ -143,6 +183,7 @@ final class AnyHelperClient {
         switch inner {
         case let .eddsa(c): c.disconnect()
         case let .rsa(c): c.disconnect()
+        case let .cs(c): c.disconnect()
         }
     }
 
@@ -170,6 +211,17 @@ final class AnyHelperClient {
             if m.allSatisfy({ $0 == 0 }) { m[m.count - 1] = 1 }
             let s = try c.sign(hash: key.hash, blindedMessage: m, timeout: timeout)
             guard pub.verifyRaw(signature: s, message: m) else { throw HelperTestError("an RSA signature did not verify") }
+            return key.hash
+        case let .cs(c):
+            let now = wallMicroseconds()
+            guard let key = c.keys.last(where: {
+                (section == nil || $0.section == section) && $0.anchor.microseconds <= now
+                    && now + 200_000 < $0.anchor.microseconds &+ $0.durationWithdraw.microseconds
+            }) else { throw HelperTestError("no CS key valid now\(section.map { " in \($0)" } ?? "")") }
+            // Both round trips of a withdrawal; the client checks s·B = R_b + c_b·X.
+            let nonce = randomBytes(32)
+            let r = try c.derive(hash: key.hash, nonce: nonce, timeout: timeout)
+            _ = try c.sign(CsSignItem(hash: key.hash, nonce: nonce, challenges: randomBytes(64), publicNonces: r), timeout: timeout)
             return key.hash
         }
     }
@@ -204,17 +256,17 @@ final class KeyFileReader {
         case bad(String)
     }
 
-    let rsa: Bool
+    let family: HelperFamily
     private var cache: [[UInt8]: [UInt8]] = [:]
     /// The token references `parse` read, by path (for a helper whose keys are in a token).
     var references: [String: KeyReference] = [:]
 
-    init(rsa: Bool) { self.rsa = rsa }
+    init(family: HelperFamily) { self.family = family }
 
     /// Every entry of KEY_DIR (EdDSA) or of its section subdirectories (RSA). For RSA,
     /// entries directly in KEY_DIR that are not directories are listed with section "".
     func list(_ keyDirectory: String) -> [KeyFileEntry] {
-        if !rsa { return Self.entries(keyDirectory, section: "") }
+        if !family.sectioned { return Self.entries(keyDirectory, section: "") }
         var out: [KeyFileEntry] = []
         for top in Self.entries(keyDirectory, section: "") {
             if top.mode & UInt32(S_IFMT) == UInt32(S_IFDIR) {
@@ -253,7 +305,7 @@ final class KeyFileReader {
         if bytes.starts(with: Array((KeyReference.magic + "\n").utf8)) {
             do {
                 let reference = try bytes.withUnsafeBytes { b throws(SecmodError) in try KeyReference(parsing: b, path: entry.path) }
-                let id = rsa ? try RsaPublicKey(encoded: reference.publicKey).hash : reference.publicKey
+                let id = family == .rsa ? try RsaPublicKey(encoded: reference.publicKey).hash : reference.publicKey
                 cache[cacheKey] = id
                 references[entry.path] = reference
                 return .key(id)
@@ -265,9 +317,13 @@ final class KeyFileReader {
         secure.withUnsafeMutableBytes { dst in bytes.withUnsafeBytes { dst.copyMemory(from: $0) } }
         do {
             let id: [UInt8]
-            if rsa {
+            switch family {
+            case .rsa:
                 id = try RsaPrivateKey(keyFile: secure, engine: .openssl).publicKey.hash
-            } else {
+            case .cs:
+                guard bytes.count == ClauseSchnorrKey.scalarByteCount else { return .bad("\(bytes.count) bytes, not 32") }
+                id = SHA512.hash(try ClauseSchnorrKey(scalar: secure).publicKey)
+            case .eddsa:
                 guard bytes.count == Ed25519PrivateKey.seedByteCount else { return .bad("\(bytes.count) bytes, not 32") }
                 id = try Ed25519PrivateKey(seed: secure).publicKey
             }

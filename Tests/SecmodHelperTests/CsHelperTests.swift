@@ -231,3 +231,70 @@ import Glibc
         #expect(helper.stop() == 0)
     }
 }
+
+/// The hostile-client checks of the other helpers, for the CS helper: malformed requests
+/// answered with code 26 on a datagram session or closing only their stream connection,
+/// random bytes that never stop it, and a good client served throughout.
+@Suite(.serialized) struct CsHostileInputTests {
+    static func good(_ client: CsHelperClient) throws {
+        let now = Timestamp(microseconds: Clock.wallMicroseconds())
+        let key = try #require(client.keys.first { $0.anchor <= now })
+        let nonce = randomBytes(32)
+        let r = try client.derive(hash: key.hash, nonce: nonce)
+        _ = try client.sign(CsSignItem(hash: key.hash, nonce: nonce, challenges: randomBytes(64), publicNonces: r))
+    }
+
+    /// Requests whose size is not their kind's, and batches whose header is impossible.
+    static let malformed: [[UInt8]] = {
+        func message(_ type: UInt16, _ size: Int) -> [UInt8] {
+            var m = [UInt8](repeating: 0x5A, count: size)
+            m[0] = UInt8(size >> 8); m[1] = UInt8(size & 0xFF); m[2] = UInt8(type >> 8); m[3] = UInt8(type & 0xFF)
+            return m
+        }
+        var zeroBatch = message(CsMessageType.batchSign, 8)
+        zeroBatch[4...] = [0, 0, 0, 0]
+        var hugeBatch = message(CsMessageType.batchDerive, 8 + 104)
+        hugeBatch[4..<8] = [0, 0, 1, 1]  // 257 items
+        return [message(CsMessageType.sign, 167), message(CsMessageType.sign, 169), message(CsMessageType.derive, 103),
+                message(CsMessageType.derive, 105), message(CsMessageType.revoke, 71), message(CsMessageType.batchSign, 8), hugeBatch]
+    }()
+
+    @Test func malformedRequestsGetCode26OnADatagramSession() throws {
+        let helper = try HelperProcess(.cs(denominations: CsHelperTests.coin))
+        try helper.start()
+        let raw = try RawClient()
+        _ = try raw.handshake(socketPath: helper.socketPath, initType: 3, syncedType: 15)
+        for bad in Self.malformed {
+            try raw.send(bad)
+            #expect(try raw.receive(seconds: 5)?.bytes == SignFailure.encode(type: CsMessageType.signFailure, code: .genericParameterMalformed),
+                    "\(bad.prefix(4))")
+        }
+        // Random datagrams, half with a plausible CS header (never REVOKE: real keys would go).
+        for i in 0..<3000 {
+            var bytes = randomBytes(Int.random(in: 0...400))
+            if i % 2 == 0, bytes.count >= 4 {
+                bytes[0] = UInt8(bytes.count >> 8); bytes[1] = UInt8(bytes.count & 0xFF)
+                bytes[2] = 0; bytes[3] = [1, 2, 3, 4, 5, 7, 8, 9, 12, 15].randomElement()!
+            }
+            try raw.send(bytes)
+            while try raw.receive(seconds: 0) != nil {}
+        }
+        #expect(helper.isRunning)
+        try Self.good(try helper.csClient())
+        #expect(helper.stop() == 0)
+    }
+
+    @Test func malformedRequestsCloseOnlyTheirStreamConnection() throws {
+        let helper = try HelperProcess(.cs(denominations: CsHelperTests.coin), transport: .stream)
+        try helper.start()
+        let bystander = try helper.csClient()
+        for bad in Self.malformed {
+            let victim = try RawStream(path: helper.socketPath)
+            _ = try victim.messages(until: MessageHeader.bare(type: CsMessageType.synced))
+            try victim.write(bad)
+            #expect(try victim.isClosed(), "connection survived \(bad.prefix(4))")
+            try Self.good(bystander)
+        }
+        #expect(helper.stop() == 0)
+    }
+}

@@ -169,7 +169,7 @@ import Glibc
             Issue.record("the directory fsync never failed: \(helper.log.suffix(2000))")
             return
         }
-        let reader = KeyFileReader(rsa: false)
+        let reader = KeyFileReader(family: .eddsa)
         // Give the promised retry its time: the anchor's key is announced, or its file is gone.
         let deadline = Date().addingTimeInterval(Self.recoverySeconds)
         var settled = false
@@ -252,7 +252,7 @@ import Glibc
         #expect(chmod(helper.keyDirectory, 0o700) == 0)
 
         // The promised retry: afterwards the revoked key must not be on disk any more.
-        let reader = KeyFileReader(rsa: false)
+        let reader = KeyFileReader(family: .eddsa)
         let path = helper.keyDirectory + "/\(victim.anchorSeconds)"
         func revokedKeyOnDisk() -> Bool {
             guard let entry = KeyFileReader.entries(helper.keyDirectory, section: "").first(where: { $0.path == path }) else { return false }
@@ -387,7 +387,7 @@ import Glibc
         }
         #expect(log.waitFor(seconds: 2) { $0.contains("key \(prefix)\(recovered.anchorSeconds) (\(CalendarTime.isoUTC(seconds: Int64(recovered.anchorSeconds)))) created") } != nil,
                 "\(name): the log does not say that key \(recovered.label) was created")
-        let reader = KeyFileReader(rsa: rsa)
+        let reader = KeyFileReader(family: rsa ? .rsa : .eddsa)
         let file = KeyFileReader.entries(fault.directory, section: fault.section).first { $0.name == "\(recovered.anchorSeconds)" }
         if let file, case let .key(id) = reader.parse(file) {
             #expect(id == recovered.id, "\(name): \(file.label) does not hold the announced key")
@@ -403,7 +403,7 @@ import Glibc
 
     /// No temporary, partial or unannounced key file anywhere in KEY_DIR.
     func checkDirectory(_ helper: HelperProcess, client: AnyHelperClient, events: EventRecorder, rsa: Bool, label: String) {
-        let reader = KeyFileReader(rsa: rsa)
+        let reader = KeyFileReader(family: rsa ? .rsa : .eddsa)
         var unexplained: [(KeyFileEntry, [UInt8])] = []
         let keyDirectory = Self.configuredKeyDirectory(helper) ?? helper.keyDirectory
         for entry in reader.list(keyDirectory) {
