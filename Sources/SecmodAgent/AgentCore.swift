@@ -341,6 +341,13 @@ public final class AgentCore {
         }
     }
 
+    /// When the next added key's lifetime ends (monotonic µs), for the loop's timer: an
+    /// expired key leaves memory then, not at the next request.
+    public var nextExpiry: UInt64? { added.compactMap(\.expiresAt).min() }
+
+    /// Drops the added keys whose lifetime is over. `now`: monotonic µs.
+    public func expire(now: UInt64) { dropExpired(now: now) }
+
     private func dropExpired(now: UInt64) {
         guard added.contains(where: { $0.expiresAt.map { now >= $0 } ?? false }) else { return }
         added.removeAll { key in

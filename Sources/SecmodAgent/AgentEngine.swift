@@ -106,6 +106,7 @@ public final class AgentEngine {
         var ready = EpollReadySet()
         while !stopping {
             expireRequests()
+            core.expire(now: Clock.monotonicMicroseconds())
             do throws(Errno) { try epoll.wait(into: &ready, timeoutMilliseconds: pollTimeout()) } catch {
                 throw error.error("epoll_wait")
             }
@@ -133,10 +134,11 @@ public final class AgentEngine {
         }
     }
 
+    /// Until the next REQUEST_TIMEOUT deadline or added key's expiry, whichever is first.
     private func pollTimeout() -> Int32 {
-        guard let first = deadlines.first else { return -1 }
+        guard let next = [deadlines.first?.deadline, core.nextExpiry].compactMap({ $0 }).min() else { return -1 }
         let now = Clock.monotonicMicroseconds()
-        return Int32(clamping: (first.deadline > now ? first.deadline - now : 0) / 1000 + 1)
+        return Int32(clamping: (next > now ? next - now : 0) / 1000 + 1)
     }
 
     private func acceptConnections() {

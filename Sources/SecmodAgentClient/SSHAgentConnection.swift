@@ -143,7 +143,7 @@ public final class SSHAgentConnection {
     public func call(_ payload: [UInt8], timeout: Duration) throws(SecmodError) -> [UInt8] {
         let deadline = Self.deadline(after: timeout)
         do throws(SecmodError) {
-            let socket = try connected()
+            let socket = try connected(deadline)
             try write(AgentFraming.frame(payload), socket, deadline)
             return try readMessage(socket, deadline)
         } catch {
@@ -152,12 +152,30 @@ public final class SSHAgentConnection {
         }
     }
 
-    private func connected() throws(SecmodError) -> SocketHandle {
+    /// Connects without blocking: an AF_UNIX connect to a listener whose backlog is full
+    /// blocks until the listener accepts, so a busy or stalled agent would hold a blocking
+    /// connect past any deadline. Non-blocking, it fails with EAGAIN instead, and is tried
+    /// again every 10 ms until the call's deadline.
+    private func connected(_ deadline: UInt64) throws(SecmodError) -> SocketHandle {
         if let handle { return handle }
-        let socket = try UnixSocket(.stream)
+        let socket = try UnixSocket(.stream, nonBlocking: true)
         let address = try UnixAddress(path: socketPath)
-        do throws(Errno) { try socket.connect(to: address) } catch {
-            throw error.error("connecting to the agent at \(socketPath)", code: .unavailable)
+        while true {
+            do throws(Errno) {
+                try socket.connect(to: address)
+                break
+            } catch {
+                guard error.rawValue == EAGAIN else {
+                    throw error.error("connecting to the agent at \(socketPath)", code: .unavailable)
+                }
+                guard Clock.monotonicMicroseconds() < deadline else {
+                    throw SecmodError(.timeout, "the agent at \(socketPath) accepted no connection in time (its backlog is full)")
+                }
+                var idle = PollSet()
+                do throws(Errno) { _ = try idle.wait(timeoutMilliseconds: 10) } catch {
+                    throw error.error("poll", code: .unavailable)
+                }
+            }
         }
         let handle = SocketHandle(socket)
         self.handle = handle

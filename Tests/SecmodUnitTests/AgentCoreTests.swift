@@ -300,7 +300,12 @@ import Testing
         #expect(Self.outcome(open.core.handle(add(key, lifetime: 60), connection: &alice, now: 0)) == AgentReply.success)
         #expect(Self.identities(open.core, Self.alice).last == "added")
         #expect(!Self.identities(open.core, Self.bob).contains("added"))
-        // Gone when its lifetime is over.
+        // Gone when its lifetime is over: the loop's timer drops it then, unasked.
+        #expect(open.core.nextExpiry == 60_000_000)
+        open.core.expire(now: 59_999_999)
+        #expect(open.core.nextExpiry == 60_000_000)
+        open.core.expire(now: 60_000_000)
+        #expect(open.core.nextExpiry == nil)
         #expect(!Self.identities(open.core, Self.alice, now: 60_000_000).contains("added"))
         // Each costs locked memory: one user may add 64, and no more.
         for _ in 0..<AgentCore.maximumAddedKeysPerUser {
