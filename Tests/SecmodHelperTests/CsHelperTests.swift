@@ -171,6 +171,22 @@ import Glibc
             #expect(signed.count == n)
             #expect(signed.allSatisfy { (try? $0.get()) != nil })  // each checked by the client: s·B = R_b + c_b·X
         }
+        // A wallet's batch: each item blinded by libgnunetutil, derived and signed in two
+        // batches, and each signature unblinded and verified by libgnunetutil, withdraw and melt.
+        let seeds = (0..<6).map { _ in (nonce: randomBytes(32), blinding: randomBytes(32), message: randomBytes(64)) }
+        let rs = try client.batchDerive(seeds.enumerated().map { (current.hash, $0.element.nonce, $0.offset % 2 == 1) }).map { try $0.get() }
+        var items: [CsSignItem] = []
+        for (i, seed) in seeds.enumerated() {
+            let c = try #require(Hex.decode(Substring(try CsHelperTests.cs(["blind", Hex.encode(current.publicKey), Hex.encode(rs[i]),
+                                                                             Hex.encode(seed.blinding), Hex.encode(seed.message)]))))
+            items.append(CsSignItem(hash: current.hash, nonce: seed.nonce, challenges: c, publicNonces: rs[i], forMelt: i % 2 == 1))
+        }
+        for (i, result) in try client.batchSign(items).enumerated() {
+            let (b, s) = try result.get()
+            let verify = ["verify", Hex.encode(current.publicKey), Hex.encode(rs[i]), Hex.encode(seeds[i].blinding)]
+            #expect(try GnunetReferee.check(tool: "gnunet-cs-check", verify + [Hex.encode(seeds[i].message), "\(b)", Hex.encode(s)]).status == 0)
+            #expect(try GnunetReferee.check(tool: "gnunet-cs-check", verify + [Hex.encode(seeds[(i + 1) % 6].message), "\(b)", Hex.encode(s)]).status == 1)
+        }
         // Two good items, then a truncated third: two answers, then one failure of the batch's type.
         let raw = try RawClient()
         _ = try raw.handshake(socketPath: helper.socketPath, initType: 3, syncedType: 15)
