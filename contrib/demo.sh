@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the helpers in release and runs both on a demo configuration in a temporary
+# Builds the helpers in release and runs the three on a demo configuration in a temporary
 # directory: lists their keys, signs, verifies, revokes, stops them cleanly and prints the
 # signature audit counters. Then secmod-agent, the key vault for other programs: its keys,
 # an SSHSIG file signature ssh-keygen verifies, a namespace it refuses, a blinded
@@ -21,7 +21,7 @@ else
     source contrib/deps.sh
     secmod_install_deps
     echo "== building (release, the Swift runtime linked in)"
-    for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa secmod-agent secmod; do
+    for program in taler-exchange-secmod-eddsa taler-exchange-secmod-rsa taler-exchange-secmod-cs secmod-agent secmod; do
         swift build -c release --static-swift-stdlib --product $program >/dev/null
     done
     bin="$(swift build -c release --static-swift-stdlib --show-bin-path)"
@@ -65,12 +65,12 @@ if [ "$pkcs11" = yes ]; then
     } > "$conf"
 fi
 
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     echo "== starting taler-exchange-secmod-$helper -c $conf (files under $demo)"
     "$bin/taler-exchange-secmod-$helper" -c "$conf" -L MESSAGE -l "$demo/$helper.log" $allow_root &
     pids+=($!)
 done
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     for _ in $(seq 300); do
         "$secmod" keys --helper $helper -c "$conf" --timeout 1 >/dev/null 2>&1 && break
         sleep 0.1
@@ -115,6 +115,21 @@ fi
 echo "(the revoked key is no longer announced; a client that still names it gets code 1005)"
 
 echo
+echo "== Clause-Schnorr: secmod keys --helper cs"
+"$secmod" keys --helper cs -c "$conf"
+echo "== secmod sign --helper cs  <<< 'Hello, Taler'  (R0, R1 for a fresh nonce; then the blind signature of c0||c1 = SHA-512(input))"
+printf 'Hello, Taler' | "$secmod" sign --helper cs -c "$conf" | tee "$demo/cs.sig" | grep -v public_key
+pub=$(field public_key "$demo/cs.sig"); sig=$(field signature "$demo/cs.sig"); r=$(field r "$demo/cs.sig"); b=$(field b "$demo/cs.sig"); hash=$(field h_cs "$demo/cs.sig")
+echo "== secmod verify --helper cs (s·B = R_b + c_b·X)"
+printf 'Hello, Taler' | "$secmod" verify --helper cs --public-key "$pub" --signature "$sig" --r "$r" --b "$b"
+if printf 'Hello, Tal3r' | "$secmod" verify --helper cs --public-key "$pub" --signature "$sig" --r "$r" --b "$b" 2>/dev/null; then
+    echo "a tampered input verified: demo FAILED" >&2; exit 1
+fi
+echo "(a tampered input is rejected)"
+echo "== secmod revoke --helper cs (the key that signed)"
+"$secmod" revoke --helper cs -c "$conf" --key "$hash"
+
+echo
 echo "== stopping the helpers (SIGTERM)"
 status=0
 for i in "${!pids[@]}"; do
@@ -127,7 +142,7 @@ pids=()
 echo
 echo "== secmod audit: signatures per key, exact after the clean stop (revoked keys marked)"
 "$secmod" audit -c "$conf"
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     echo "-- $helper log"
     cat "$demo/$helper.log"
 done
