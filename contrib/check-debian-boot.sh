@@ -14,7 +14,7 @@ fragment() { systemctl show -P FragmentPath "$1"; }
 main_exe() { readlink "/proc/$(systemctl show -P MainPID "$1")/exe"; }
 sign() {  # sign HELPER USER: secmod signs a few bytes through the helper, as USER
     purpose=""
-    [ "$1" = rsa ] || purpose="--purpose 0"
+    [ "$1" != eddsa ] || purpose="--purpose 0"
     # shellcheck disable=SC2086
     printf '\001\002\003\004' | runuser -u "$2" -- secmod helper sign --helper "$1" $purpose -c /etc/taler/taler.conf --json \
         > /tmp/sign.out 2>&1
@@ -45,11 +45,11 @@ check "the helpers' users and group exist, the exchange's user is in the group" 
     sh -c 'id taler-exchange-secmod-eddsa && id taler-exchange-secmod-rsa && id taler-exchange-secmod-cs && id -nG taler-exchange-httpd | grep -qw taler-exchange-secmod' > /dev/null
 
 # The takeover (docs/debian.md).
-systemctl stop taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service \
-    && systemctl enable swift-secmod-eddsa.service swift-secmod-rsa.service \
-    && systemctl restart taler-exchange.target
+systemctl stop taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service taler-exchange-secmod-cs.service \
+  && systemctl enable swift-secmod-eddsa.service swift-secmod-rsa.service swift-secmod-cs.service \
+  && systemctl restart taler-exchange.target
 check "the takeover step succeeds" equals "$?" 0
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     check "taler-exchange-secmod-$helper.service is now ours" \
         equals "$(systemctl show -P Id taler-exchange-secmod-$helper.service)" swift-secmod-$helper.service
     check "swift-secmod-$helper.service is running" equals "$(systemctl is-active swift-secmod-$helper.service)" active
@@ -64,23 +64,26 @@ check "the journal has the helpers' start at notice priority" \
     sh -c 'journalctl -q -b -u swift-secmod-eddsa.service -p notice -o cat | grep -q .'
 
 # Back to Taler's helpers (docs/debian.md).
-systemctl stop swift-secmod-eddsa.service swift-secmod-rsa.service \
-    && systemctl disable swift-secmod-eddsa.service swift-secmod-rsa.service \
-    && systemctl restart taler-exchange.target
+systemctl stop swift-secmod-eddsa.service swift-secmod-rsa.service swift-secmod-cs.service \
+  && systemctl disable swift-secmod-eddsa.service swift-secmod-rsa.service swift-secmod-cs.service \
+  && systemctl restart taler-exchange.target
 check "the hand-back step succeeds" equals "$?" 0
-for helper in eddsa rsa; do
+for helper in eddsa rsa cs; do
     check "taler-exchange-secmod-$helper.service is Taler's again" \
         equals "$(fragment taler-exchange-secmod-$helper.service)" /lib/systemd/system/taler-exchange-secmod-$helper.service
+done
+# The stand-in exchange requires the EdDSA and RSA helpers (as Taler 0.9.2's unit does).
+for helper in eddsa rsa; do
     check "Taler's $helper helper runs again" equals "$(systemctl is-active taler-exchange-secmod-$helper.service)" active
 done
 
 # Taken over, then the package removed: the names go back to Taler.
-systemctl stop taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service \
-    && systemctl enable swift-secmod-eddsa.service swift-secmod-rsa.service \
-    && systemctl restart taler-exchange.target
+systemctl stop taler-exchange-secmod-eddsa.service taler-exchange-secmod-rsa.service taler-exchange-secmod-cs.service \
+  && systemctl enable swift-secmod-eddsa.service swift-secmod-rsa.service swift-secmod-cs.service \
+  && systemctl restart taler-exchange.target
 DEBIAN_FRONTEND=noninteractive apt-get remove -y -q swift-secmod > /tmp/remove.out 2>&1
 check "apt-get remove swift-secmod succeeds" equals "$?" 0
-check "no alias is left behind" sh -c '! test -L /etc/systemd/system/taler-exchange-secmod-rsa.service && ! test -L /etc/systemd/system/taler-exchange-secmod-eddsa.service'
+check "no alias is left behind" sh -c '! test -L /etc/systemd/system/taler-exchange-secmod-rsa.service && ! test -L /etc/systemd/system/taler-exchange-secmod-eddsa.service && ! test -L /etc/systemd/system/taler-exchange-secmod-cs.service'
 systemctl restart taler-exchange.target
 for helper in eddsa rsa; do
     check "after removal, Taler's $helper helper serves its name and runs" \

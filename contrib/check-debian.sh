@@ -92,12 +92,14 @@ Wants=taler-exchange-httpd.service
 WantedBy=multi-user.target
 EOF
 printf '[PATHS]\nTALER_HOME = /var/lib/taler/\n' > "$taler/usr/share/taler/config.d/paths.conf"
-# Taler's /etc/taler/taler.conf with Debian's paths, a currency and one RSA denomination.
+# Taler's /etc/taler/taler.conf with Debian's paths, a currency, one RSA and one CS denomination.
 {
     cat contrib/systemd/taler.conf
     printf '\n[taler]\nCURRENCY = KUDOS\n\n[coin_kudos_1]\nCIPHER = RSA\nVALUE = KUDOS:1\nDURATION_WITHDRAW = 7 days\nRSA_KEYSIZE = 2048\n'
+    printf '\n[coin_kudos_cs]\nCIPHER = CS\nVALUE = KUDOS:2\nDURATION_WITHDRAW = 7 days\n'
     # A day of keys ahead, not a year's: the helper is ready once they exist.
     printf '\n[taler-exchange-secmod-rsa]\nLOOKAHEAD_SIGN = 1 day\n'
+    printf '\n[taler-exchange-secmod-cs]\nLOOKAHEAD_SIGN = 1 day\n'
 } > "$taler/etc/taler/taler.conf"
 dpkg-deb --root-owner-group --build "$taler" "$work/taler-exchange-standin.deb" >/dev/null
 cp "$work/taler-exchange-standin.deb" "$work"/swift-secmod*.deb "$root/tmp/"
