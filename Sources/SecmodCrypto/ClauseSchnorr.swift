@@ -24,6 +24,9 @@ public final class ClauseSchnorrKey: Sendable {
 
     private let scalar: SecureBytes
     public let publicKey: [UInt8]
+    /// SHA-512 of the scalar when it was loaded and checked against X: a scalar changed in
+    /// memory since (a fault, a stray write) is caught before it signs.
+    private let scalarDigest: [UInt8]
 
     /// A fresh scalar, uniform in [1, l): what `GNUNET_CRYPTO_cs_private_key_generate` makes.
     /// The caller stores it, then makes the key with `init(scalar:)`.
@@ -59,6 +62,7 @@ public final class ClauseSchnorrKey: Sendable {
             pk.withUnsafeMutableBufferPointer { crypto_scalarmult_ed25519_base_noclamp($0.baseAddress!, s.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
         }
         guard rc == 0 else { throw SecmodError(.keyFile, "a Clause-Schnorr key's scalar is zero") }
+        scalarDigest = x.withUnsafeBytes { Self.digest($0) }
         scalar = x
         publicKey = pk
     }
@@ -83,8 +87,14 @@ public final class ClauseSchnorrKey: Sendable {
     }
 
     /// The blind signature over the challenges c₀ ‖ c₁ (64 bytes) for `nonce`:
-    /// `GNUNET_CRYPTO_cs_sign_derive`. Returns b and s (32 bytes), after checking
-    /// s·B = R_b + c_b·X, so that a fault never lets a wrong signature leave.
+    /// `GNUNET_CRYPTO_cs_sign_derive`. Returns b and s (32 bytes).
+    ///
+    /// Checked before it leaves, because the nonce is deterministic: a faulty s and a good
+    /// one for the same nonce and challenges would give away x (s − s' = c_b·(x − x') and
+    /// the like). The check is scalar arithmetic, not the point equation s·B = R_b + c_b·X
+    /// (three point multiplications, five times the signature's own cost): the scalar is
+    /// the one loaded and checked against X (its SHA-512 is unchanged), and s − r_b is
+    /// recomputed as x·c_b by another path (subtraction, the product's operands swapped).
     public func sign(challenges c: [UInt8], nonce: [UInt8], use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
         guard c.count == 64 else { throw SecmodError(.malformed, "Clause-Schnorr challenges are 2 × 32 bytes") }
         // b: the low bit of a 32-bit integer from the KDF (salt "b", key material x,
@@ -96,26 +106,39 @@ public final class ClauseSchnorrKey: Sendable {
         let b = Int(bits[0] & 1)
         let cb = Array(c[b * 32 ..< b * 32 + 32])
         var s = [UInt8](repeating: 0, count: 32)
-        var rb = [UInt8](repeating: 0, count: 32)
-        try withSecretNonces(nonce: nonce, use: use) { (r) throws(SecmodError) in
-            guard crypto_scalarmult_ed25519_base_noclamp(&rb, r + b * 32) == 0 else {
-                throw SecmodError(.crypto, "a Clause-Schnorr nonce derived to zero")
-            }
-            withSecretScratch(byteCount: 32) { product in
-                let p = product.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                scalar.withUnsafeBytes { x in
-                    cb.withUnsafeBufferPointer { crypto_core_ed25519_scalar_mul(p, $0.baseAddress!, x.baseAddress!.assumingMemoryBound(to: UInt8.self)) }
+        let consistent = try withSecretNonces(nonce: nonce, use: use) { (r) throws(SecmodError) -> Bool in
+            withSecretScratch(byteCount: 96) { scratch in
+                let p = scratch.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                let again = p + 32, difference = p + 64
+                let rb = r + b * 32
+                return scalar.withUnsafeBytes { xb in
+                    let x = xb.baseAddress!.assumingMemoryBound(to: UInt8.self)
+                    return cb.withUnsafeBufferPointer { c in
+                        crypto_core_ed25519_scalar_mul(p, c.baseAddress!, x)
+                        s.withUnsafeMutableBufferPointer { crypto_core_ed25519_scalar_add($0.baseAddress!, rb, p) }
+                        // The check: s − r_b = x·c_b, by the other path.
+                        crypto_core_ed25519_scalar_mul(again, x, c.baseAddress!)
+                        s.withUnsafeBufferPointer { crypto_core_ed25519_scalar_sub(difference, $0.baseAddress!, rb) }
+                        return sodium_memcmp(again, difference, 32) == 0
+                    }
                 }
-                s.withUnsafeMutableBufferPointer { crypto_core_ed25519_scalar_add($0.baseAddress!, r + b * 32, p) }
             }
         }
-        guard Self.verifyBlind(s: s, challenge: cb, r: rb, publicKey: publicKey) else {
-            throw SecmodError(.crypto, "a Clause-Schnorr signature failed its own check")
+        let intact = scalar.withUnsafeBytes { ConstantTime.equal(Self.digest($0), scalarDigest) }
+        guard consistent, intact else {
+            throw SecmodError(.crypto, "a Clause-Schnorr signature failed its own check (a fault, or the key changed in memory)")
         }
         return (UInt32(b), s)
     }
 
     static let choiceSalt = Array("b".utf8)
+
+    /// SHA-512 of a secret, hashed where it lies (no copy in ordinary memory).
+    private static func digest(_ secret: UnsafeRawBufferPointer) -> [UInt8] {
+        var out = [UInt8](repeating: 0, count: 64)
+        _ = crypto_hash_sha512(&out, secret.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(secret.count))
+        return out
+    }
 
     /// s·B = R + c·X: the blind signature's equation, which the signer checks before
     /// answering (a client checks the unblinded one).

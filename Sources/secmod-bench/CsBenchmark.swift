@@ -6,8 +6,8 @@ import SecmodSystem
 /// `secmod-bench cs`: how close `taler-exchange-secmod-cs` comes to Clause-Schnorr blind
 /// signing in this process, single requests and batches of 256, with 1 and 8 clients.
 ///
-/// The limit is `ClauseSchnorrKey.sign` on two threads with one shared key: R derivation,
-/// b, s and the check s·B = R_b + c_b·X, which the helper pays on every signature too. The
+/// The limit is `ClauseSchnorrKey.sign` on two threads with one shared key: r derivation,
+/// b, s and its scalar self-check, which the helper pays on every signature too. The
 /// clients do not check the signatures, as Taler's exchange does not (the wallet checks
 /// after unblinding): the check costs a client about what signing costs the helper, and on
 /// a 2-core machine it would halve what the helper gets. `cs.helper.c8.verified` shows
