@@ -68,6 +68,22 @@ ssize_t secmod_sendto(int fd, const void *buffer, size_t length, const secmod_un
     return sendto(fd, buffer, length, flags | MSG_NOSIGNAL, (const struct sockaddr *)&a->address, a->length);
 }
 
+int secmod_send_packets(int fd, const uint8_t *base, const size_t *lengths, size_t count) {
+    struct mmsghdr messages[SECMOD_MAX_PACKETS];
+    struct iovec iovs[SECMOD_MAX_PACKETS];
+    if (count > SECMOD_MAX_PACKETS) count = SECMOD_MAX_PACKETS;
+    memset(messages, 0, sizeof messages);
+    size_t offset = 0;
+    for (size_t i = 0; i < count; i++) {
+        iovs[i].iov_base = (void *)(base + offset);
+        iovs[i].iov_len = lengths[i];
+        offset += lengths[i];
+        messages[i].msg_hdr.msg_iov = &iovs[i];
+        messages[i].msg_hdr.msg_iovlen = 1;
+    }
+    return sendmmsg(fd, messages, (unsigned int)count, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
 ssize_t secmod_recvmsg(int fd, void *buffer, size_t capacity, secmod_unix_address *sender,
                        secmod_credentials *credentials, int flags) {
     struct iovec iov = { .iov_base = buffer, .iov_len = capacity };

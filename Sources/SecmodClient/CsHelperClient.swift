@@ -47,7 +47,7 @@ public final class CsHelperClient: HelperClientFamily {
     public var securityModulePublicKey: [UInt8]? { pin.publicKey }
     /// The announced keys, by section and anchor.
     public private(set) var keys: [CsDenominationKey] = []
-    private var publicKeys: [[UInt8]: [UInt8]] = [:]
+    private var publicKeys: [WireKeyID: [UInt8]] = [:]
     public var onKeyEvent: ((CsKeyEvent) -> Void)?
     /// Whether every signature is checked (s·B = R_b + c_b·X under the announced key the
     /// request named). On by default; it costs the client about what signing costs the
@@ -109,7 +109,7 @@ public final class CsHelperClient: HelperClientFamily {
             let item = items[index]
             let (b, s): (UInt32, [UInt8])
             do throws(SecmodError) { (b, s) = try CsSignature.decode(reply, version: wire) } catch { return .failure(error) }
-            guard let publicKey = publicKeys[item.hash] else {
+            guard let publicKey = publicKeys[WireKeyID(item.hash)] else {
                 return .failure(SecmodError(.untrustedHelper, "the helper signed with a key it has not announced or has purged"))
             }
             let i = Int(b) * 32
@@ -180,7 +180,7 @@ public final class CsHelperClient: HelperClientFamily {
                                         publicKey: avail.publicKey, hash: hash, securityModulePublicKey: avail.securityModulePublicKey,
                                         securityModuleSignature: avail.securityModuleSignature)
             if !keys.contains(where: { $0.hash == hash }) {
-                publicKeys[hash] = avail.publicKey
+                publicKeys[WireKeyID(hash)] = avail.publicKey
                 keys.append(key)
                 keys.sort { ($0.section, $0.anchor.microseconds) < ($1.section, $1.anchor.microseconds) }
             }
@@ -188,7 +188,7 @@ public final class CsHelperClient: HelperClientFamily {
         case CsMessageType.purge:
             let hash = try CsKeyMessage.decodeHash(message)
             keys.removeAll { $0.hash == hash }
-            publicKeys[hash] = nil
+            publicKeys[WireKeyID(hash)] = nil
             onKeyEvent?(.purged(hash: hash))
         default:
             throw SecmodError(.malformed, "unexpected message type \(MessageHeader.peek(message)?.type ?? 0) from the helper")

@@ -39,7 +39,7 @@ public final class RsaHelperClient: HelperClientFamily {
     /// The announced keys, by section and anchor.
     public private(set) var keys: [RsaDenominationKey] = []
     /// The announced keys by `h_rsa`, parsed once, to check every signature.
-    private var verifiers: [[UInt8]: RsaVerifier] = [:]
+    private var verifiers: [WireKeyID: RsaVerifier] = [:]
     public var onKeyEvent: ((RsaKeyEvent) -> Void)?
     public var defaultTimeout: Duration? {
         get { core.defaultTimeout }
@@ -132,7 +132,7 @@ public final class RsaHelperClient: HelperClientFamily {
         if MessageHeader.peek(reply)?.type == RsaMessageType.signature {
             let signature: [UInt8]
             do throws(SecmodError) { signature = try RsaSignature.decode(reply) } catch { return .failure(error) }
-            guard let key = verifiers[hash] else {
+            guard let key = verifiers[WireKeyID(hash)] else {
                 return .failure(SecmodError(.untrustedHelper, "the helper signed with a key it has not announced or has purged"))
             }
             guard key.verify(signature: signature, message: blindedMessage) else {
@@ -166,7 +166,7 @@ public final class RsaHelperClient: HelperClientFamily {
                                          securityModulePublicKey: avail.securityModulePublicKey,
                                          securityModuleSignature: avail.securityModuleSignature)
             if !keys.contains(where: { $0.hash == hash }) {
-                verifiers[hash] = RsaVerifier(try RsaPublicKey(encoded: avail.publicKey))
+                verifiers[WireKeyID(hash)] = RsaVerifier(try RsaPublicKey(encoded: avail.publicKey))
                 keys.append(key)
                 keys.sort { ($0.section, $0.anchor.microseconds) < ($1.section, $1.anchor.microseconds) }
             }
@@ -174,7 +174,7 @@ public final class RsaHelperClient: HelperClientFamily {
         case RsaMessageType.purge:
             let hash = try RsaKeyMessage.decodeHash(message)
             keys.removeAll { $0.hash == hash }
-            verifiers[hash] = nil
+            verifiers[WireKeyID(hash)] = nil
             onKeyEvent?(.purged(hash: hash))
         default:
             throw SecmodError(.malformed, "unexpected message type \(MessageHeader.peek(message)?.type ?? 0) from the helper")

@@ -31,10 +31,12 @@ package struct FIFO<Element>: Sendable where Element: Sendable {
         return e
     }
 
-    /// The element `offset` places from the front.
+    /// The element `offset` places from the front. Changed in place: a getter and setter
+    /// pair copied the element out and back, and with it a batch's 256 reply slots at every
+    /// signature filed (quadratic in the batch, most of a Clause-Schnorr batch's cost).
     subscript(offset: Int) -> Element {
         get { storage[head + offset]! }
-        set { storage[head + offset] = newValue }
+        _modify { yield &storage[head + offset]! }
     }
 
     mutating func removeAll() {

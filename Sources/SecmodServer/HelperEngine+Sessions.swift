@@ -415,17 +415,30 @@ extension HelperEngine {
             if timed {
                 deadlines.add(deadline: Clock.monotonicMicroseconds() &+ settings.requestTimeout, session: id, sequence: sequence)
             }
-            for (index, job) in work {
+            // Quick signatures of a batch go to the workers in runs (`WorkerPool.quickRun`):
+            // a hand-off per Clause-Schnorr signature cost as much as the signature.
+            var start = 0
+            while start < work.count {
+                var end = start + 1
+                while end < work.count, end - start < WorkerPool.quickRun, work[start].1.isQuick, work[end].1.isQuick { end += 1 }
+                let run = Array(work[start..<end])
+                start = end
                 workers.submit(session: id, request: sequence) { signed in
                     // A session closed while the job waited (its client went away): its work
-                    // is dropped unsigned, and uncounted. So is a job whose request was
+                    // is dropped unsigned, and uncounted. So is a signature whose request was
                     // answered meanwhile by REQUEST_TIMEOUT.
-                    guard channel.isOpen else { return }
-                    if timed, channel.isAnswered(sequence: sequence, index: index) { return }
-                    let reply = job.run()
+                    var replies: [(index: Int, reply: [UInt8])] = []
+                    replies.reserveCapacity(run.count)
+                    for (index, job) in run {
+                        guard channel.isOpen else { break }
+                        if timed, channel.isAnswered(sequence: sequence, index: index) { continue }
+                        let reply = job.run()
+                        metrics.tally(reply)
+                        replies.append((index, reply))
+                    }
                     signed()
-                    metrics.tally(reply)
-                    if channel.complete(sequence: sequence, index: index, reply: reply) == .loop {
+                    guard !replies.isEmpty else { return }
+                    if channel.complete(sequence: sequence, replies: replies) == .loop {
                         mailbox.post(.attention(id))
                     }
                 }

@@ -30,24 +30,24 @@ public final class ServedKey<Material: Sendable> {
 /// `material`, which keeps a revoked or expired key alive until its last signature is done.
 public final class KeyRegistry<Material: Sendable> {
     public private(set) var ordered: [ServedKey<Material>] = []
-    private var byID: [[UInt8]: ServedKey<Material>] = [:]
+    private var byID: [WireKeyID: ServedKey<Material>] = [:]
 
     public init() {}
 
-    public func key(id: [UInt8]) -> ServedKey<Material>? { byID[id] }
+    public func key(id: [UInt8]) -> ServedKey<Material>? { byID[WireKeyID(id)] }
 
     /// Inserts in dump order. Returns false (and inserts nothing) if the id is already served.
     @discardableResult
     func insert(_ key: ServedKey<Material>) -> Bool {
-        guard byID[key.id] == nil else { return false }
-        byID[key.id] = key
+        guard byID[WireKeyID(key.id)] == nil else { return false }
+        byID[WireKeyID(key.id)] = key
         let i = ordered.firstIndex { ($0.group, $0.anchor.microseconds) > (key.group, key.anchor.microseconds) } ?? ordered.count
         ordered.insert(key, at: i)
         return true
     }
 
     func remove(_ key: ServedKey<Material>) {
-        byID[key.id] = nil
+        byID[WireKeyID(key.id)] = nil
         ordered.removeAll { $0 === key }
     }
 

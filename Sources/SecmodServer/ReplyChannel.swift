@@ -128,19 +128,30 @@ final class ReplyChannel: @unchecked Sendable {
     /// Files a signature in its slot and sends whatever is complete at the front. `.loop`
     /// also when the session falls below its in-flight bounds: the loop reads it again.
     func complete(sequence: UInt64, index: Int, reply: [UInt8]) -> Attention {
+        complete(sequence: sequence, replies: [(index, reply)])
+    }
+
+    /// Files the signatures of several slots of request `sequence` (a worker's run of a
+    /// batch) under one lock, and sends what is complete at the front in one go.
+    func complete(sequence: UInt64, replies: [(index: Int, reply: [UInt8])]) -> Attention {
         let (attention, batch): (Attention, Batch?) = state.withLock { s in
             let wasAtBound = atBound(s)
             let wasAtOwnBound = atOwnBound(s)
             let offset = Int(bitPattern: UInt(sequence &- s.firstPendingSequence))
-            // Already answered (REQUEST_TIMEOUT, `expire`), which counted it out of flight:
-            // this late signature is dropped.
-            if !s.closed, offset < 0 || offset >= s.pending.count || s.pending[offset].parts[index] != nil {
-                return (.none, nil)
+            var filed = 0
+            for (index, reply) in replies {
+                // Already answered (REQUEST_TIMEOUT, `expire`), which counted it out of
+                // flight: this late signature is dropped.
+                if !s.closed, offset < 0 || offset >= s.pending.count || s.pending[offset].parts[index] != nil {
+                    continue
+                }
+                s.inflight -= 1
+                guard !s.closed, s.failure == nil else { continue }
+                s.pending[offset].parts[index] = reply
+                s.pending[offset].missing -= 1
+                filed += 1
             }
-            s.inflight -= 1
-            guard !s.closed, s.failure == nil else { return (.none, nil) }
-            s.pending[offset].parts[index] = reply
-            s.pending[offset].missing -= 1
+            guard filed > 0 else { return (.none, nil) }
             var budgetResumes = false
             if s.pending[offset].missing == 0 {
                 s.inflightBytes -= s.pending[offset].requestBytes
@@ -308,12 +319,13 @@ final class ReplyChannel: @unchecked Sendable {
             var sent = 0
             var written = batch.headOffset
             var outcome = SendOutcome.sent
-            for message in batch.messages {
+            while sent < batch.messages.count {
                 guard openFlag.load(ordering: .acquiring) else { break }
-                outcome = trySend(message, from: written)
+                let step = trySend(batch.messages, from: sent, offset: written)
+                sent += step.messages
+                written = step.offset
+                outcome = step.outcome
                 guard case .sent = outcome else { break }
-                sent += 1
-                written = 0
             }
             let next: Batch? = state.withLock { s in
                 s.sending = false
@@ -355,20 +367,58 @@ final class ReplyChannel: @unchecked Sendable {
         }
     }
 
-    /// Writes one message from `offset` on, without blocking and without the lock.
-    private func trySend(_ message: [UInt8], from offset: Int) -> SendOutcome {
+    /// The most bytes one send gathers: a run of small replies (a batch's signatures) goes
+    /// out in one call, a large one (a key dump's AVAILs) in a few.
+    private static let bytesPerSend = 64 * 1024
+
+    /// Writes a run of messages from `messages[first]`, byte `offset` of it, on: one
+    /// `sendmmsg` (datagrams, a packet each) or one write of them joined (streams), without
+    /// blocking and without the lock. A signature per syscall and a client wake-up per
+    /// signature cost more than a Clause-Schnorr signature. Returns how many messages went
+    /// out whole and how much of the next one (streams); `.sent` while the kernel took
+    /// something, so the caller tries again and learns from that call if it pushes back.
+    private func trySend(_ messages: [[UInt8]], from first: Int, offset: Int)
+        -> (messages: Int, offset: Int, outcome: SendOutcome) {
+        var end = first + 1
+        var bytes = messages[first].count - offset
+        while end < messages.count, end - first < UnixSocket.maximumPacketsPerSend,
+              bytes + messages[end].count <= Self.bytesPerSend {
+            bytes += messages[end].count
+            end += 1
+        }
         do throws(Errno) {
-            guard isStream else { return try socket.socket.send(message, blocking: false) == .sent ? .sent : .wouldBlock(written: 0) }
-            var written = offset
-            while written < message.count {
-                let n = try socket.socket.writeSome(message, from: written)
-                if n == 0 { return .wouldBlock(written: written) }
-                written += n
+            if end == first + 1 {
+                let message = messages[first]
+                guard isStream else {
+                    return try socket.socket.send(message, blocking: false) == .sent ? (1, 0, .sent) : (0, 0, .wouldBlock(written: 0))
+                }
+                let n = try socket.socket.writeSome(message, from: offset)
+                if n == 0 { return (0, offset, .wouldBlock(written: offset)) }
+                return offset + n == message.count ? (1, 0, .sent) : (0, offset + n, .sent)
             }
-            return .sent
+            var joined: [UInt8] = []
+            joined.reserveCapacity(bytes)
+            joined.append(contentsOf: messages[first][offset...])
+            for message in messages[(first + 1)..<end] { joined.append(contentsOf: message) }
+            guard isStream else {
+                let lengths = messages[first..<end].map(\.count)
+                let n = try socket.socket.sendPackets(joined, lengths: lengths)
+                return n == 0 ? (0, 0, .wouldBlock(written: 0)) : (n, 0, .sent)
+            }
+            var n = try socket.socket.writeSome(joined, from: 0)
+            if n == 0 { return (0, offset, .wouldBlock(written: offset)) }
+            // Which messages the written bytes completed, and how far into the next.
+            var whole = 0
+            var position = offset
+            while whole < end - first, n >= messages[first + whole].count - position {
+                n -= messages[first + whole].count - position
+                whole += 1
+                position = 0
+            }
+            return (whole, position + n, .sent)
         } catch {
             let gone = error == .connectionRefused || error.rawValue == EPIPE || error.rawValue == ECONNRESET
-            return .failed(gone ? "client went away" : "send failed: \(error)")
+            return (0, offset, .failed(gone ? "client went away" : "send failed: \(error)"))
         }
     }
 }

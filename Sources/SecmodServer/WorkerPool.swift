@@ -6,7 +6,9 @@ import Synchronization
 /// idle worker wakes, takes it and reports through the mailbox.
 ///
 /// Jobs are queued per session and taken round robin (`RoundRobinQueue`), so one session's
-/// flood delays another session's request by at most one job per busy session. The
+/// flood delays another session's request by at most one job per busy session. A job is
+/// one signature, or a run of at most `quickRun` quick ones of one batch (under a
+/// millisecond: 32 Ed25519 or Clause-Schnorr signatures). The
 /// semaphore counts queued jobs, so a worker that finishes one and finds more queued takes
 /// the next without sleeping: under load, workers run back to back. Jobs removed before a
 /// worker reached them leave surplus posts; a worker that wakes to an empty queue waits again.
@@ -36,6 +38,13 @@ package final class WorkerPool: @unchecked Sendable {
     private let semaphore = CountingSemaphore()
     private var threads: [OSThread] = []
     package let count: Int
+
+    /// The most quick signatures (`SigningJob.isQuick`) of one request that one job makes.
+    /// Waking a worker, queueing and filing a reply cost about what a Clause-Schnorr
+    /// signature costs; a run of 32 shares that cost and still leaves a 256-item batch
+    /// eight jobs for the workers to share. Slow signatures (RSA, a token's) go one by one:
+    /// their hand-off is noise, and one per job keeps every worker busy.
+    package static let quickRun = 32
 
     package init(count: Int) throws(SecmodError) {
         self.count = max(1, count)

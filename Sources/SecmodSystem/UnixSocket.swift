@@ -196,6 +196,27 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         throw e
     }
 
+    /// The most packets `sendPackets` sends in one call.
+    public static let maximumPacketsPerSend = Int(SECMOD_MAX_PACKETS)
+
+    /// Sends packets laid end to end in `joined` (packet i is `lengths[i]` bytes) in one
+    /// `sendmmsg`, without blocking: each is its own message on a connected datagram or
+    /// SOCK_SEQPACKET socket. Returns how many the kernel took, at most
+    /// `maximumPacketsPerSend`; 0 when it took none (its buffer is full). An error after
+    /// some went out is reported by the next call.
+    public func sendPackets(_ joined: [UInt8], lengths: [Int]) throws(Errno) -> Int {
+        precondition(lengths.reduce(0, +) <= joined.count, "packet lengths exceed the buffer")
+        let n = joined.withUnsafeBufferPointer { bytes in
+            lengths.withUnsafeBufferPointer { sizes in
+                retryingInterrupts { Int(secmod_send_packets(rawValue, bytes.baseAddress, sizes.baseAddress, sizes.count)) }
+            }
+        }
+        if n >= 0 { return n }
+        let e = Errno.current
+        if e == .again { return 0 }
+        throw e
+    }
+
     /// Reads what is available into `buffer[offset...]` (stream sockets). Returns the count
     /// read (0 at end of stream) and, when `SO_PASSCRED` is set, the credentials of the
     /// process that wrote those bytes: the kernel never joins bytes of two writers in one

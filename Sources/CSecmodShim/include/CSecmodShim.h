@@ -49,6 +49,12 @@ int secmod_disconnect(int fd);
 /* accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC (accept4 needs _GNU_SOURCE). */
 int secmod_accept(int fd);
 ssize_t secmod_sendto(int fd, const void *buffer, size_t length, const secmod_unix_address *address, int flags);
+/* sendmmsg without blocking: `count` (at most SECMOD_MAX_PACKETS) packets laid end to end at
+   `base`, packet i `lengths[i]` bytes long, each sent as its own message on a connected
+   datagram or SOCK_SEQPACKET socket. Returns how many the kernel took (the first error after
+   some went out is reported by the next call), or -1 with errno (EAGAIN: none). */
+#define SECMOD_MAX_PACKETS 64
+int secmod_send_packets(int fd, const uint8_t *base, const size_t *lengths, size_t count);
 /* recvmsg: fills the sender's address (when `sender` is not NULL) and, when the socket has
    SO_PASSCRED, the sender's credentials. With MSG_TRUNC in `flags`, a datagram's true length
    is returned even when it exceeds `capacity`. Descriptors passed with SCM_RIGHTS are closed

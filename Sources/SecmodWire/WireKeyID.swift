@@ -1,0 +1,17 @@
+/// A key's identity on the wire (an EdDSA public key, `h_rsa`, `h_cs`) as a dictionary key.
+///
+/// `[UInt8]` as a key hashes byte by byte (`Hasher.combine(UInt8)` 64 times for a SHA-512
+/// id), which showed up on every request of a Clause-Schnorr batch, in the helper and in
+/// the client. This hashes the bytes in one call. Ids are hashes or public keys an attacker
+/// cannot aim at a bucket, and `Hasher` is seeded per process anyway.
+public struct WireKeyID: Hashable, Sendable {
+    public let bytes: [UInt8]
+
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    public func hash(into hasher: inout Hasher) {
+        bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
+    }
+
+    public static func == (a: WireKeyID, b: WireKeyID) -> Bool { a.bytes == b.bytes }
+}
