@@ -18,6 +18,7 @@ struct CsBenchmark: Benchmark {
 
     static let program = "taler-exchange-secmod-cs"
     static let section = "taler-exchange-secmod-cs"
+    static let config = "OVERLAP_DURATION = 5 minutes\nLOOKAHEAD_SIGN = 1 hour\n\n[coin_cs]\nCIPHER = CS\nDURATION_WITHDRAW = 1 day\n"
     static let configurations: [(label: String, clients: Int, batch: Int?)] = [
         ("c1", 1, nil), ("c8", 8, nil), ("batch256", 1, 256), ("batch256.c8", 8, 256), ("c8.verified", 8, nil),
     ]
@@ -31,8 +32,7 @@ struct CsBenchmark: Benchmark {
         report.note("secmod-bench cs: \(OSThread.availableProcessors) CPUs, helper windows of \(options.seconds) s, "
                     + "in-process \(Report.format(options.inProcessSeconds, decimals: 1)) s, warm-up \(options.warmupSeconds) s")
         let interference = Interference(report: report)
-        let config = "OVERLAP_DURATION = 5 minutes\nLOOKAHEAD_SIGN = 1 hour\n\n[coin_cs]\nCIPHER = CS\nDURATION_WITHDRAW = 1 day\n"
-        let helper = try HelperProcess(program: Self.program, section: Self.section, config: config,
+        let helper = try HelperProcess(program: Self.program, section: Self.section, config: Self.config,
                                        workers: options.helperWorkers, transport: options.transport)
         var failure: SecmodError?
         do throws(SecmodError) {
