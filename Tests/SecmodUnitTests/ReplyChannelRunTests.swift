@@ -67,31 +67,28 @@ import Testing
         #expect(got.count == want.count, "\(got.count) messages arrived, \(want.count) were sent", sourceLocation: sourceLocation)
     }
 
+    /// The reader of a session: `total` packets, each one message.
+    private static func packets(_ peer: SocketHandle, _ total: Int) -> [[UInt8]] {
+        var got: [[UInt8]] = []
+        while got.count < total, readable(peer), let d = try? peer.socket.receive(capacity: 4096, blocking: false) {
+            got.append(d.bytes)
+        }
+        return got
+    }
+
     private func expected(requests: Int, items: Int) -> [[UInt8]] {
         (0..<requests).flatMap { r in (0..<items).map { reply(r, $0) } }
     }
 
     @Test func aRunOnASessionArrivesAsOnePacketPerReplyInOrder() throws {
-        let got = try deliver(requests: 3, items: 256, stream: false, sendBuffer: 1 << 22) { peer, total in
-            var got: [[UInt8]] = []
-            while got.count < total, Self.readable(peer), let d = try? peer.socket.receive(capacity: 4096, blocking: false) {
-                got.append(d.bytes)
-            }
-            return got
-        }
+        let got = try deliver(requests: 3, items: 256, stream: false, sendBuffer: 1 << 22, read: Self.packets)
         Self.expectSame(got, expected(requests: 3, items: 256))
     }
 
     /// A send buffer of a few packets: `sendmmsg` takes part of a run, the rest waits for
     /// POLLOUT, and nothing is lost, doubled or reordered.
     @Test func aRunOnASessionThatTheKernelTakesInPartsStaysWholeAndInOrder() throws {
-        let got = try deliver(requests: 4, items: 200, stream: false, sendBuffer: 8192) { peer, total in
-            var got: [[UInt8]] = []
-            while got.count < total, Self.readable(peer), let d = try? peer.socket.receive(capacity: 4096, blocking: false) {
-                got.append(d.bytes)
-            }
-            return got
-        }
+        let got = try deliver(requests: 4, items: 200, stream: false, sendBuffer: 8192, read: Self.packets)
         Self.expectSame(got, expected(requests: 4, items: 200))
     }
 
