@@ -12,6 +12,8 @@ final class AuditBook {
     let block: UInt64
     private let logger: Logger
     private var counters: [[UInt8]: AuditCounter] = [:]
+    /// Writes every counter's reservation ahead, off the workers.
+    private let writer = AuditWriter()
 
     init(directory: AuditDirectory, block: UInt64, logger: Logger) {
         self.directory = directory
@@ -23,13 +25,14 @@ final class AuditBook {
     func counter(section: String, anchor: Timestamp, id: [UInt8]) -> AuditCounter {
         if let existing = counters[id] { return existing }
         let counter = AuditCounter(directory: directory, section: section, anchor: anchor.seconds,
-                                   key: CrockfordBase32.encode(id), block: block, logger: logger)
+                                   key: CrockfordBase32.encode(id), block: block, logger: logger, writer: writer)
         counters[id] = counter
         return counter
     }
 
-    /// After the workers have stopped.
+    /// After the workers have stopped: the writer's last reservations, then the exact counts.
     func closeAll() {
+        writer.shutdown()
         for counter in counters.values { counter.close() }
     }
 }
