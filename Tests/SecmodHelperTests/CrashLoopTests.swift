@@ -112,7 +112,10 @@ final class CrashLoop {
             var label = "\(name) seed \(seed), kill #\(iteration) (SIGKILL \(delay) ms into signing and revoking)"
             workThenKill(client, milliseconds: delay, label: label)
             inspectAfterKill(label: label)
-            if Int.random(in: 0..<4, using: &rng) == 0 {
+            // Not with keys in SoftHSM: its token files are not crash-safe, and a kill while
+            // the helper opens the token can leave it unlabelled (CI once: "no token labelled
+            // 'secmod-test' (present: '')"), which is SoftHSM's loss, not the helper's.
+            if Int.random(in: 0..<4, using: &rng) == 0, helper.token == nil {
                 // Again, while it loads its keys and makes the ones that came due meanwhile.
                 let early = Int.random(in: 0...150, using: &rng)
                 label += ", then SIGKILL \(early) ms into the restart"
