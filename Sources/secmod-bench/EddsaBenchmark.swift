@@ -39,6 +39,8 @@ struct EddsaBenchmark: Benchmark {
         }
         try baseline.sample(seconds: slice, interference: interference)
 
+        let models = try measureDesignModels(key: key, clients: options.clientCounts.max() ?? 8, interference: interference,
+                                             baseline: baseline, slice: slice, report: report)
         let twoThreads = baseline.rate
         report.figure("eddsa.inproc.2t", twoThreads, decimals: 0)
         report.note("  (2 threads, \(baseline.slices.count) slices of \(Report.format(slice, decimals: 2)) s between the helper runs: "
@@ -46,7 +48,29 @@ struct EddsaBenchmark: Benchmark {
         for (label, rate) in helperRates {
             report.figure("eddsa.ratio.\(label)", twoThreads > 0 ? rate / twoThreads : 0, decimals: 2)
         }
+        for (model, clients, rate) in models {
+            report.figure("eddsa.model.\(model.rawValue).ratio.c\(clients)", twoThreads > 0 ? rate / twoThreads : 0, decimals: 2)
+        }
         interference.finish()
+    }
+
+    /// The two server models (`DesignModels`) at the helper's largest client count, each
+    /// followed by a baseline slice: the ceiling of the helper's design on this machine, and
+    /// that of a design without the hand-off.
+    private func measureDesignModels(key: Ed25519PrivateKey, clients: Int, interference: Interference,
+                                     baseline: InProcessBaseline, slice: Double, report: Report) throws(SecmodError)
+        -> [(DesignModels.Model, Int, Double)] {
+        var rates: [(DesignModels.Model, Int, Double)] = []
+        for model in DesignModels.Model.allCases {
+            let rate = try DesignModels.measure(model, key: key, clients: clients, servers: max(2, OSThread.availableProcessors),
+                                                warmup: options.warmupSeconds, seconds: options.seconds)
+            report.figure("eddsa.model.\(model.rawValue).c\(clients)", rate, decimals: 0)
+            rates.append((model, clients, rate))
+            try baseline.sample(seconds: slice, interference: interference)
+        }
+        report.note("  (models in this process, the helper's signing call without its engine: pool = one loop handing each request "
+                    + "to two workers, as the helper; inline = a thread per CPU signing where it received)")
+        return rates
     }
 
     /// `EddsaHelperClient` verifies every signature it receives, on the client's cores.
