@@ -67,8 +67,10 @@ enum DesignModels {
         return Double(last - first) / (Double(end - start) / 1e9)
     }
 
-    /// A client: request, wait for the answer, count; until `stop`.
+    /// A client: request, wait for the answer, count; until `stop`. A server that stopped
+    /// answering ends the client after a second instead of hanging the benchmark.
     private static func roundTrips(_ end: SocketBox, counter: RoundTripCounter, stop: StopFlag) {
+        guard (try? end.socket.setReceiveTimeout(milliseconds: 1000)) != nil else { return }
         let request = [UInt8](repeating: 7, count: 100)
         var buffer = [UInt8](repeating: 0, count: 256)
         while !stop.isSet {
