@@ -75,7 +75,7 @@ struct SoftHSMToken {
         var objects: [Object] = []
         var label = "", id = "", attributes = ""
         func flush() { if !id.isEmpty { objects.append(Object(label: label, id: id, attributes: attributes)) } }
-        for line in listed.output.split(separator: "\n") {
+        for line in listed.stdout.split(separator: "\n") {
             let text = line.trimmingCharacters(in: .whitespaces)
             if line.hasPrefix("Private Key Object") { flush(); label = ""; id = ""; attributes = String(line) }
             else if text.hasPrefix("label:") { label = text.dropFirst(6).trimmingCharacters(in: .whitespaces) }
@@ -100,19 +100,31 @@ struct SoftHSMToken {
         guard done.status == 0 else { throw HelperTestError("pkcs11-tool --delete-object: \(done.output)") }
     }
 
-    func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: String) {
+    /// Runs a SoftHSM tool. `output` is what it printed on stdout, then on stderr (for
+    /// messages); `stdout` alone is what gets parsed. The two are kept apart because a
+    /// warning on stderr (pkcs11-tool's "C_GetAttributeValue(CLASS) failed" about an object
+    /// the helper deleted while the list ran) once landed in the middle of an `ID:` line
+    /// of stdout's buffered output, and the test reported a key it had misread.
+    func run(_ tool: String, _ arguments: [String]) -> (status: Int32, output: String, stdout: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: tool)
         process.arguments = arguments
         var environment = ProcessInfo.processInfo.environment
         environment["SOFTHSM2_CONF"] = configPath
         process.environment = environment
+        // stderr into a file, so that neither pipe can fill while the other is read.
+        let errorPath = NSTemporaryDirectory() + "softhsm-stderr-\(UInt64.random(in: 0 ... .max))"
+        guard FileManager.default.createFile(atPath: errorPath, contents: nil),
+              let errorFile = FileHandle(forWritingAtPath: errorPath) else { return (-1, "cannot create \(errorPath)", "") }
+        defer { try? FileManager.default.removeItem(atPath: errorPath) }
         let pipe = Pipe()
         process.standardOutput = pipe
-        process.standardError = pipe
-        do { try process.run() } catch { return (-1, "\(error)") }
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.standardError = errorFile
+        do { try process.run() } catch { return (-1, "\(error)", "") }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        try? errorFile.close()
+        let errors = (try? String(contentsOfFile: errorPath, encoding: .utf8)) ?? ""
+        return (process.terminationStatus, output + errors, output)
     }
 }
