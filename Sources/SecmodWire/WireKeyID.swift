@@ -13,5 +13,26 @@ public struct WireKeyID: Hashable, Sendable {
         bytes.withUnsafeBytes { hasher.combine(bytes: $0) }
     }
 
-    public static func == (a: WireKeyID, b: WireKeyID) -> Bool { a.bytes == b.bytes }
+    /// Eight bytes at a time: `Array<UInt8>.==` compared a 64-byte id byte by byte, about
+    /// 480 instructions, on every key lookup (once per Clause-Schnorr batch item). Ids are
+    /// public, so the early exit leaks nothing.
+    public static func == (a: WireKeyID, b: WireKeyID) -> Bool {
+        a.bytes.withUnsafeBytes { x in
+            b.bytes.withUnsafeBytes { y in
+                guard x.count == y.count else { return false }
+                var i = 0
+                while i + 8 <= x.count {
+                    guard x.loadUnaligned(fromByteOffset: i, as: UInt64.self) == y.loadUnaligned(fromByteOffset: i, as: UInt64.self) else {
+                        return false
+                    }
+                    i += 8
+                }
+                while i < x.count {
+                    guard x[i] == y[i] else { return false }
+                    i += 1
+                }
+                return true
+            }
+        }
+    }
 }
