@@ -1,3 +1,4 @@
+import Glibc
 import SecmodBase
 import SecmodCrypto
 import SecmodSystem
@@ -28,6 +29,14 @@ enum DesignModels {
         var clientEnds: [SocketBox] = []
         for _ in 0..<clients {
             let pair = try UnixSocket.pair(.seqpacket)
+            // As the helper and its client library: both ends take the sender's credentials
+            // with every message, and both check them.
+            do throws(Errno) {
+                try pair.kept.setPassCredentials()
+                try pair.passed.setPassCredentials()
+            } catch {
+                throw error.error("SO_PASSCRED")
+            }
             clientEnds.append(SocketBox(pair.kept))
             serverBoxes.append(SocketBox(pair.passed))
         }
@@ -75,7 +84,8 @@ enum DesignModels {
         var buffer = [UInt8](repeating: 0, count: 256)
         while !stop.isSet {
             guard (try? end.socket.send(request)) != nil,
-                  let received = try? end.socket.receive(into: &buffer, blocking: true), received.length > 0 else { return }
+                  let received = try? end.socket.receive(into: &buffer, blocking: true), received.length > 0,
+                  received.credentials?.uid == uid else { return }
             counter.add()
         }
     }
@@ -91,7 +101,8 @@ enum DesignModels {
             if ready.count == 0, stop.isSet { return }
             for r in 0..<ready.count {
                 let end = ends[Int(ready[r].token)]
-                guard let got = try? end.socket.receive(into: &buffer, blocking: false), got.length > 0 else { continue }
+                guard let got = try? end.socket.receive(into: &buffer, blocking: false), got.length > 0,
+                      got.credentials?.uid == uid else { continue }
                 _ = try? end.socket.send(key.sign(Array(buffer[0..<got.length])), blocking: true)
             }
         }
@@ -108,7 +119,8 @@ enum DesignModels {
             if ready.count == 0, stop.isSet { return }
             for r in 0..<ready.count {
                 let end = ends[Int(ready[r].token)]
-                guard let got = try? end.socket.receive(into: &buffer, blocking: false), got.length > 0 else { continue }
+                guard let got = try? end.socket.receive(into: &buffer, blocking: false), got.length > 0,
+                      got.credentials?.uid == uid else { continue }
                 queue.push(ModelJob(end: end, request: Array(buffer[0..<got.length])))
             }
         }
@@ -120,6 +132,9 @@ enum DesignModels {
         }
     }
 }
+
+/// The uid every message must come from: this process's, on both sides.
+private let uid = UInt32(geteuid())
 
 /// One end of a model's session, shared by the threads that receive and answer on it.
 private final class SocketBox: Sendable {
