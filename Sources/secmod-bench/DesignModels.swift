@@ -4,9 +4,10 @@ import SecmodCrypto
 import SecmodSystem
 import Synchronization
 
-/// Two minimal signing servers inside this process, with the helper's signing call and
-/// session sockets but none of its engine (no parsing, bounds, counters or checks): what each
-/// server design can reach at best on this machine, measured beside the helper in the same run.
+/// Two minimal signing servers inside this process, with the helper's signing call, session
+/// sockets and per-message credential check, but none of the rest of its engine (no parsing,
+/// bounds, ordering or counters): what each server design can reach at best on this machine,
+/// measured beside the helper in the same run.
 ///
 /// - `pool`: the helper's design. One loop thread waits in `epoll_wait` on every session,
 ///   receives each request and hands it through a queue and a semaphore to one of two
@@ -16,8 +17,8 @@ import Synchronization
 ///
 /// Eight blocking client threads, each on its own `socketpair` (SOCK_SEQPACKET, as the
 /// datagram transport's sessions), send a 100-byte request and wait for a 64-byte answer.
-/// The helper's `eddsa.ratio.c8` can approach the `pool` model's ratio but not pass it;
-/// the distance between the two models is what the design itself costs here.
+/// The helper's `eddsa.ratio.c8` can approach the `pool` model's ratio, not pass it beyond
+/// the noise; the distance between the two models is what the design itself costs here.
 enum DesignModels {
     enum Model: String, CaseIterable { case pool, inline }
 
