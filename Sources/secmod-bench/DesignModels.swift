@@ -93,24 +93,17 @@ enum DesignModels {
 
     /// The `inline` server: wait on its sessions, sign each request where it arrived.
     private static func serve(_ ends: [SocketBox], key: Ed25519PrivateKey, stop: StopFlag) {
-        guard let epoll = try? Epoll() else { return }
-        for (i, end) in ends.enumerated() { try? epoll.add(end.socket.rawValue, .readable, token: UInt64(i)) }
-        var ready = EpollReadySet(capacity: 16)
-        var buffer = [UInt8](repeating: 0, count: 256)
-        while true {
-            guard (try? epoll.wait(into: &ready, timeoutMilliseconds: 50)) != nil else { return }
-            if ready.count == 0, stop.isSet { return }
-            for r in 0..<ready.count {
-                let end = ends[Int(ready[r].token)]
-                guard let got = try? end.socket.receive(into: &buffer, blocking: false), got.length > 0,
-                      got.credentials?.uid == uid else { continue }
-                _ = try? end.socket.send(key.sign(Array(buffer[0..<got.length])), blocking: true)
-            }
-        }
+        eachRequest(on: ends, stop: stop) { end, request in _ = try? end.socket.send(key.sign(request), blocking: true) }
     }
 
     /// The `pool` model's loop: receive and queue; the workers sign and answer.
     private static func receive(_ ends: [SocketBox], into queue: ModelQueue, stop: StopFlag) {
+        eachRequest(on: ends, stop: stop) { end, request in queue.push(ModelJob(end: end, request: request)) }
+    }
+
+    /// A server loop: waits on `ends` and hands each request from this process's uid to
+    /// `handle`, until `stop` is set and a wait comes back empty.
+    private static func eachRequest(on ends: [SocketBox], stop: StopFlag, _ handle: (SocketBox, [UInt8]) -> Void) {
         guard let epoll = try? Epoll() else { return }
         for (i, end) in ends.enumerated() { try? epoll.add(end.socket.rawValue, .readable, token: UInt64(i)) }
         var ready = EpollReadySet(capacity: 16)
@@ -122,7 +115,7 @@ enum DesignModels {
                 let end = ends[Int(ready[r].token)]
                 guard let got = try? end.socket.receive(into: &buffer, blocking: false), got.length > 0,
                       got.credentials?.uid == uid else { continue }
-                queue.push(ModelJob(end: end, request: Array(buffer[0..<got.length])))
+                handle(end, Array(buffer[0..<got.length]))
             }
         }
     }
