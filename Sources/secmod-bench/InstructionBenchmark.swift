@@ -42,10 +42,8 @@ struct InstructionBenchmark: Benchmark {
                 client.disconnect()
             }
         }
-        let few = try eddsa(Self.short)
-        let many = try eddsa(Self.long)
-        guard many > few else { throw SecmodError(.system, "callgrind counted \(few) then \(many) instructions") }
-        report.figure("eddsa.instructions_per_request", Double(many - few) / Double(Self.long - Self.short), decimals: 0)
+        report.figure("eddsa.instructions_per_request",
+                      try Self.perUnit(short: Self.short, long: Self.long, unitsPerStep: 1, run: eddsa), decimals: 0)
 
         // Clause-Schnorr: batches of 256 signatures, R derived beforehand as in `secmod-bench cs`.
         let cs = { (batches: Int) throws(SecmodError) -> UInt64 in
@@ -72,11 +70,18 @@ struct InstructionBenchmark: Benchmark {
                 client.disconnect()
             }
         }
-        let fewBatches = try cs(Self.shortBatches)
-        let manyBatches = try cs(Self.longBatches)
-        guard manyBatches > fewBatches else { throw SecmodError(.system, "callgrind counted \(fewBatches) then \(manyBatches) instructions") }
         report.figure("cs.instructions_per_batch_item",
-                      Double(manyBatches - fewBatches) / Double(256 * (Self.longBatches - Self.shortBatches)), decimals: 0)
+                      try Self.perUnit(short: Self.shortBatches, long: Self.longBatches, unitsPerStep: 256, run: cs), decimals: 0)
+    }
+
+    /// Runs the helper twice, for `short` and `long` steps of work, and divides the difference
+    /// by the units of work between them: start-up and shutdown cancel out.
+    private static func perUnit(short: Int, long: Int, unitsPerStep: Int,
+                                run: (Int) throws(SecmodError) -> UInt64) throws(SecmodError) -> Double {
+        let few = try run(short)
+        let many = try run(long)
+        guard many > few else { throw SecmodError(.system, "callgrind counted \(few) then \(many) instructions") }
+        return Double(many - few) / Double(unitsPerStep * (long - short))
     }
 
     static let shortBatches = 4
