@@ -137,12 +137,20 @@ public struct CsRequest: Sendable, Equatable {
 
     public func encode() -> [UInt8] {
         var w = ByteWriter(capacity: isSign ? Self.signByteCount : Self.deriveByteCount)
-        w.header(type: isSign ? CsMessageType.sign : CsMessageType.derive)
+        Self.write(into: &w, forMelt: forMelt, hash: hash, challenges: challenges, nonce: nonce)
+        return w.bytes
+    }
+
+    /// Appends one SIGN (with `challenges`) or RDERIVE (`challenges` empty) to `w`, its size
+    /// filled in: a client builds a batch of 256 in one buffer this way, without a request
+    /// value and a message per item.
+    public static func write(into w: inout ByteWriter, forMelt: Bool, hash: [UInt8], challenges: [UInt8], nonce: [UInt8]) {
+        w.u16(UInt16(8 + hash.count + challenges.count + nonce.count))
+        w.u16(challenges.isEmpty ? CsMessageType.derive : CsMessageType.sign)
         w.u32(forMelt ? 1 : 0)
         w.append(hash)
         w.append(challenges)
         w.append(nonce)
-        return w.finish()
     }
 
     /// Parses one request of exactly its size at `bytes[range]` (a whole message or a batch
@@ -168,11 +176,19 @@ public enum CsBatchRequest {
     public static let maximumBatchSize = 256
 
     public static func encode(_ requests: [CsRequest], sign: Bool) -> [UInt8] {
-        let items = requests.map { $0.encode() }
-        var w = ByteWriter(capacity: 8 + items.reduce(0) { $0 + $1.count })
+        encode(count: requests.count, sign: sign) { w, i in
+            let r = requests[i]
+            CsRequest.write(into: &w, forMelt: r.forMelt, hash: r.hash, challenges: r.challenges, nonce: r.nonce)
+        }
+    }
+
+    /// A batch of `count` items, each appended by `item` (with `CsRequest.write`) into the
+    /// one buffer of the message.
+    public static func encode(count: Int, sign: Bool, item: (inout ByteWriter, Int) -> Void) -> [UInt8] {
+        var w = ByteWriter(capacity: 8 + count * (sign ? CsRequest.signByteCount : CsRequest.deriveByteCount))
         w.header(type: sign ? CsMessageType.batchSign : CsMessageType.batchDerive)
-        w.u32(UInt32(items.count))
-        for item in items { w.append(item) }
+        w.u32(UInt32(count))
+        for i in 0..<count { item(&w, i) }
         return w.finish()
     }
 
