@@ -19,7 +19,7 @@ public final class ClauseSchnorrKey: Sendable {
     /// and for a melt (`for_melt`), from the seeds "rw" and "rm".
     public enum Use: Sendable {
         case withdraw, melt
-        var seed: [UInt8] { self == .melt ? Array("rm".utf8) : Array("rw".utf8) }
+        var seed: StaticString { self == .melt ? "rm" : "rw" }
     }
 
     private let scalar: SecureBytes
@@ -75,6 +75,12 @@ public final class ClauseSchnorrKey: Sendable {
     /// R₀ ‖ R₁ (64 bytes) for a client's 32-byte nonce: `GNUNET_CRYPTO_cs_r_derive`, then
     /// `cs_r_get_public` of each.
     public func publicNonces(nonce: [UInt8], use: Use) throws(SecmodError) -> [UInt8] {
+        try nonce.withUnsafeBytes { n in Result { () throws(SecmodError) in try publicNonces(nonce: n, use: use) } }.get()
+    }
+
+    /// `publicNonces(nonce:use:)` over bytes where they lie (a helper reads them in the
+    /// request it received).
+    public func publicNonces(nonce: UnsafeRawBufferPointer, use: Use) throws(SecmodError) -> [UInt8] {
         try withSecretNonces(nonce: nonce, use: use) { (r) throws(SecmodError) -> [UInt8] in
             var out = [UInt8](repeating: 0, count: 64)
             let ok = out.withUnsafeMutableBufferPointer { o in
@@ -96,15 +102,26 @@ public final class ClauseSchnorrKey: Sendable {
     /// the one loaded and checked against X (its SHA-512 is unchanged), and s − r_b is
     /// recomputed as x·c_b by another path (subtraction, the product's operands swapped).
     public func sign(challenges c: [UInt8], nonce: [UInt8], use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
+        try c.withUnsafeBytes { c in
+            nonce.withUnsafeBytes { n in Result { () throws(SecmodError) in try sign(challenges: c, nonce: n, use: use) } }
+        }.get()
+    }
+
+    /// `sign(challenges:nonce:use:)` over bytes where they lie: a helper signs straight from
+    /// the request it received, and allocates nothing but s.
+    public func sign(challenges c: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
         guard c.count == 64 else { throw SecmodError(.malformed, "Clause-Schnorr challenges are 2 × 32 bytes") }
+        guard nonce.count == Self.nonceByteCount else { throw SecmodError(.malformed, "a Clause-Schnorr nonce has 32 bytes") }
         // b: the low bit of a 32-bit integer from the KDF (salt "b", key material x,
         // context the nonce), read in the host's order as GNUnet does on little-endian hosts.
-        var bits: [UInt8] = [0, 0, 0, 0]
+        var bits: UInt32 = 0
         scalar.withUnsafeBytes { x in
-            bits.withUnsafeMutableBytes { GnunetKdf.derive(into: $0, salt: Self.choiceSalt, keyMaterial: x, context: nonce) }
+            withUnsafeMutableBytes(of: &bits) { out in
+                Self.choiceSalt.withUTF8Buffer { GnunetKdf.derive(into: out, salt: UnsafeRawBufferPointer($0), keyMaterial: x, context: nonce) }
+            }
         }
-        let b = Int(bits[0] & 1)
-        let cb = Array(c[b * 32 ..< b * 32 + 32])
+        let b = Int(UInt32(littleEndian: bits) & 1)
+        let cb = c.baseAddress!.assumingMemoryBound(to: UInt8.self) + b * 32
         var s = [UInt8](repeating: 0, count: 32)
         let consistent = try withSecretNonces(nonce: nonce, use: use) { (r) throws(SecmodError) -> Bool in
             withSecretScratch(byteCount: 96) { scratch in
@@ -113,25 +130,31 @@ public final class ClauseSchnorrKey: Sendable {
                 let rb = r + b * 32
                 return scalar.withUnsafeBytes { xb in
                     let x = xb.baseAddress!.assumingMemoryBound(to: UInt8.self)
-                    return cb.withUnsafeBufferPointer { c in
-                        crypto_core_ed25519_scalar_mul(p, c.baseAddress!, x)
-                        s.withUnsafeMutableBufferPointer { crypto_core_ed25519_scalar_add($0.baseAddress!, rb, p) }
-                        // The check: s − r_b = x·c_b, by the other path.
-                        crypto_core_ed25519_scalar_mul(again, x, c.baseAddress!)
-                        s.withUnsafeBufferPointer { crypto_core_ed25519_scalar_sub(difference, $0.baseAddress!, rb) }
-                        return sodium_memcmp(again, difference, 32) == 0
-                    }
+                    crypto_core_ed25519_scalar_mul(p, cb, x)
+                    s.withUnsafeMutableBufferPointer { crypto_core_ed25519_scalar_add($0.baseAddress!, rb, p) }
+                    // The check: s − r_b = x·c_b, by the other path.
+                    crypto_core_ed25519_scalar_mul(again, x, cb)
+                    s.withUnsafeBufferPointer { crypto_core_ed25519_scalar_sub(difference, $0.baseAddress!, rb) }
+                    return sodium_memcmp(again, difference, 32) == 0
                 }
             }
         }
-        let intact = scalar.withUnsafeBytes { ConstantTime.equal(Self.digest($0), scalarDigest) }
-        guard consistent, intact else {
+        guard consistent, isIntact else {
             throw SecmodError(.crypto, "a Clause-Schnorr signature failed its own check (a fault, or the key changed in memory)")
         }
         return (UInt32(b), s)
     }
 
-    static let choiceSalt = Array("b".utf8)
+    /// The scalar still hashes to what it hashed to when it was loaded and checked against X.
+    private var isIntact: Bool {
+        withUnsafeTemporaryAllocation(byteCount: 64, alignment: 16) { now in
+            let p = now.baseAddress!.assumingMemoryBound(to: UInt8.self)
+            scalar.withUnsafeBytes { x in _ = crypto_hash_sha512(p, x.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(x.count)) }
+            return scalarDigest.withUnsafeBytes { sodium_memcmp(p, $0.baseAddress!, 64) == 0 }
+        }
+    }
+
+    static let choiceSalt: StaticString = "b"
 
     /// SHA-512 of a secret, hashed where it lies (no copy in ordinary memory).
     private static func digest(_ secret: UnsafeRawBufferPointer) -> [UInt8] {
@@ -163,10 +186,12 @@ public final class ClauseSchnorrKey: Sendable {
     /// r₀ ‖ r₁: 64 bytes of GNUnet's KDF (salt the use's seed, key material x, context the
     /// nonce), each half clamped into the prime-order subgroup's scalars as GNUnet does; in
     /// wiped scratch for the duration of `body`.
-    private func withSecretNonces<R>(nonce: [UInt8], use: Use, _ body: (UnsafePointer<UInt8>) throws(SecmodError) -> R) throws(SecmodError) -> R {
+    private func withSecretNonces<R>(nonce: UnsafeRawBufferPointer, use: Use, _ body: (UnsafePointer<UInt8>) throws(SecmodError) -> R) throws(SecmodError) -> R {
         guard nonce.count == Self.nonceByteCount else { throw SecmodError(.malformed, "a Clause-Schnorr nonce has 32 bytes") }
         return try withSecretScratch(byteCount: 64) { (out) throws(SecmodError) -> R in
-            scalar.withUnsafeBytes { x in GnunetKdf.derive(into: out, salt: use.seed, keyMaterial: x, context: nonce) }
+            scalar.withUnsafeBytes { x in
+                use.seed.withUTF8Buffer { GnunetKdf.derive(into: out, salt: UnsafeRawBufferPointer($0), keyMaterial: x, context: nonce) }
+            }
             for half in [0, 32] {
                 out[half] &= 248
                 out[half + 31] &= 127

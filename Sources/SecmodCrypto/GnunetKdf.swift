@@ -11,8 +11,8 @@ internal import CSodium
 enum GnunetKdf {
     /// Fills `output` (at most 255 × 32 bytes) from `salt`, the secret `keyMaterial` and the
     /// context bytes.
-    static func derive(into output: UnsafeMutableRawBufferPointer, salt: [UInt8], keyMaterial: UnsafeRawBufferPointer,
-                       context: [UInt8]) {
+    static func derive(into output: UnsafeMutableRawBufferPointer, salt: UnsafeRawBufferPointer, keyMaterial: UnsafeRawBufferPointer,
+                       context: UnsafeRawBufferPointer) {
         precondition(output.count <= 255 * 32, "HKDF-SHA256 gives at most 8160 bytes")
         precondition(!salt.isEmpty && !keyMaterial.isEmpty && !context.isEmpty, "every Clause-Schnorr derivation has a salt, a key and a context")
         Sodium.initialize()
@@ -22,7 +22,7 @@ enum GnunetKdf {
             let prk = (scratch.baseAddress! + stateSize).assumingMemoryBound(to: UInt8.self)
             let block = prk + 64
             let s512 = state.assumingMemoryBound(to: crypto_auth_hmacsha512_state.self)
-            salt.withUnsafeBufferPointer { key in _ = crypto_auth_hmacsha512_init(s512, key.baseAddress!, key.count) }
+            _ = crypto_auth_hmacsha512_init(s512, salt.baseAddress!.assumingMemoryBound(to: UInt8.self), salt.count)
             _ = crypto_auth_hmacsha512_update(s512, keyMaterial.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(keyMaterial.count))
             _ = crypto_auth_hmacsha512_final(s512, prk)
 
@@ -32,7 +32,7 @@ enum GnunetKdf {
             while produced < output.count {
                 _ = crypto_auth_hmacsha256_init(s256, prk, 64)
                 if counter > 1 { _ = crypto_auth_hmacsha256_update(s256, block, 32) }
-                context.withUnsafeBufferPointer { c in _ = crypto_auth_hmacsha256_update(s256, c.baseAddress!, UInt64(c.count)) }
+                _ = crypto_auth_hmacsha256_update(s256, context.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(context.count))
                 _ = crypto_auth_hmacsha256_update(s256, &counter, 1)
                 _ = crypto_auth_hmacsha256_final(s256, block)
                 let n = min(32, output.count - produced)

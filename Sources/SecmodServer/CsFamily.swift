@@ -85,23 +85,30 @@ public struct CsFamily: KeyFamily {
     }
 
     public func handle(request: [UInt8], header: MessageHeader, keys: KeyRegistry<ClauseSchnorrKey>, now: UInt64) -> RequestOutcome {
+        var lookup = KeyLookup(keys: keys)
         switch header.type {
         case CsMessageType.sign, CsMessageType.derive:
             let sign = header.type == CsMessageType.sign
-            guard let parsed = try? CsRequest.parse(request, range: 0..<request.count, sign: sign) else {
+            guard request.count == (sign ? CsRequest.signByteCount : CsRequest.deriveByteCount) else {
                 return .violation(reason: sign ? "CS SIGN is not 168 bytes" : "CS RDERIVE is not 104 bytes")
             }
-            return .reply([item(for: parsed, keys: keys, now: now)], trailer: nil)
+            return .reply([item(in: request, at: CsRequest.Fields(sign: sign, offset: 0), lookup: &lookup, now: now)], trailer: nil)
         case CsMessageType.batchSign, CsMessageType.batchDerive:
             let sign = header.type == CsMessageType.batchSign
-            guard let walk = try? CsBatchRequest.walk(request, sign: sign) else {
+            guard let layout = try? CsBatchRequest.layout(request, sign: sign) else {
                 return .violation(reason: "CS batch with a bad header (size, or batch_size 0 or over 256)")
             }
             // Taler's helper ends a batch broken part-way with one failure of this type.
-            let trailer = walk.brokePartWay
+            let trailer = layout.brokePartWay
                 ? SignFailure.encode(type: sign ? CsMessageType.batchSignFailure : CsMessageType.deriveFailure,
                                      code: .genericInternalInvariantFailure) : nil
-            return .reply(walk.requests.map { item(for: $0, keys: keys, now: now) }, trailer: trailer)
+            let size = sign ? CsRequest.signByteCount : CsRequest.deriveByteCount
+            var items: [WorkItem] = []
+            items.reserveCapacity(layout.items)
+            for i in 0..<layout.items {
+                items.append(item(in: request, at: CsRequest.Fields(sign: sign, offset: 8 + i * size), lookup: &lookup, now: now))
+            }
+            return .reply(items, trailer: trailer)
         case CsMessageType.revoke:
             guard let hash = try? CsKeyMessage.decodeHash(request) else {
                 return .violation(reason: "CS REVOKE is not 72 bytes")
@@ -112,22 +119,42 @@ public struct CsFamily: KeyFamily {
         }
     }
 
+    /// The keys a request's items name. The items of a batch name one key, or a few, one
+    /// after another: the 64-byte hash is compared with the last key's in place, and only a
+    /// different one is copied out and looked up.
+    private struct KeyLookup {
+        let keys: KeyRegistry<ClauseSchnorrKey>
+        var last: ServedKey<ClauseSchnorrKey>?
+
+        mutating func key(named range: Range<Int>, in request: [UInt8]) -> ServedKey<ClauseSchnorrKey>? {
+            if let last, WireKeyID.matches(last.id, request, at: range) { return last }
+            guard let found = keys.key(id: Array(request[range])) else { return nil }
+            last = found
+            return found
+        }
+    }
+
     /// One answer: refused at once for an unknown (1005) or future (1702) key; otherwise R₀,
     /// R₁ (not a signature: nothing is counted) or a signature, counted before it leaves.
-    /// Both are cheap enough for the loop to make when no worker is busy.
-    private func item(for request: CsRequest, keys: KeyRegistry<ClauseSchnorrKey>, now: UInt64) -> WorkItem {
-        let failureType = request.isSign ? CsMessageType.signFailure : CsMessageType.deriveFailure
-        guard let key = keys.key(id: request.hash) else { return .immediate(SignFailure.encode(type: failureType, code: .denominationKeyUnknown)) }
+    /// Both are cheap enough for the loop to make when no worker is busy. The job reads the
+    /// nonce and challenges where they lie in `request`, which it keeps until it has run.
+    private func item(in request: [UInt8], at fields: CsRequest.Fields, lookup: inout KeyLookup, now: UInt64) -> WorkItem {
+        let failureType = fields.isSign ? CsMessageType.signFailure : CsMessageType.deriveFailure
+        guard let key = lookup.key(named: fields.hash, in: request) else {
+            return .immediate(SignFailure.encode(type: failureType, code: .denominationKeyUnknown))
+        }
         guard key.anchor.microseconds <= now else { return .immediate(SignFailure.encode(type: failureType, code: .denominationHelperTooEarly)) }
         let material = key.material, audit = key.audit, wire = self.wire
-        let use: ClauseSchnorrKey.Use = request.forMelt ? .melt : .withdraw
-        guard request.isSign else {
+        let use: ClauseSchnorrKey.Use = fields.forMelt(request) ? .melt : .withdraw
+        guard fields.isSign else {
             return .sign(.quick { _ in
-                do throws(SecmodError) {
-                    return CsDeriveResponse.encode(try material.publicNonces(nonce: request.nonce, use: use))
-                } catch {
+                let derived = request.withUnsafeBytes { m in
+                    Result { () throws(SecmodError) in try material.publicNonces(nonce: UnsafeRawBufferPointer(rebasing: m[fields.nonce]), use: use) }
+                }
+                guard case let .success(nonces) = derived else {
                     return SignFailure.encode(type: CsMessageType.deriveFailure, code: .genericInternalInvariantFailure)
                 }
+                return CsDeriveResponse.encode(nonces)
             })
         }
         return .sign(.quick { mayBlock in
@@ -139,13 +166,17 @@ public struct CsFamily: KeyFamily {
             case .retired: return SignFailure.encode(type: CsMessageType.signFailure, code: .denominationKeyUnknown)
             case .unrecordable: return SignFailure.encode(type: CsMessageType.signFailure, code: .denominationHelperUnavailable)
             }
-            do throws(SecmodError) {
-                let (b, s) = try material.sign(challenges: request.challenges, nonce: request.nonce, use: use)
-                return CsSignature.encode(b: b, s: s, version: wire)
-            } catch {
+            let signed = request.withUnsafeBytes { m in
+                Result { () throws(SecmodError) in
+                    try material.sign(challenges: UnsafeRawBufferPointer(rebasing: m[fields.challenges]),
+                                      nonce: UnsafeRawBufferPointer(rebasing: m[fields.nonce]), use: use)
+                }
+            }
+            guard case let .success((b, s)) = signed else {
                 audit.release()  // a failed self-check: nothing was signed
                 return SignFailure.encode(type: CsMessageType.signFailure, code: .genericInternalInvariantFailure)
             }
+            return CsSignature.encode(b: b, s: s, version: wire)
         })
     }
 }

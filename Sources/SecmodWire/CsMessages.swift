@@ -160,12 +160,33 @@ public struct CsRequest: Sendable, Equatable {
         guard range.count == size else {
             throw SecmodError(.malformed, "CS \(sign ? "SIGN" : "RDERIVE") must be \(size) bytes, got \(range.count)")
         }
-        var r = ByteReader(bytes, offset: range.lowerBound + 4)
-        let forMelt = try r.u32() != 0
-        let hash = try r.take(64, "h_cs")
-        let challenges = sign ? try r.take(64, "c0 c1") : []
-        let nonce = try r.take(32, "nonce")
-        return CsRequest(forMelt: forMelt, hash: hash, challenges: challenges, nonce: nonce)
+        let at = Fields(sign: sign, offset: range.lowerBound)
+        return CsRequest(forMelt: at.forMelt(bytes), hash: Array(bytes[at.hash]),
+                         challenges: sign ? Array(bytes[at.challenges]) : [], nonce: Array(bytes[at.nonce]))
+    }
+
+    /// Where the fields of a SIGN or RDERIVE lie in a message whose request starts at
+    /// `offset` (a whole message, or an item of a batch): a helper reads them there, without
+    /// copying 256 requests out of a batch. The size must have been checked (`parse`,
+    /// `CsBatchRequest.layout`).
+    public struct Fields: Sendable {
+        public let isSign: Bool
+        public let offset: Int
+
+        public init(sign: Bool, offset: Int) {
+            isSign = sign
+            self.offset = offset
+        }
+
+        /// `for_melt` is any non-zero value, as Taler reads it.
+        public func forMelt(_ bytes: [UInt8]) -> Bool {
+            bytes[offset + 4] | bytes[offset + 5] | bytes[offset + 6] | bytes[offset + 7] != 0
+        }
+
+        public var hash: Range<Int> { offset + 8 ..< offset + 72 }
+        /// c₀ ‖ c₁ (SIGN only).
+        public var challenges: Range<Int> { offset + 72 ..< offset + 136 }
+        public var nonce: Range<Int> { isSign ? offset + 136 ..< offset + 168 : offset + 72 ..< offset + 104 }
     }
 }
 
@@ -202,6 +223,19 @@ public enum CsBatchRequest {
     /// `.malformed`), then walks the items strictly: an item of the wrong type or size, or
     /// bytes left over, break the batch where they are.
     public static func walk(_ bytes: [UInt8], sign: Bool) throws(SecmodError) -> Walk {
+        let layout = try layout(bytes, sign: sign)
+        let size = sign ? CsRequest.signByteCount : CsRequest.deriveByteCount
+        var walk = Walk(requests: [], brokePartWay: layout.brokePartWay)
+        walk.requests.reserveCapacity(layout.items)
+        for i in 0..<layout.items {
+            walk.requests.append(try CsRequest.parse(bytes, range: 8 + i * size ..< 8 + (i + 1) * size, sign: sign))
+        }
+        return walk
+    }
+
+    /// What `walk` checks, without parsing: how many whole items lead the batch (item i is
+    /// the request at 8 + i × its size), and whether the batch broke after them.
+    public static func layout(_ bytes: [UInt8], sign: Bool) throws(SecmodError) -> (items: Int, brokePartWay: Bool) {
         let name = sign ? "BATCH_SIGN" : "BATCH_RDERIVE"
         guard bytes.count > 8 else { throw SecmodError(.malformed, "CS \(name) of \(bytes.count) bytes has no item") }
         var r = ByteReader(bytes, offset: 4)
@@ -211,18 +245,16 @@ public enum CsBatchRequest {
         }
         let size = sign ? CsRequest.signByteCount : CsRequest.deriveByteCount
         let type = sign ? CsMessageType.sign : CsMessageType.derive
-        var walk = Walk()
+        var items = 0
         var offset = 8
-        while walk.requests.count < count {
+        while items < count {
             guard let h = MessageHeader.peek(bytes, at: offset), h.size == size, h.type == type, size <= bytes.count - offset else {
-                walk.brokePartWay = true
-                return walk
+                return (items, true)
             }
-            walk.requests.append(try CsRequest.parse(bytes, range: offset..<offset + size, sign: sign))
+            items += 1
             offset += size
         }
-        if offset != bytes.count { walk.brokePartWay = true }
-        return walk
+        return (items, offset != bytes.count)
     }
 }
 

@@ -17,22 +17,27 @@ public struct WireKeyID: Hashable, Sendable {
     /// 480 instructions, on every key lookup (once per Clause-Schnorr batch item). Ids are
     /// public, so the early exit leaks nothing.
     public static func == (a: WireKeyID, b: WireKeyID) -> Bool {
-        a.bytes.withUnsafeBytes { x in
-            b.bytes.withUnsafeBytes { y in
-                guard x.count == y.count else { return false }
-                var i = 0
-                while i + 8 <= x.count {
-                    guard x.loadUnaligned(fromByteOffset: i, as: UInt64.self) == y.loadUnaligned(fromByteOffset: i, as: UInt64.self) else {
-                        return false
-                    }
-                    i += 8
-                }
-                while i < x.count {
-                    guard x[i] == y[i] else { return false }
-                    i += 1
-                }
-                return true
+        a.bytes.withUnsafeBytes { x in b.bytes.withUnsafeBytes { y in equal(x, y) } }
+    }
+
+    /// Whether `id` is the id that `bytes[range]` holds (a request names its key there).
+    public static func matches(_ id: [UInt8], _ bytes: [UInt8], at range: Range<Int>) -> Bool {
+        id.withUnsafeBytes { x in bytes.withUnsafeBytes { y in equal(x, UnsafeRawBufferPointer(rebasing: y[range])) } }
+    }
+
+    private static func equal(_ x: UnsafeRawBufferPointer, _ y: UnsafeRawBufferPointer) -> Bool {
+        guard x.count == y.count else { return false }
+        var i = 0
+        while i + 8 <= x.count {
+            guard x.loadUnaligned(fromByteOffset: i, as: UInt64.self) == y.loadUnaligned(fromByteOffset: i, as: UInt64.self) else {
+                return false
             }
+            i += 8
         }
+        while i < x.count {
+            guard x[i] == y[i] else { return false }
+            i += 1
+        }
+        return true
     }
 }
