@@ -105,14 +105,14 @@ final class HelperConnection {
         while true {
             // What is queued already is taken without a poll first: a batch's replies arrive
             // in runs, and a poll per reply doubled the client's syscalls.
-            let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
+            let received: (length: Int, credentials: PeerCredentials?)?
             do throws(Errno) {
-                received = try handle.socket.receive(into: &buffer, blocking: !nonBlocking && deadline == nil)
+                received = try handle.socket.receiveFromPeer(into: &buffer, blocking: !nonBlocking && deadline == nil)
             } catch {
                 close()
                 throw SecmodError(.unavailable, "helper session is gone: \(error)", errno: error.rawValue)
             }
-            guard let (length, _, credentials) = received else {
+            guard let (length, credentials) = received else {
                 guard !nonBlocking, let deadline, !deadline.hasPassed else { return nil }
                 _ = try wait(handle.socket, milliseconds: deadline.remainingMilliseconds(cap: 1000))
                 continue

@@ -135,7 +135,7 @@ public final class ClauseSchnorrKey: Sendable {
                     // The check: s − r_b = x·c_b, by the other path.
                     crypto_core_ed25519_scalar_mul(again, x, cb)
                     s.withUnsafeBufferPointer { crypto_core_ed25519_scalar_sub(difference, $0.baseAddress!, rb) }
-                    return sodium_memcmp(again, difference, 32) == 0
+                    return crypto_verify_32(again, difference) == 0
                 }
             }
         }
@@ -150,7 +150,7 @@ public final class ClauseSchnorrKey: Sendable {
         withUnsafeTemporaryAllocation(byteCount: 64, alignment: 16) { now in
             let p = now.baseAddress!.assumingMemoryBound(to: UInt8.self)
             scalar.withUnsafeBytes { x in _ = crypto_hash_sha512(p, x.baseAddress!.assumingMemoryBound(to: UInt8.self), UInt64(x.count)) }
-            return scalarDigest.withUnsafeBytes { sodium_memcmp(p, $0.baseAddress!, 64) == 0 }
+            return scalarDigest.withUnsafeBytes { crypto_verify_64(p, $0.baseAddress!.assumingMemoryBound(to: UInt8.self)) == 0 }
         }
     }
 

@@ -247,13 +247,13 @@ extension HelperEngine {
             return
         }
         let now = settings.wallNow()
-        let received: (length: Int, sender: UnixAddress, credentials: PeerCredentials?)?
-        do throws(Errno) { received = try session.socket.receive(into: &receiveBuffer) } catch {
+        let received: (length: Int, credentials: PeerCredentials?)?
+        do throws(Errno) { received = try session.socket.receiveFromPeer(into: &receiveBuffer) } catch {
             let gone = error.rawValue == ECONNRESET || error.rawValue == EPIPE
             closeSession(session, reason: gone ? "client went away" : "receive failed: \(error)")
             return
         }
-        guard let (length, _, credentials) = received else { return }
+        guard let (length, credentials) = received else { return }
         // A read of 0 bytes is end of file (the client closed or shut down its end) or an
         // empty packet, which SOCK_SEQPACKET allows: only a packet carries credentials.
         if length == 0, credentials == nil || session.socket.hasHungUp {

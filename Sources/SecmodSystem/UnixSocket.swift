@@ -168,6 +168,24 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
         return (n, UnixAddress(sender), PeerCredentials(creds))
     }
 
+    /// Receives one message on a connected socket (a session's `SOCK_SEQPACKET` end) into a
+    /// reusable buffer: as `receive(into:blocking:)`, without asking the kernel for a sender
+    /// address that a connected pair does not have (a copy to user space per message).
+    public func receiveFromPeer(into buffer: inout [UInt8], blocking: Bool = false) throws(Errno)
+        -> (length: Int, credentials: PeerCredentials?)? {
+        var creds = secmod_credentials()
+        let flags = Int32(MSG_TRUNC) | (blocking ? Int32(0) : Int32(MSG_DONTWAIT))
+        let n = buffer.withUnsafeMutableBytes { buf in
+            retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress, buf.count, nil, &creds, flags) }
+        }
+        if n < 0 {
+            let e = Errno.current
+            if e == .again { return nil }
+            throw e
+        }
+        return (n, PeerCredentials(creds))
+    }
+
     /// Starts listening (stream sockets).
     public func listen(backlog: Int32) throws(Errno) {
         if Glibc.listen(rawValue, backlog) != 0 { throw Errno.current }
