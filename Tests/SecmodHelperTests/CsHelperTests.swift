@@ -154,6 +154,49 @@ import Glibc
         #expect(helper.log.contains("PKCS#11 has no Clause-Schnorr mechanism"))
     }
 
+    /// The helper reads a batch's items in place and looks a key up again only where an
+    /// item names another one than the item before: each item must still be answered for
+    /// its own key (two denominations, an unknown hash, a key not yet valid), and each
+    /// signature verify under the key its item named (the client checks every one).
+    @Test func aBatchNamingSeveralKeysAnswersEachItemForItsOwn() throws {
+        let helper = try HelperProcess(.cs(denominations: [(section: "coin_cs_a", duration: "1 minute"),
+                                                          (section: "coin_cs_b", duration: "1 minute")]))
+        try helper.start()
+        let client = try helper.csClient()
+        let now = Timestamp(microseconds: Clock.wallMicroseconds())
+        let a = try #require(client.keys.first { $0.section == "coin_cs_a" && $0.anchor <= now })
+        let b = try #require(client.keys.first { $0.section == "coin_cs_b" && $0.anchor <= now })
+        let future = client.keys.first { $0.anchor > now }
+        let unknown = randomBytes(64)
+        // nil: an unknown key (1005); a key not yet valid: 1702.
+        var named: [(hash: [UInt8], code: TalerErrorCode?)] = [(a.hash, nil), (a.hash, nil), (unknown, .denominationKeyUnknown),
+                                                               (a.hash, nil), (b.hash, nil), (b.hash, nil), (unknown, .denominationKeyUnknown),
+                                                               (unknown, .denominationKeyUnknown), (b.hash, nil), (a.hash, nil)]
+        if let future { named += [(future.hash, .denominationHelperTooEarly), (a.hash, nil)] }
+        let nonces = named.map { _ in randomBytes(32) }
+        let derived = try client.batchDerive(named.indices.map { (named[$0].hash, nonces[$0], $0 % 3 == 0) })
+        var items: [CsSignItem] = []
+        for (i, result) in derived.enumerated() {
+            if let code = named[i].code {
+                #expect(throws: SecmodError.self, "item \(i)") { _ = try result.get() }
+                if case let .failure(error) = result { #expect(error.talerCode == code.rawValue, "item \(i)") }
+                items.append(CsSignItem(hash: named[i].hash, nonce: nonces[i], challenges: randomBytes(64), publicNonces: randomBytes(64)))
+            } else {
+                items.append(CsSignItem(hash: named[i].hash, nonce: nonces[i], challenges: randomBytes(64), publicNonces: try result.get(),
+                                        forMelt: i % 3 == 0))
+            }
+        }
+        #expect(client.verifiesSignatures)
+        for (i, result) in try client.batchSign(items).enumerated() {
+            switch (result, named[i].code) {
+            case (.success, nil): break
+            case let (.failure(error), code?): #expect(error.talerCode == code.rawValue, "item \(i): \(error)")
+            case let (result, code): Issue.record("item \(i): \(result), expected \(String(describing: code))")
+            }
+        }
+        #expect(helper.stop() == 0)
+    }
+
     @Test func batchesWholeAndBrokenPartWay() throws {
         let helper = try HelperProcess(.cs(denominations: Self.coin))
         try helper.start()

@@ -23,4 +23,25 @@ import Testing
             #expect(lookup[WireKeyID(id)] == length)
         }
     }
+
+    /// `matches` compares an id with bytes inside a larger message (a request names its key
+    /// at an offset): every byte of the range counts, and nothing outside it.
+    @Test func matchesTheRangeOnlyAndEveryByteOfIt() {
+        let id = (0..<64).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+        for offset in [0, 1, 8, 100] {
+            var message = [UInt8](repeating: 0xAA, count: offset) + id + [0xBB, 0xCC]
+            let range = offset..<offset + 64
+            #expect(WireKeyID.matches(id, message, at: range))
+            #expect(!WireKeyID.matches(id, message, at: offset..<offset + 63), "a shorter range, offset \(offset)")
+            #expect(!WireKeyID.matches(id, message, at: offset + 1..<offset + 65), "a shifted range, offset \(offset)")
+            for position in range {
+                message[position] ^= 0x80
+                #expect(!WireKeyID.matches(id, message, at: range), "byte \(position - offset), offset \(offset)")
+                message[position] ^= 0x80
+            }
+            message[message.count - 1] ^= 0xFF
+            if offset > 0 { message[0] ^= 0xFF }
+            #expect(WireKeyID.matches(id, message, at: range), "bytes outside the range changed, offset \(offset)")
+        }
+    }
 }
