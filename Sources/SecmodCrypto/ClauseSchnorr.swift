@@ -75,12 +75,19 @@ public final class ClauseSchnorrKey: Sendable {
     /// R₀ ‖ R₁ (64 bytes) for a client's 32-byte nonce: `GNUNET_CRYPTO_cs_r_derive`, then
     /// `cs_r_get_public` of each.
     public func publicNonces(nonce: [UInt8], use: Use) throws(SecmodError) -> [UInt8] {
-        try nonce.withUnsafeBytes { n in Result { () throws(SecmodError) in try publicNonces(nonce: n, use: use) } }.get()
+        try publicNonces(in: nonce, nonce: 0..<nonce.count, use: use)
     }
 
-    /// `publicNonces(nonce:use:)` over bytes where they lie (a helper reads them in the
-    /// request it received).
-    public func publicNonces(nonce: UnsafeRawBufferPointer, use: Use) throws(SecmodError) -> [UInt8] {
+    /// `publicNonces(nonce:use:)` for the nonce at `message[nonce]`, without copying it out of
+    /// a received request.
+    public func publicNonces(in message: [UInt8], nonce: Range<Int>, use: Use) throws(SecmodError) -> [UInt8] {
+        precondition(nonce.lowerBound >= 0 && nonce.upperBound <= message.count)
+        return try message.withUnsafeBytes { m in
+            Result { () throws(SecmodError) in try publicNonces(nonce: UnsafeRawBufferPointer(rebasing: m[nonce]), use: use) }
+        }.get()
+    }
+
+    private func publicNonces(nonce: UnsafeRawBufferPointer, use: Use) throws(SecmodError) -> [UInt8] {
         try withSecretNonces(nonce: nonce, use: use) { (r) throws(SecmodError) -> [UInt8] in
             var out = [UInt8](repeating: 0, count: 64)
             let ok = out.withUnsafeMutableBufferPointer { o in
@@ -107,9 +114,20 @@ public final class ClauseSchnorrKey: Sendable {
         }.get()
     }
 
-    /// `sign(challenges:nonce:use:)` over bytes where they lie: a helper signs straight from
-    /// the request it received, and allocates nothing but s.
-    public func sign(challenges c: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
+    /// `sign(challenges:nonce:use:)` for the challenges at `message[challenges]` and the nonce
+    /// at `message[nonce]`: a helper signs straight from the request it received, and
+    /// allocates nothing but s.
+    public func sign(in message: [UInt8], challenges: Range<Int>, nonce: Range<Int>, use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
+        precondition(challenges.lowerBound >= 0 && challenges.upperBound <= message.count)
+        precondition(nonce.lowerBound >= 0 && nonce.upperBound <= message.count)
+        return try message.withUnsafeBytes { m in
+            Result { () throws(SecmodError) in
+                try sign(challenges: UnsafeRawBufferPointer(rebasing: m[challenges]), nonce: UnsafeRawBufferPointer(rebasing: m[nonce]), use: use)
+            }
+        }.get()
+    }
+
+    private func sign(challenges c: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
         guard c.count == 64 else { throw SecmodError(.malformed, "Clause-Schnorr challenges are 2 × 32 bytes") }
         guard nonce.count == Self.nonceByteCount else { throw SecmodError(.malformed, "a Clause-Schnorr nonce has 32 bytes") }
         // b: the low bit of a 32-bit integer from the KDF (salt "b", key material x,

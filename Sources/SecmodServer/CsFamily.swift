@@ -148,13 +148,11 @@ public struct CsFamily: KeyFamily {
         let use: ClauseSchnorrKey.Use = fields.forMelt(request) ? .melt : .withdraw
         guard fields.isSign else {
             return .sign(.quick { _ in
-                let derived = request.withUnsafeBytes { m in
-                    Result { () throws(SecmodError) in try material.publicNonces(nonce: UnsafeRawBufferPointer(rebasing: m[fields.nonce]), use: use) }
-                }
-                guard case let .success(nonces) = derived else {
+                do throws(SecmodError) {
+                    return CsDeriveResponse.encode(try material.publicNonces(in: request, nonce: fields.nonce, use: use))
+                } catch {
                     return SignFailure.encode(type: CsMessageType.deriveFailure, code: .genericInternalInvariantFailure)
                 }
-                return CsDeriveResponse.encode(nonces)
             })
         }
         return .sign(.quick { mayBlock in
@@ -166,17 +164,13 @@ public struct CsFamily: KeyFamily {
             case .retired: return SignFailure.encode(type: CsMessageType.signFailure, code: .denominationKeyUnknown)
             case .unrecordable: return SignFailure.encode(type: CsMessageType.signFailure, code: .denominationHelperUnavailable)
             }
-            let signed = request.withUnsafeBytes { m in
-                Result { () throws(SecmodError) in
-                    try material.sign(challenges: UnsafeRawBufferPointer(rebasing: m[fields.challenges]),
-                                      nonce: UnsafeRawBufferPointer(rebasing: m[fields.nonce]), use: use)
-                }
-            }
-            guard case let .success((b, s)) = signed else {
+            do throws(SecmodError) {
+                let (b, s) = try material.sign(in: request, challenges: fields.challenges, nonce: fields.nonce, use: use)
+                return CsSignature.encode(b: b, s: s, version: wire)
+            } catch {
                 audit.release()  // a failed self-check: nothing was signed
                 return SignFailure.encode(type: CsMessageType.signFailure, code: .genericInternalInvariantFailure)
             }
-            return CsSignature.encode(b: b, s: s, version: wire)
         })
     }
 }
