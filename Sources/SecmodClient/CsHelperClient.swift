@@ -83,6 +83,9 @@ public final class CsHelperClient: HelperClientFamily {
 
     /// R₀ ‖ R₁ for many nonces, in request order, each the values or the helper's refusal.
     public func batchDerive(_ items: [(hash: [UInt8], nonce: [UInt8], forMelt: Bool)], timeout: Duration? = nil) throws(SecmodError) -> [Result<[UInt8], SecmodError>] {
+        for item in items where item.hash.count != 64 || item.nonce.count != 32 {
+            throw SecmodError(.malformed, "a CS derive request needs a 64-byte key hash and a 32-byte nonce")
+        }
         return try run(count: items.count, sign: false, timeout: timeout, item: { w, i in
             CsRequest.write(into: &w, forMelt: items[i].forMelt, hash: items[i].hash, challenges: [], nonce: items[i].nonce)
         }) { reply, _ in
@@ -106,16 +109,22 @@ public final class CsHelperClient: HelperClientFamily {
         let verify = verifiesSignatures
         // A batch names one key, or a few, item after item: the key is looked up again only
         // where the hash changes (hashing 64 bytes per reply was a tenth of the client's time).
-        var lastHash: [UInt8] = [], lastKey: [UInt8]?
-        return try run(count: items.count, sign: true, timeout: timeout, item: { w, i in
+        // The keys are those announced when the batch of 256 was sent: a PURGE that arrived
+        // while an earlier batch of a long call was answered counts for the next one.
+        var keys: [WireKeyID: [UInt8]] = [:], lastHash: [UInt8] = [], lastKey: [UInt8]?
+        return try run(count: items.count, sign: true, timeout: timeout, beforeBatch: {
+            keys = self.publicKeys
+            lastHash = []
+            lastKey = nil
+        }, item: { w, i in
             CsRequest.write(into: &w, forMelt: items[i].forMelt, hash: items[i].hash, challenges: items[i].challenges, nonce: items[i].nonce)
-        }) { [wire, publicKeys] reply, index in
+        }) { [wire] reply, index in
             guard MessageHeader.peek(reply)?.type == CsMessageType.signature else { return Self.refusal(reply) }
             let (b, s): (UInt32, [UInt8])
             do throws(SecmodError) { (b, s) = try CsSignature.decode(reply, version: wire) } catch { return .failure(error) }
             if items[index].hash != lastHash {
                 lastHash = items[index].hash
-                lastKey = publicKeys[WireKeyID(lastHash)]
+                lastKey = keys[WireKeyID(lastHash)]
             }
             guard let publicKey = lastKey else {
                 return .failure(SecmodError(.untrustedHelper, "the helper signed with a key it has not announced or has purged"))
@@ -142,13 +151,14 @@ public final class CsHelperClient: HelperClientFamily {
     /// Sends single requests alone and the rest as batches of at most 256 (as Taler's client
     /// does), and reads the replies in order.
     /// `item(w, i)` appends request `i` (`CsRequest.write`); each batch is built in the one
-    /// buffer of its message.
-    private func run<T>(count: Int, sign: Bool, timeout: Duration?, item: (inout ByteWriter, Int) -> Void,
+    /// buffer of its message. `beforeBatch` runs before each batch is sent.
+    private func run<T>(count: Int, sign: Bool, timeout: Duration?, beforeBatch: () -> Void = {}, item: (inout ByteWriter, Int) -> Void,
                         _ interpret: ([UInt8], Int) -> Result<T, SecmodError>) throws(SecmodError) -> [Result<T, SecmodError>] {
         var results: [Result<T, SecmodError>] = []
         results.reserveCapacity(count)
         var start = 0
         while start < count {
+            beforeBatch()
             let chunk = min(CsBatchRequest.maximumBatchSize, count - start)
             let message: [UInt8]
             if chunk == 1 {

@@ -81,7 +81,7 @@ public final class ClauseSchnorrKey: Sendable {
     /// `publicNonces(nonce:use:)` for the nonce at `message[nonce]`, without copying it out of
     /// a received request.
     public func publicNonces(in message: [UInt8], nonce: Range<Int>, use: Use) throws(SecmodError) -> [UInt8] {
-        precondition(nonce.lowerBound >= 0 && nonce.upperBound <= message.count)
+        guard nonce.lowerBound >= 0, nonce.upperBound <= message.count else { throw Self.outside(message) }
         return try message.withUnsafeBytes { m in
             Result { () throws(SecmodError) in try publicNonces(nonce: UnsafeRawBufferPointer(rebasing: m[nonce]), use: use) }
         }.get()
@@ -118,13 +118,18 @@ public final class ClauseSchnorrKey: Sendable {
     /// at `message[nonce]`: a helper signs straight from the request it received, and
     /// allocates nothing but s.
     public func sign(in message: [UInt8], challenges: Range<Int>, nonce: Range<Int>, use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
-        precondition(challenges.lowerBound >= 0 && challenges.upperBound <= message.count)
-        precondition(nonce.lowerBound >= 0 && nonce.upperBound <= message.count)
+        guard challenges.lowerBound >= 0, challenges.upperBound <= message.count, nonce.lowerBound >= 0, nonce.upperBound <= message.count else {
+            throw Self.outside(message)
+        }
         return try message.withUnsafeBytes { m in
             Result { () throws(SecmodError) in
                 try sign(challenges: UnsafeRawBufferPointer(rebasing: m[challenges]), nonce: UnsafeRawBufferPointer(rebasing: m[nonce]), use: use)
             }
         }.get()
+    }
+
+    private static func outside(_ message: [UInt8]) -> SecmodError {
+        SecmodError(.malformed, "Clause-Schnorr request fields lie outside the \(message.count)-byte message")
     }
 
     private func sign(challenges c: UnsafeRawBufferPointer, nonce: UnsafeRawBufferPointer, use: Use) throws(SecmodError) -> (b: UInt32, s: [UInt8]) {
@@ -210,7 +215,7 @@ public final class ClauseSchnorrKey: Sendable {
             scalar.withUnsafeBytes { x in
                 use.seed.withUTF8Buffer { GnunetKdf.derive(into: out, salt: UnsafeRawBufferPointer($0), keyMaterial: x, context: nonce) }
             }
-            for half in [0, 32] {
+            for half in stride(from: 0, through: 32, by: 32) {
                 out[half] &= 248
                 out[half + 31] &= 127
                 out[half + 31] |= 64
