@@ -10,6 +10,7 @@ enum CsWireChecks {
         for sign in [true, false] {
             request(m, sign: sign)
             batch(m, sign: sign)
+            CsBatchModel.compare(m, sign: sign)
         }
         for version in CsWireVersion.allCases { signature(m, version) }
         deriveResponse(m)
