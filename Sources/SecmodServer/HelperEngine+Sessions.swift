@@ -91,10 +91,11 @@ extension HelperEngine {
 
     /// Applies CLIENT_USERS/CLIENT_GROUPS. A refused caller gets no answer at all; the log
     /// line is rate-limited so that a refused caller cannot flood the log.
-    private func admits(_ credentials: PeerCredentials?, what: String) -> Bool {
+    /// `what` is only built for the log line: a message on a session asks on every request.
+    private func admits(_ credentials: PeerCredentials?, what: @autoclosure () -> String) -> Bool {
         if settings.callers.admits(credentials) { return true }
         refusedLog.warning(logger, reason: "refused a caller not in CLIENT_USERS/CLIENT_GROUPS",
-                           "\(what) from \(credentials.map(\.description) ?? "a sender without credentials")")
+                           "\(what()) from \(credentials.map(\.description) ?? "a sender without credentials")")
         return false
     }
 
