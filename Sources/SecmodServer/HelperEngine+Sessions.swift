@@ -184,10 +184,11 @@ extension HelperEngine {
         apply(table.channelChanged(session.id, Self.state(of: session.channel)))
     }
 
-    static func state(of channel: ReplyChannel) -> SessionTable.ChannelState {
-        let status = channel.status
-        return SessionTable.ChannelState(wantsWrite: status.wantsWrite, atInflightBound: status.atInflightBound,
-                                         heldByBudget: status.heldByBudget, blockedSince: status.blockedSince)
+    static func state(of channel: ReplyChannel) -> SessionTable.ChannelState { state(channel.status) }
+
+    static func state(_ status: ReplyChannel.Status) -> SessionTable.ChannelState {
+        SessionTable.ChannelState(wantsWrite: status.wantsWrite, atInflightBound: status.atInflightBound,
+                                  heldByBudget: status.heldByBudget, blockedSince: status.blockedSince)
     }
 
     /// Carries out what the session table decided.
@@ -483,10 +484,12 @@ extension HelperEngine {
     /// Closes the session if its channel failed (client gone, outbox overflow); otherwise
     /// updates what the loop watches it for.
     func checkChannel(_ session: Session) {
-        if let failure = session.channel.status.failure {
+        // One look under the channel's lock, on every request.
+        let status = session.channel.status
+        if let failure = status.failure {
             closeSession(session, reason: failure)
-        } else {
-            updateInterest(session)
+        } else if !session.closed {
+            apply(table.channelChanged(session.id, Self.state(status)))
         }
     }
 

@@ -247,8 +247,10 @@ final class ReplyChannel: @unchecked Sendable {
     /// What the loop needs each turn: whether to poll for POLLOUT, since when the session
     /// is blocked, and why it must close, if it must. A session a sender is writing to
     /// needs no POLLOUT: the sender reports if the kernel pushes back.
-    var status: (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool, atInflightBound: Bool,
-                 heldByBudget: Bool) {
+    typealias Status = (wantsWrite: Bool, blockedSince: UInt64?, failure: String?, hasPending: Bool, atInflightBound: Bool,
+                        heldByBudget: Bool)
+
+    var status: Status {
         state.withLock { s in
             (!s.outbox.isEmpty && !s.sending, s.blockedSince, s.failure, !s.pending.isEmpty, atBound(s), heldByBudget(s))
         }
