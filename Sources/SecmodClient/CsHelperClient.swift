@@ -47,7 +47,10 @@ public final class CsHelperClient: HelperClientFamily {
     public var securityModulePublicKey: [UInt8]? { pin.publicKey }
     /// The announced keys, by section and anchor.
     public private(set) var keys: [CsDenominationKey] = []
-    private var publicKeys: [WireKeyID: [UInt8]] = [:]
+    /// The announced public keys by `h_cs`. `keyGeneration` counts every change, so that a
+    /// batch's per-hash lookup memo knows when to look again.
+    private var publicKeys: [WireKeyID: [UInt8]] = [:] { didSet { keyGeneration &+= 1 } }
+    private var keyGeneration: UInt64 = 0
     public var onKeyEvent: ((CsKeyEvent) -> Void)?
     /// Whether every signature is checked (s·B = R_b + c_b·X under the announced key the
     /// request named). On by default; it costs the client about what signing costs the
@@ -108,23 +111,19 @@ public final class CsHelperClient: HelperClientFamily {
         }
         let verify = verifiesSignatures
         // A batch names one key, or a few, item after item: the key is looked up again only
-        // where the hash changes (hashing 64 bytes per reply was a tenth of the client's time).
-        // The keys are those announced when the batch of 256 was sent: a PURGE that arrived
-        // while an earlier batch of a long call was answered counts for the next one.
-        var keys: [WireKeyID: [UInt8]] = [:], lastHash: [UInt8] = [], lastKey: [UInt8]?
-        return try run(count: items.count, sign: true, timeout: timeout, beforeBatch: {
-            keys = self.publicKeys
-            lastHash = []
-            lastKey = nil
-        }, item: { w, i in
+        // where the hash changes (hashing 64 bytes per reply was a tenth of the client's time),
+        // or where a key event arrived since (a PURGE between two replies counts for the later).
+        var lastHash: [UInt8] = [], lastKey: [UInt8]?, lastGeneration = keyGeneration
+        return try run(count: items.count, sign: true, timeout: timeout, item: { w, i in
             CsRequest.write(into: &w, forMelt: items[i].forMelt, hash: items[i].hash, challenges: items[i].challenges, nonce: items[i].nonce)
         }) { [wire] reply, index in
             guard MessageHeader.peek(reply)?.type == CsMessageType.signature else { return Self.refusal(reply) }
             let (b, s): (UInt32, [UInt8])
             do throws(SecmodError) { (b, s) = try CsSignature.decode(reply, version: wire) } catch { return .failure(error) }
-            if items[index].hash != lastHash {
+            if items[index].hash != lastHash || keyGeneration != lastGeneration {
                 lastHash = items[index].hash
-                lastKey = keys[WireKeyID(lastHash)]
+                lastGeneration = keyGeneration
+                lastKey = publicKeys[WireKeyID(lastHash)]
             }
             guard let publicKey = lastKey else {
                 return .failure(SecmodError(.untrustedHelper, "the helper signed with a key it has not announced or has purged"))
@@ -151,14 +150,15 @@ public final class CsHelperClient: HelperClientFamily {
     /// Sends single requests alone and the rest as batches of at most 256 (as Taler's client
     /// does), and reads the replies in order.
     /// `item(w, i)` appends request `i` (`CsRequest.write`); each batch is built in the one
-    /// buffer of its message. `beforeBatch` runs before each batch is sent.
-    private func run<T>(count: Int, sign: Bool, timeout: Duration?, beforeBatch: () -> Void = {}, item: (inout ByteWriter, Int) -> Void,
+    /// buffer of its message. Each reply is interpreted as it arrives, after the key events
+    /// that came before it and before those that come after (a signature the helper made
+    /// before a PURGE of its key is good; one sent after it is not), as the RSA client does.
+    private func run<T>(count: Int, sign: Bool, timeout: Duration?, item: (inout ByteWriter, Int) -> Void,
                         _ interpret: ([UInt8], Int) -> Result<T, SecmodError>) throws(SecmodError) -> [Result<T, SecmodError>] {
         var results: [Result<T, SecmodError>] = []
         results.reserveCapacity(count)
         var start = 0
         while start < count {
-            beforeBatch()
             let chunk = min(CsBatchRequest.maximumBatchSize, count - start)
             let message: [UInt8]
             if chunk == 1 {
@@ -169,14 +169,20 @@ public final class CsHelperClient: HelperClientFamily {
                 message = CsBatchRequest.encode(count: chunk, sign: sign) { w, i in item(&w, start + i) }
             }
             let failureType = sign ? CsMessageType.batchSignFailure : CsMessageType.deriveFailure
+            var interpreted: [Result<T, SecmodError>] = []
+            interpreted.reserveCapacity(chunk)
             let replies = try exchange([message], timeout: timeout) { replies in
-                replies.count == chunk || (chunk > 1 && replies.count > chunk - 1
+                if replies.count < interpreted.count { interpreted.removeAll() }  // a retry started over
+                while interpreted.count < min(replies.count, chunk) {
+                    interpreted.append(interpret(replies[interpreted.count], start + interpreted.count))
+                }
+                return replies.count == chunk || (chunk > 1 && replies.count > chunk - 1
                     && MessageHeader.peek(replies.last!)?.type == failureType)
             }
-            guard replies.count >= chunk else {
+            guard replies.count >= chunk, interpreted.count == chunk else {
                 throw SecmodError(.malformed, "the helper could not parse a batch the client built")
             }
-            for (i, reply) in replies.prefix(chunk).enumerated() { results.append(interpret(reply, start + i)) }
+            results += interpreted
             start += chunk
         }
         return results

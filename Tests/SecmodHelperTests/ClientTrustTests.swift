@@ -45,6 +45,55 @@ import Testing
         }
     }
 
+    /// A CS batch's replies are judged in the order they arrive among the key events: a
+    /// signature sent after the PURGE of its key is refused, one sent before it stands
+    /// (dgram-transport.md §6.6: the helper sends a PURGE after the replies to every request
+    /// read before it). A client that judged the whole batch against the keys it had when it
+    /// sent it accepted them all.
+    @Test(arguments: [HelperTransport.datagram, .stream])
+    func aCsSignatureSentAfterItsKeysPurgeIsRefused(transport: HelperTransport) throws {
+        var scalar = ClauseSchnorrKey.generateScalar()
+        _ = scalar.withUnsafeMutableBytes { $0.count }
+        let key = try ClauseSchnorrKey(scalar: scalar)
+        let hash = SHA512.hash(key.publicKey)
+        let section = "coin_cs"
+        let anchor = Timestamp(microseconds: Clock.wallMicroseconds() / 1_000_000 * 1_000_000 - 1_000_000)
+        let duration = RelativeTime(microseconds: 3600 * 1_000_000)
+        let signed = SignaturePurpose.denominationKeyAnnouncement(
+            purpose: SignaturePurpose.smCsDenominationKey, denominationHash: hash,
+            sectionNameHash: SHA512.hash(Array(section.utf8) + [0]), anchor: anchor, duration: duration)
+        let avail = CsKeyAvailable(anchor: anchor, durationWithdraw: duration, securityModulePublicKey: Self.module.publicKey,
+                                   securityModuleSignature: Self.module.sign(signed), publicKey: key.publicKey, section: section)
+        let purgedAfter = 15
+        let fake = try FakeHelper(transport: transport, dump: [avail.encode(), MessageHeader.bare(type: CsMessageType.synced)]) { request in
+            guard let walk = try? CsBatchRequest.walk(request, sign: true) else { return [] }
+            var replies: [[UInt8]] = []
+            for (i, item) in walk.requests.enumerated() {
+                if i == purgedAfter { replies.append(CsKeyMessage.encode(type: CsMessageType.purge, hash: hash)) }
+                // Good signatures all: only their place after the PURGE is wrong.
+                guard let (b, s) = try? key.sign(challenges: item.challenges, nonce: item.nonce, use: .withdraw) else { return [] }
+                replies.append(CsSignature.encode(b: b, s: s, version: .current))
+            }
+            return replies
+        }
+        defer { fake.stop() }
+        let client = CsHelperClient(socketPath: fake.socketPath, transport: transport)
+        try client.connect(timeout: .seconds(10))
+        let items = try (0..<40).map { _ in
+            let nonce = randomBytes(32)
+            return CsSignItem(hash: hash, nonce: nonce, challenges: randomBytes(64), publicNonces: try key.publicNonces(nonce: nonce, use: .withdraw))
+        }
+        let results = try client.batchSign(items, timeout: .seconds(10))
+        #expect(results.count == 40)
+        for (i, result) in results.enumerated() {
+            switch result {
+            case .success: #expect(i < purgedAfter, "reply \(i), after the PURGE, was accepted")
+            case let .failure(error): #expect(i >= purgedAfter && error.code == .untrustedHelper, "reply \(i): \(error)")
+            }
+        }
+        #expect(client.keys.isEmpty)
+    }
+
     @Test(arguments: [HelperTransport.datagram, .stream])
     func aSignatureUnderAnUnannouncedKeyIsRefused(transport: HelperTransport) throws {
         let announced = Self.newKey(), other = Self.newKey()
