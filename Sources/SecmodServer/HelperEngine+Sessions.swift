@@ -178,10 +178,10 @@ extension HelperEngine {
     /// Brings the session's epoll interest in line with its channel: readable unless it is
     /// at SESSION_MAX_INFLIGHT (backpressure), writable while its outbox holds messages.
     /// Called whenever the loop changes the channel or a worker reports a change.
-    func updateInterest(_ session: Session) {
+    func updateInterest(_ session: Session, status: ReplyChannel.Status? = nil) {
         assertOnLoop()
         guard !session.closed else { return }
-        apply(table.channelChanged(session.id, Self.state(of: session.channel)))
+        apply(table.channelChanged(session.id, Self.state(status ?? session.channel.status)))
     }
 
     static func state(of channel: ReplyChannel) -> SessionTable.ChannelState { state(channel.status) }
@@ -488,8 +488,8 @@ extension HelperEngine {
         let status = session.channel.status
         if let failure = status.failure {
             closeSession(session, reason: failure)
-        } else if !session.closed {
-            apply(table.channelChanged(session.id, Self.state(status)))
+        } else {
+            updateInterest(session, status: status)
         }
     }
 

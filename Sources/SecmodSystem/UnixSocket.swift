@@ -155,17 +155,8 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
     public func receive(into buffer: inout [UInt8], blocking: Bool = false) throws(Errno)
         -> (length: Int, sender: UnixAddress, credentials: PeerCredentials?)? {
         var sender = secmod_unix_address()
-        var creds = secmod_credentials()
-        let flags = Int32(MSG_TRUNC) | (blocking ? Int32(0) : Int32(MSG_DONTWAIT))
-        let n = buffer.withUnsafeMutableBytes { buf in
-            retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress, buf.count, &sender, &creds, flags) }
-        }
-        if n < 0 {
-            let e = Errno.current
-            if e == .again { return nil }
-            throw e
-        }
-        return (n, UnixAddress(sender), PeerCredentials(creds))
+        guard let (n, credentials) = try receive(into: &buffer, blocking: blocking, sender: &sender) else { return nil }
+        return (n, UnixAddress(sender), credentials)
     }
 
     /// Receives one message on a connected socket (a session's `SOCK_SEQPACKET` end) into a
@@ -173,10 +164,15 @@ public struct UnixSocket: ~Copyable, @unchecked Sendable {
     /// address that a connected pair does not have (a copy to user space per message).
     public func receiveFromPeer(into buffer: inout [UInt8], blocking: Bool = false) throws(Errno)
         -> (length: Int, credentials: PeerCredentials?)? {
+        try receive(into: &buffer, blocking: blocking, sender: nil)
+    }
+
+    private func receive(into buffer: inout [UInt8], blocking: Bool, sender: UnsafeMutablePointer<secmod_unix_address>?) throws(Errno)
+        -> (length: Int, credentials: PeerCredentials?)? {
         var creds = secmod_credentials()
         let flags = Int32(MSG_TRUNC) | (blocking ? Int32(0) : Int32(MSG_DONTWAIT))
         let n = buffer.withUnsafeMutableBytes { buf in
-            retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress, buf.count, nil, &creds, flags) }
+            retryingInterrupts { secmod_recvmsg(rawValue, buf.baseAddress, buf.count, sender, &creds, flags) }
         }
         if n < 0 {
             let e = Errno.current
