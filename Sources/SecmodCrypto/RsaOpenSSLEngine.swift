@@ -1,9 +1,11 @@
 internal import COpenSSL
 import SecmodBase
 import SecmodSystem
+import Synchronization
 
-/// The private-key operation in OpenSSL 3: an `EVP_PKEY` built once per key, raw
-/// (`RSA_NO_PADDING`) signing through a fresh `EVP_PKEY_CTX` per call.
+/// The private-key operation in OpenSSL 3: `EVP_PKEY`s built once per key (one per
+/// concurrent signer, `copyCount`), raw (`RSA_NO_PADDING`) signing through a fresh
+/// `EVP_PKEY_CTX` per call.
 ///
 /// OpenSSL's RSA blinds every private operation (RSA_FLAG_BLINDING is on by default, the
 /// blinding factor is refreshed every 32 uses and shared between threads under a lock) and
@@ -11,8 +13,22 @@ import SecmodSystem
 /// imported numbers carried. The key object is read-only after import, which is what makes
 /// concurrent signing on one `EVP_PKEY` safe.
 final class RsaOpenSSLEngine: RsaSigningEngine, @unchecked Sendable {
-    private let key: OpaquePointer
+    /// Copies of the key object, each lent to one signer at a time (`borrow`). OpenSSL takes
+    /// a write lock of the RSA object on every private operation (to pick its blinding):
+    /// two workers signing with one object slept on that lock whenever the holder was
+    /// preempted (a woken client took its CPU), and the other CPU idled meanwhile; perf
+    /// showed these waits as most of the workers' sleeps in RSA batches.
+    private let keys: [OpaquePointer]
+    /// Bit i set: `keys[i]` is lent out.
+    private let lent = Atomic<UInt64>(0)
+    /// Picks a copy to share when every copy is lent (more signers than copies).
+    private let overflow = Atomic<UInt>(0)
     private let modulusByteCount: Int
+
+    /// One copy per CPU, as many as the default workers, and at most 8: each copy holds the
+    /// private numbers once more (in OpenSSL's memory, like the first), and beyond 8
+    /// signers on one key the lock is no longer what limits them.
+    static var copyCount: Int { min(max(OSThread.availableProcessors, 1), 8) }
 
     /// OpenSSL names its first prime p and wants iqmp = q^-1 mod p; libgcrypt's u is
     /// p^-1 mod q. Handing OpenSSL libgcrypt's q as its first prime makes u exactly iqmp.
@@ -49,16 +65,35 @@ final class RsaOpenSSLEngine: RsaSigningEngine, @unchecked Sendable {
         // EVP_PKEY_KEYPAIR, which Swift does not import.
         let keyPair = OSSL_KEYMGMT_SELECT_PRIVATE_KEY | OSSL_KEYMGMT_SELECT_PUBLIC_KEY
             | OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS | OSSL_KEYMGMT_SELECT_OTHER_PARAMETERS
-        var key: OpaquePointer? = nil
-        guard EVP_PKEY_fromdata_init(context) == 1,
-              EVP_PKEY_fromdata(context, &key, Int32(keyPair), params) == 1, let key else {
-            throw fail("EVP_PKEY_fromdata")
+        guard EVP_PKEY_fromdata_init(context) == 1 else { throw fail("EVP_PKEY_fromdata_init") }
+        var keys: [OpaquePointer] = []
+        for _ in 0..<Self.copyCount {
+            var key: OpaquePointer? = nil
+            guard EVP_PKEY_fromdata(context, &key, Int32(keyPair), params) == 1, let key else {
+                keys.forEach { EVP_PKEY_free($0) }
+                throw fail("EVP_PKEY_fromdata")
+            }
+            keys.append(key)
         }
-        self.key = key
+        self.keys = keys
         modulusByteCount = material.withBytes(.n) { $0.count }
     }
 
-    deinit { EVP_PKEY_free(key) }  // RSA_free clear-frees the private numbers
+    deinit { keys.forEach { EVP_PKEY_free($0) } }  // RSA_free clear-frees the private numbers
+
+    /// Lends a copy no other signer holds; nil when all are lent.
+    private func borrow() -> Int? {
+        let all: UInt64 = (1 << UInt64(keys.count)) - 1
+        var mask = lent.load(ordering: .relaxed)
+        while ~mask & all != 0 {
+            let index = (~mask & all).trailingZeroBitCount
+            let (exchanged, original) = lent.compareExchange(expected: mask, desired: mask | (1 << UInt64(index)),
+                                                             successOrdering: .acquiring, failureOrdering: .relaxed)
+            if exchanged { return index }
+            mask = original
+        }
+        return nil
+    }
 
     func root(of message: [UInt8]) throws(SecmodError) -> [UInt8] {
         func fail(_ step: String) -> SecmodError {
@@ -66,7 +101,11 @@ final class RsaOpenSSLEngine: RsaSigningEngine, @unchecked Sendable {
             return SecmodError(.crypto, "OpenSSL RSA signing failed in \(step)")
         }
         precondition(message.count <= modulusByteCount)
-        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { throw fail("EVP_PKEY_CTX_new_from_pkey") }
+        let borrowed = borrow()
+        defer { if let borrowed { lent.bitwiseAnd(~(UInt64(1) << UInt64(borrowed)), ordering: .releasing) } }
+        // All lent: share one, which OpenSSL's own locks keep safe.
+        let index = borrowed ?? Int(overflow.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(keys.count))
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, keys[index], nil) else { throw fail("EVP_PKEY_CTX_new_from_pkey") }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_sign_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_NO_PADDING) == 1 else {
             throw fail("EVP_PKEY_sign_init")
