@@ -397,8 +397,9 @@ extension HelperEngine {
                 }
             }
             let channel = session.channel
-            let sequence = channel.open(PendingReply(parts: parts, missing: work.count, trailer: trailer,
-                                                   requestBytes: requestBytes))
+            var pending = PendingReply(parts: parts, missing: work.count, trailer: trailer, requestBytes: requestBytes)
+            if work.contains(where: { !$0.1.isQuick }) { pending.group = PendingReply.slowGroup }
+            let sequence = channel.open(pending)
             // A lone request while no worker is busy: sign it here, which costs less than
             // waking a worker (and, for the client, than the worker's wake-up latency).
             // Replies still go through the channel, in order.

@@ -117,7 +117,9 @@ final class ReplyChannel: @unchecked Sendable {
                 budget.charge(reply.requestBytes)
             }
             s.pending.append(reply)
-            if reply.missing == 0 { queueCompleted(&s) }
+            // A request whose slots are all answered already, or the oldest one with its
+            // first slots answered (refusals in a batch), has something to send now.
+            queueCompleted(&s)
             return (sequence, takeBatch(&s, retryingBlocked: false))
         }
         // The loop calls this, and looks at the channel right after: no attention needed.
@@ -273,13 +275,27 @@ final class ReplyChannel: @unchecked Sendable {
         }
     }
 
-    /// Moves the complete replies at the front into the outbox, in order.
+    /// Moves what may go out into the outbox, in order: the oldest request's replies up to
+    /// its first one not yet made, once they make a group (`PendingReply.group`) or the
+    /// rest of the request; then, once it is whole, its trailer, and the requests behind it
+    /// in the same way. A batch of slow signatures thus leaves as it is made, as Taler's C
+    /// helper sends it, and a client that checks every reply does so while the helper signs.
     private func queueCompleted(_ s: inout State) {
-        while let head = s.pending.first, head.missing == 0, s.failure == nil {
-            _ = s.pending.popFirst()
+        while s.failure == nil, !s.pending.isEmpty {
+            let count = s.pending[0].parts.count
+            let sent = s.pending[0].sent
+            var ready = sent
+            while ready < count, s.pending[0].parts[ready] != nil { ready += 1 }
+            guard ready == count || ready - sent >= s.pending[0].group else { return }
+            while s.failure == nil, s.pending[0].sent < ready {
+                queue(s.pending[0].parts[s.pending[0].sent]!, &s)
+                s.pending[0].parts[s.pending[0].sent] = []
+                s.pending[0].sent += 1
+            }
+            guard ready == count, s.failure == nil else { return }
+            let trailer = s.pending.popFirst()!.trailer
             s.firstPendingSequence += 1
-            for part in head.parts { queue(part!, &s) }
-            if let trailer = head.trailer { queue(trailer, &s) }
+            if let trailer { queue(trailer, &s) }
         }
     }
 
