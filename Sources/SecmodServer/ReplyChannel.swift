@@ -282,6 +282,9 @@ final class ReplyChannel: @unchecked Sendable {
     /// helper sends it, and a client that checks every reply does so while the helper signs.
     private func queueCompleted(_ s: inout State) {
         while s.failure == nil, !s.pending.isEmpty {
+            // Sent whole (the default group) and not all made yet: nothing to scan for. This is
+            // every completion of a quick batch but its last.
+            if s.pending[0].missing > 0, s.pending[0].group == Int.max { return }
             let count = s.pending[0].parts.count
             let sent = s.pending[0].sent
             var ready = sent
