@@ -59,7 +59,7 @@ struct PendingReply: Sendable {
     /// part of the batch, and the client had waited while the helper signed. Sent one by
     /// one, the client woke for every reply, which cost 7–10 µs of kernel time per
     /// signature in the helper and 6–10 µs in the client. In groups of 32 (a few
-    /// milliseconds of RSA) the idle time falls to 1–2% for no measurable cost. Quick
+    /// milliseconds of RSA) the idle time falls to 2–3% for no measurable cost. Quick
     /// signatures keep the default: their batch is made in about a millisecond.
     static let slowGroup = 32
 }

@@ -5,12 +5,6 @@ import Testing
 /// The backpressure rule of one session (`ReplyChannel`), without an engine: when the loop
 /// must stop reading a session, and when a worker's completion must wake it to read again.
 @Suite struct ReplyChannelBoundTests {
-    private func channel(_ kept: consuming UnixSocket, maxInflight: Int, maxInflightBytes: Int,
-                         budget: InflightBudget = InflightBudget(limit: 1 << 40)) -> ReplyChannel {
-        ReplyChannel(socket: SocketHandle(kept), isStream: false, maxMessages: 1 << 20, maxBytes: 1 << 30,
-                     maxInflight: maxInflight, maxInflightBytes: maxInflightBytes, budget: budget)
-    }
-
     private func request(signatures: Int, bytes: Int) -> PendingReply {
         PendingReply(parts: [[UInt8]?](repeating: nil, count: signatures), missing: signatures, trailer: nil,
                      requestBytes: bytes)
@@ -18,7 +12,7 @@ import Testing
 
     @Test func signaturesInFlightStopReadingAndTheCompletionBelowTheBoundWakesTheLoop() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept, maxInflight: 4, maxInflightBytes: 1 << 20)
+        let c = testChannel(pair.kept, maxInflight: 4, maxInflightBytes: 1 << 20)
         let first = c.open(request(signatures: 3, bytes: 100))
         #expect(!c.status.atInflightBound)
         let second = c.open(request(signatures: 1, bytes: 100))
@@ -32,7 +26,7 @@ import Testing
 
     @Test func requestBytesStopReadingUntilTheirLastSignatureIsMade() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept, maxInflight: 1024, maxInflightBytes: 65536)
+        let c = testChannel(pair.kept, maxInflight: 1024, maxInflightBytes: 65536)
         let small = c.open(request(signatures: 2, bytes: 40_000))
         #expect(!c.status.atInflightBound)
         let large = c.open(request(signatures: 1, bytes: 30_000))
@@ -54,9 +48,9 @@ import Testing
         let pairA = try UnixSocket.pair(.seqpacket)
         let pairB = try UnixSocket.pair(.seqpacket)
         let pairC = try UnixSocket.pair(.seqpacket)
-        let a = channel(pairA.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
-        let b = channel(pairB.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
-        let c = channel(pairC.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
+        let a = testChannel(pairA.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
+        let b = testChannel(pairB.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
+        let c = testChannel(pairC.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
         let first = a.open(request(signatures: 1, bytes: 60_000))
         let small = b.open(request(signatures: 1, bytes: 100))
         #expect(!a.status.atInflightBound && !b.status.atInflightBound)
@@ -101,8 +95,8 @@ import Testing
         let budget = InflightBudget(limit: 100_000)
         let pairA = try UnixSocket.pair(.seqpacket)
         let pairB = try UnixSocket.pair(.seqpacket)
-        let a = channel(pairA.kept, maxInflight: 2, maxInflightBytes: 1 << 20, budget: budget)
-        let b = channel(pairB.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
+        let a = testChannel(pairA.kept, maxInflight: 2, maxInflightBytes: 1 << 20, budget: budget)
+        let b = testChannel(pairB.kept, maxInflight: 1024, maxInflightBytes: 1 << 20, budget: budget)
         let a1 = a.open(request(signatures: 1, bytes: 10))
         let a2 = a.open(request(signatures: 1, bytes: 10))
         let big = b.open(request(signatures: 1, bytes: 120_000))
@@ -121,7 +115,7 @@ import Testing
         let pair = try UnixSocket.pair(.seqpacket)
         try pair.kept.setSendBufferSize(4096)
         let peer = pair.passed
-        let c = channel(pair.kept, maxInflight: 8, maxInflightBytes: 1 << 20)
+        let c = testChannel(pair.kept, maxInflight: 8, maxInflightBytes: 1 << 20)
         let sequences = (0..<64).map { _ in c.open(request(signatures: 1, bytes: 10)) }
         for sequence in sequences { _ = c.complete(sequence: sequence, index: 0, reply: [UInt8](repeating: 7, count: 1000)) }
         #expect(c.status.wantsWrite, "a 4 KiB send buffer cannot hold 64 KB of replies")

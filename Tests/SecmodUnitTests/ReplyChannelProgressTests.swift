@@ -7,11 +7,6 @@ import Testing
 /// after the whole of the one before. A client that checks each reply (ours checks every
 /// RSA signature) then works while the helper still signs, instead of after it.
 @Suite struct ReplyChannelProgressTests {
-    private func channel(_ kept: consuming UnixSocket) -> ReplyChannel {
-        ReplyChannel(socket: SocketHandle(kept), isStream: false, maxMessages: 1 << 20, maxBytes: 1 << 30,
-                     maxInflight: 1 << 20, maxInflightBytes: 1 << 30, budget: InflightBudget(limit: 1 << 40))
-    }
-
     private func batch(_ signatures: Int, group: Int, trailer: [UInt8]? = nil) -> PendingReply {
         var reply = PendingReply(parts: [[UInt8]?](repeating: nil, count: signatures), missing: signatures, trailer: trailer,
                                  requestBytes: 10)
@@ -19,97 +14,91 @@ import Testing
         return reply
     }
 
-    private func drain(_ peer: borrowing UnixSocket) throws -> [[UInt8]] {
-        var got: [[UInt8]] = []
-        while let d = try peer.receive(capacity: 64, blocking: false) { got.append(d.bytes) }
-        return got
-    }
-
     @Test func repliesLeaveAsTheyAreMadeInOrder() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept)
+        let c = testChannel(pair.kept)
         let s = c.open(batch(4, group: 1, trailer: [0xEE]))
         _ = c.complete(sequence: s, index: 0, reply: [0])
-        #expect(try drain(pair.passed) == [[0]], "the first reply leaves before the batch is whole")
+        #expect(try drainMessages(pair.passed) == [[0]], "the first reply leaves before the batch is whole")
         _ = c.complete(sequence: s, index: 2, reply: [2])
-        #expect(try drain(pair.passed).isEmpty, "the third waits for the second")
+        #expect(try drainMessages(pair.passed).isEmpty, "the third waits for the second")
         _ = c.complete(sequence: s, index: 1, reply: [1])
-        #expect(try drain(pair.passed) == [[1], [2]])
+        #expect(try drainMessages(pair.passed) == [[1], [2]])
         #expect(c.status.hasPending)
         _ = c.complete(sequence: s, index: 3, reply: [3])
-        #expect(try drain(pair.passed) == [[3], [0xEE]], "the trailer comes after the last reply")
+        #expect(try drainMessages(pair.passed) == [[3], [0xEE]], "the trailer comes after the last reply")
         #expect(!c.status.hasPending)
     }
 
     @Test func repliesLeaveInGroupsAndTheLastGroupMayBeSmaller() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept)
+        let c = testChannel(pair.kept)
         let s = c.open(batch(5, group: 2))
         _ = c.complete(sequence: s, index: 0, reply: [0])
-        #expect(try drain(pair.passed).isEmpty, "one reply is less than a group")
+        #expect(try drainMessages(pair.passed).isEmpty, "one reply is less than a group")
         _ = c.complete(sequence: s, index: 1, reply: [1])
-        #expect(try drain(pair.passed) == [[0], [1]])
+        #expect(try drainMessages(pair.passed) == [[0], [1]])
         _ = c.complete(sequence: s, index: 2, reply: [2])
         _ = c.complete(sequence: s, index: 4, reply: [4])
-        #expect(try drain(pair.passed).isEmpty)
+        #expect(try drainMessages(pair.passed).isEmpty)
         _ = c.complete(sequence: s, index: 3, reply: [3])
-        #expect(try drain(pair.passed) == [[2], [3], [4]])
+        #expect(try drainMessages(pair.passed) == [[2], [3], [4]])
     }
 
     /// Quick signatures (Ed25519, Clause-Schnorr) keep the default: the whole batch in one
     /// send, since a wake-up of the client per group would cost more than the signatures.
     @Test func byDefaultABatchLeavesWhole() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept)
+        let c = testChannel(pair.kept)
         let s = c.open(PendingReply(parts: [nil, nil, nil], missing: 3, trailer: nil, requestBytes: 10))
         _ = c.complete(sequence: s, replies: [(0, [0]), (1, [1])])
-        #expect(try drain(pair.passed).isEmpty)
+        #expect(try drainMessages(pair.passed).isEmpty)
         _ = c.complete(sequence: s, index: 2, reply: [2])
-        #expect(try drain(pair.passed) == [[0], [1], [2]])
+        #expect(try drainMessages(pair.passed) == [[0], [1], [2]])
     }
 
     @Test func aLaterRequestWaitsForTheWholeOfTheOneBefore() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept)
+        let c = testChannel(pair.kept)
         let first = c.open(batch(3, group: 1))
         let second = c.open(batch(1, group: 1))
         c.push([0xA0])
         _ = c.complete(sequence: second, index: 0, reply: [0x20])
         _ = c.complete(sequence: first, index: 0, reply: [0x10])
-        #expect(try drain(pair.passed) == [[0x10]])
+        #expect(try drainMessages(pair.passed) == [[0x10]])
         _ = c.complete(sequence: first, index: 2, reply: [0x12])
-        #expect(try drain(pair.passed).isEmpty)
+        #expect(try drainMessages(pair.passed).isEmpty)
         _ = c.complete(sequence: first, index: 1, reply: [0x11])
-        #expect(try drain(pair.passed) == [[0x11], [0x12], [0x20], [0xA0]])
+        #expect(try drainMessages(pair.passed) == [[0x11], [0x12], [0x20], [0xA0]])
     }
 
     /// Refusals filled in when the request is read (an unknown key in a batch) go at once
     /// when they come first.
     @Test func answersKnownAtOnceLeaveAtOnce() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept)
+        let c = testChannel(pair.kept)
         var reply = PendingReply(parts: [[0xF0], [0xF1], nil], missing: 1, trailer: nil, requestBytes: 10)
         reply.group = 1
         let s = c.open(reply)
-        #expect(try drain(pair.passed) == [[0xF0], [0xF1]])
+        #expect(try drainMessages(pair.passed) == [[0xF0], [0xF1]])
         _ = c.complete(sequence: s, index: 2, reply: [2])
-        #expect(try drain(pair.passed) == [[2]])
+        #expect(try drainMessages(pair.passed) == [[2]])
     }
 
     /// REQUEST_TIMEOUT answers only what is still missing; what left already is not sent
     /// again, and a late signature for a slot already sent is dropped.
     @Test func aTimeoutAfterPartOfABatchLeftAnswersTheRestOnce() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept)
+        let c = testChannel(pair.kept)
         let s = c.open(batch(3, group: 1, trailer: [0xEE]))
         _ = c.complete(sequence: s, index: 0, reply: [0])
-        #expect(try drain(pair.passed) == [[0]])
+        #expect(try drainMessages(pair.passed) == [[0]])
         #expect(c.isAnswered(sequence: s, index: 0))
         #expect(!c.isAnswered(sequence: s, index: 1))
         #expect(c.expire(sequence: s, failure: [0xFA]) == 2)
-        #expect(try drain(pair.passed) == [[0xFA], [0xFA], [0xEE]])
+        #expect(try drainMessages(pair.passed) == [[0xFA], [0xFA], [0xEE]])
         _ = c.complete(sequence: s, index: 1, reply: [1])
         _ = c.complete(sequence: s, index: 0, reply: [0])
-        #expect(try drain(pair.passed).isEmpty)
+        #expect(try drainMessages(pair.passed).isEmpty)
     }
 }

@@ -7,11 +7,6 @@ import Testing
 /// one write of them joined on a stream. Every reply must arrive once, whole, in order, also
 /// where the kernel takes only part of a run (a small send buffer, a peer that reads late).
 @Suite struct ReplyChannelRunTests {
-    private func channel(_ kept: consuming UnixSocket, stream: Bool) -> ReplyChannel {
-        ReplyChannel(socket: SocketHandle(kept), isStream: stream, maxMessages: 1 << 20, maxBytes: 1 << 30,
-                     maxInflight: 1 << 20, maxInflightBytes: 1 << 30, budget: InflightBudget(limit: 1 << 40))
-    }
-
     /// Reply `i` of request `r`: sizes from 5 to about 3,000 bytes, so that runs cross the
     /// packet count and byte bounds of one send, and stream writes end inside messages.
     private func reply(_ r: Int, _ i: Int) -> [UInt8] {
@@ -26,7 +21,7 @@ import Testing
         let pair = try UnixSocket.pair(stream ? .stream : .seqpacket)
         try pair.kept.setSendBufferSize(sendBuffer)
         let peer = SocketHandle(pair.passed)
-        let c = channel(pair.kept, stream: stream)
+        let c = testChannel(pair.kept, stream: stream)
         let sequences = (0..<requests).map { _ in
             c.open(PendingReply(parts: [[UInt8]?](repeating: nil, count: items), missing: items, trailer: nil, requestBytes: 10))
         }
@@ -118,7 +113,7 @@ import Testing
     /// A run whose slots were answered already (REQUEST_TIMEOUT) files only the rest.
     @Test func aRunFilesOnlyTheSlotsStillOpen() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept, stream: false)
+        let c = testChannel(pair.kept, stream: false)
         let sequence = c.open(PendingReply(parts: [nil, nil, nil], missing: 3, trailer: nil, requestBytes: 10))
         _ = c.complete(sequence: sequence, index: 1, reply: [0xB1])
         _ = c.complete(sequence: sequence, replies: [(0, [0xA0]), (1, [0xEE]), (2, [0xA2])])

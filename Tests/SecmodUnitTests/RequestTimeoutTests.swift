@@ -5,17 +5,6 @@ import Testing
 /// REQUEST_TIMEOUT in process: the deadlines' order, and a channel that answers an expired
 /// request's missing signatures in their place, then ignores the late ones.
 @Suite struct RequestTimeoutTests {
-    private func channel(_ kept: consuming UnixSocket) -> ReplyChannel {
-        ReplyChannel(socket: SocketHandle(kept), isStream: false, maxMessages: 1 << 20, maxBytes: 1 << 30,
-                     maxInflight: 4, maxInflightBytes: 1 << 30, budget: InflightBudget(limit: 1 << 40))
-    }
-
-    private func drain(_ peer: borrowing UnixSocket) throws -> [[UInt8]] {
-        var got: [[UInt8]] = []
-        while let d = try peer.receive(capacity: 64, blocking: false) { got.append(d.bytes) }
-        return got
-    }
-
     @Test func deadlinesComeDueInOrder() {
         var d = RequestDeadlines()
         #expect(d.next == nil)
@@ -32,19 +21,19 @@ import Testing
 
     @Test func anExpiredRequestIsAnsweredInItsPlaceAndLateSignaturesAreDropped() throws {
         let pair = try UnixSocket.pair(.seqpacket)
-        let c = channel(pair.kept)
+        let c = testChannel(pair.kept, maxInflight: 4)
         let first = c.open(PendingReply(parts: [nil, [0x02]], missing: 1, trailer: nil, requestBytes: 10))
         let second = c.open(PendingReply(parts: [nil], missing: 1, trailer: nil, requestBytes: 10))
         // The second is signed; the first hangs in a token.
         _ = c.complete(sequence: second, index: 0, reply: [0x20])
-        #expect(try drain(pair.passed).isEmpty)
+        #expect(try drainMessages(pair.passed).isEmpty)
         #expect(!c.isAnswered(sequence: first, index: 0))
         #expect(c.expire(sequence: first, failure: [0xFF]) == 1)
-        #expect(try drain(pair.passed) == [[0xFF], [0x02], [0x20]])
+        #expect(try drainMessages(pair.passed) == [[0xFF], [0x02], [0x20]])
         #expect(c.isAnswered(sequence: first, index: 0))
         // The hung call returns at last: nothing more goes out, and in-flight counts stay right.
         _ = c.complete(sequence: first, index: 0, reply: [0x01])
-        #expect(try drain(pair.passed).isEmpty)
+        #expect(try drainMessages(pair.passed).isEmpty)
         #expect(c.expire(sequence: first, failure: [0xFF]) == 0)
         #expect(c.expire(sequence: second, failure: [0xFF]) == 0)
         // Four more requests fit under SESSION_MAX_INFLIGHT = 4: nothing was counted twice.
