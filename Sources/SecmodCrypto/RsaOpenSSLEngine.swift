@@ -1,11 +1,10 @@
 internal import COpenSSL
 import SecmodBase
 import SecmodSystem
-import Synchronization
 
-/// The private-key operation in OpenSSL 3: `EVP_PKEY`s built once per key (one per
-/// concurrent signer, `copyCount`), raw (`RSA_NO_PADDING`) signing through a fresh
-/// `EVP_PKEY_CTX` per call.
+/// The private-key operation in OpenSSL 3: `EVP_PKEY`s built per key (one per signer that
+/// signs with it at the same time, `Copies`), raw (`RSA_NO_PADDING`) signing through a
+/// fresh `EVP_PKEY_CTX` per call.
 ///
 /// OpenSSL's RSA blinds every private operation (RSA_FLAG_BLINDING is on by default, the
 /// blinding factor is refreshed every 32 uses and shared between threads under a lock) and
@@ -18,17 +17,25 @@ final class RsaOpenSSLEngine: RsaSigningEngine, @unchecked Sendable {
     /// two workers signing with one object slept on that lock whenever the holder was
     /// preempted (a woken client took its CPU), and the other CPU idled meanwhile; perf
     /// showed these waits as most of the workers' sleeps in RSA batches.
-    private let keys: [OpaquePointer]
-    /// Bit i set: `keys[i]` is lent out.
-    private let lent = Atomic<UInt64>(0)
-    /// Picks a copy to share when every copy is lent (more signers than copies).
-    private let overflow = Atomic<UInt>(0)
+    ///
+    /// A copy is made only when a signer finds every copy lent, so a key has as many as
+    /// signers ever used it at once (one, for most denominations), at most `maxCopies`:
+    /// each holds the private numbers once more, in OpenSSL's heap.
+    private struct Copies {
+        var all: [OpaquePointer]
+        var idle: [OpaquePointer]
+        /// The next copy to share when there may be no more (round robin).
+        var shared = 0
+    }
+
+    private let copies: Locked<Copies>
+    /// Kept to import more copies on demand; the numbers stay in its locked memory.
+    private let material: RsaKeyMaterial
     private let modulusByteCount: Int
 
-    /// One copy per CPU, as many as the default workers, and at most 8: each copy holds the
-    /// private numbers once more (in OpenSSL's memory, like the first), and beyond 8
-    /// signers on one key the lock is no longer what limits them.
-    static var copyCount: Int { min(max(OSThread.availableProcessors, 1), 8) }
+    /// Beyond this many signers on one key at once they share copies: the lock is no
+    /// longer what limits them, and memory would grow with keys × CPUs.
+    static let maxCopies = 8
 
     /// OpenSSL names its first prime p and wants iqmp = q^-1 mod p; libgcrypt's u is
     /// p^-1 mod q. Handing OpenSSL libgcrypt's q as its first prime makes u exactly iqmp.
@@ -41,6 +48,19 @@ final class RsaOpenSSLEngine: RsaSigningEngine, @unchecked Sendable {
     ]
 
     init(_ material: RsaKeyMaterial) throws(SecmodError) {
+        let first = try Self.importKey(material)
+        copies = Locked(Copies(all: [first], idle: [first]))
+        self.material = material
+        modulusByteCount = material.withBytes(.n) { $0.count }
+    }
+
+    deinit {
+        // RSA_free clear-frees the private numbers.
+        copies.withLock { $0.all.forEach { EVP_PKEY_free($0) } }
+    }
+
+    /// One OpenSSL key object holding `material`.
+    private static func importKey(_ material: RsaKeyMaterial) throws(SecmodError) -> OpaquePointer {
         func fail(_ step: String) -> SecmodError {
             ERR_clear_error()
             return SecmodError(.crypto, "OpenSSL could not import the RSA key: \(step) failed")
@@ -50,7 +70,7 @@ final class RsaOpenSSLEngine: RsaSigningEngine, @unchecked Sendable {
         var numbers: [OpaquePointer] = []
         // BN_clear_free wipes; secure BIGNUMs also send the builder's copy to its clear-freed block.
         defer { numbers.forEach { BN_clear_free($0) } }
-        for (name, part) in Self.parameters {
+        for (name, part) in parameters {
             guard let number = BN_secure_new() else { throw fail("BN_secure_new") }
             numbers.append(number)
             BN_set_flags(number, BN_FLG_CONSTTIME)
@@ -65,35 +85,31 @@ final class RsaOpenSSLEngine: RsaSigningEngine, @unchecked Sendable {
         // EVP_PKEY_KEYPAIR, which Swift does not import.
         let keyPair = OSSL_KEYMGMT_SELECT_PRIVATE_KEY | OSSL_KEYMGMT_SELECT_PUBLIC_KEY
             | OSSL_KEYMGMT_SELECT_DOMAIN_PARAMETERS | OSSL_KEYMGMT_SELECT_OTHER_PARAMETERS
-        guard EVP_PKEY_fromdata_init(context) == 1 else { throw fail("EVP_PKEY_fromdata_init") }
-        var keys: [OpaquePointer] = []
-        for _ in 0..<Self.copyCount {
-            var key: OpaquePointer? = nil
-            guard EVP_PKEY_fromdata(context, &key, Int32(keyPair), params) == 1, let key else {
-                keys.forEach { EVP_PKEY_free($0) }
-                throw fail("EVP_PKEY_fromdata")
+        var key: OpaquePointer? = nil
+        guard EVP_PKEY_fromdata_init(context) == 1,
+              EVP_PKEY_fromdata(context, &key, Int32(keyPair), params) == 1, let key else {
+            throw fail("EVP_PKEY_fromdata")
+        }
+        return key
+    }
+
+    /// A copy no other signer holds (a new one if all are lent and there may be more), or
+    /// one to share; `lent` says whether it must be given back.
+    private func borrow() -> (key: OpaquePointer, lent: Bool) {
+        copies.withLock { c in
+            if let key = c.idle.popLast() { return (key, true) }
+            // Rare (once per copy), and only this key's signers wait meanwhile.
+            if c.all.count < Self.maxCopies, let key = try? Self.importKey(material) {
+                c.all.append(key)
+                return (key, true)
             }
-            keys.append(key)
+            c.shared = (c.shared + 1) % c.all.count
+            return (c.all[c.shared], false)
         }
-        self.keys = keys
-        modulusByteCount = material.withBytes(.n) { $0.count }
     }
 
-    deinit { keys.forEach { EVP_PKEY_free($0) } }  // RSA_free clear-frees the private numbers
-
-    /// Lends a copy no other signer holds; nil when all are lent.
-    private func borrow() -> Int? {
-        let all: UInt64 = (1 << UInt64(keys.count)) - 1
-        var mask = lent.load(ordering: .relaxed)
-        while ~mask & all != 0 {
-            let index = (~mask & all).trailingZeroBitCount
-            let (exchanged, original) = lent.compareExchange(expected: mask, desired: mask | (1 << UInt64(index)),
-                                                             successOrdering: .acquiring, failureOrdering: .relaxed)
-            if exchanged { return index }
-            mask = original
-        }
-        return nil
-    }
+    /// How many copies exist: for tests.
+    var copyCount: Int { copies.withLock { $0.all.count } }
 
     func root(of message: [UInt8]) throws(SecmodError) -> [UInt8] {
         func fail(_ step: String) -> SecmodError {
@@ -101,11 +117,10 @@ final class RsaOpenSSLEngine: RsaSigningEngine, @unchecked Sendable {
             return SecmodError(.crypto, "OpenSSL RSA signing failed in \(step)")
         }
         precondition(message.count <= modulusByteCount)
-        let borrowed = borrow()
-        defer { if let borrowed { lent.bitwiseAnd(~(UInt64(1) << UInt64(borrowed)), ordering: .releasing) } }
-        // All lent: share one, which OpenSSL's own locks keep safe.
-        let index = borrowed ?? Int(overflow.wrappingAdd(1, ordering: .relaxed).oldValue % UInt(keys.count))
-        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, keys[index], nil) else { throw fail("EVP_PKEY_CTX_new_from_pkey") }
+        // A shared copy (more signers than `maxCopies`) is safe: OpenSSL's own locks guard it.
+        let (key, lent) = borrow()
+        defer { if lent { copies.withLock { $0.idle.append(key) } } }
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, key, nil) else { throw fail("EVP_PKEY_CTX_new_from_pkey") }
         defer { EVP_PKEY_CTX_free(context) }
         guard EVP_PKEY_sign_init(context) == 1, EVP_PKEY_CTX_set_rsa_padding(context, RSA_NO_PADDING) == 1 else {
             throw fail("EVP_PKEY_sign_init")

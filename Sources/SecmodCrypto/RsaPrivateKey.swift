@@ -4,8 +4,8 @@ import SecmodSystem
 /// An RSA private key held for blind signing (wire.md §3.6, §3.7).
 ///
 /// The integers live once in locked memory, plus in the chosen engine's own form (OpenSSL
-/// holds one copy per CPU, up to 8, in its ordinary heap: `RsaOpenSSLEngine.copyCount`);
-/// all are wiped when the last reference goes. The checks that protect the key do not
+/// holds one copy per signer using the key at the same time, up to 8, in its ordinary
+/// heap: `RsaOpenSSLEngine.Copies`); all are wiped when the last reference goes. The checks that protect the key do not
 /// depend on the engine: m >= n is refused before the private operation, and every result
 /// is verified with the public key before it leaves (a faulty CRT result would otherwise
 /// reveal a factor of n to the client).
