@@ -70,6 +70,40 @@ import Glibc
         #expect(signatures(try audit(helper), key: key.hash) == signed, "the count is not exactly the signatures handed out")
     }
 
+    /// A batch of RSA signatures leaves as it is made, in groups (`PendingReply.slowGroup`),
+    /// not when the last is signed: the client reads the first group while the rest is still
+    /// being signed, so a REVOKE sent on reading it still stops the rest (1005). Sent whole,
+    /// the first reply would come after every signature, and none would be refused.
+    /// RSA-4096 (about 5 ms a signature) leaves the REVOKE a margin of over 100 ms.
+    @Test func aBatchsFirstRepliesLeaveWhileTheRestIsSigned() throws {
+        let helper = try HelperProcess(.rsa(denominations: [("coin_g", "1 minute", 4096)]),
+                                       config: "WORKERS = \(Self.workers)")
+        try helper.start()
+        let revoker = try helper.rsaClient()
+        let key = try #require(revoker.keys.first { $0.anchor.microseconds <= Clock.wallMicroseconds() })
+        let batch = try RawClient()
+        _ = try batch.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
+        let count = 96
+        let request = RsaSignRequest.encode(hash: key.hash, blindedMessage: [UInt8](repeating: 0x5a, count: 512))
+        try batch.send(RsaBatchSignRequest.encode(Array(repeating: request, count: count)))
+        let first = try #require(try batch.receive(seconds: 60), "no reply to the batch")
+        #expect(MessageHeader.peek(first.bytes)?.type == RsaMessageType.signature)
+        try revoker.revoke(hash: key.hash)
+        var replies = [first.bytes]
+        while replies.count < count {
+            let reply = try #require(try batch.receive(seconds: 60), "reply \(replies.count) missing")
+            let type = MessageHeader.peek(reply.bytes)?.type
+            if type == RsaMessageType.purge || type == RsaMessageType.avail { continue }
+            replies.append(reply.bytes)
+        }
+        let signed = replies.filter { MessageHeader.peek($0)?.type == RsaMessageType.signature }.count
+        let refused = replies.filter { (try? SignFailure.decodeCode($0)) == 1005 }.count
+        #expect(signed + refused == count, "only signatures and 1005 expected")
+        #expect(signed >= 32, "the first group is signed before the REVOKE")
+        #expect(refused > 0, "every signature was made before the first reply left: \(signed) signed")
+        #expect(helper.stop() == 0)
+    }
+
     /// 1,000 requests the key cannot sign (m >= n) are answered 60 and leave the count
     /// where it was.
     @Test func unsignableRequestsAreNotCounted() throws {

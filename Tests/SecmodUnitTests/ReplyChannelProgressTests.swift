@@ -85,8 +85,8 @@ import Testing
         #expect(try drainMessages(pair.passed) == [[2]])
     }
 
-    /// REQUEST_TIMEOUT answers only what is still missing; what left already is not sent
-    /// again, and a late signature for a slot already sent is dropped.
+    /// REQUEST_TIMEOUT answers only what is still missing, and what left already is not
+    /// sent again; signatures that come after the request was answered are dropped.
     @Test func aTimeoutAfterPartOfABatchLeftAnswersTheRestOnce() throws {
         let pair = try UnixSocket.pair(.seqpacket)
         let c = testChannel(pair.kept)
@@ -100,5 +100,25 @@ import Testing
         _ = c.complete(sequence: s, index: 1, reply: [1])
         _ = c.complete(sequence: s, index: 0, reply: [0])
         #expect(try drainMessages(pair.passed).isEmpty)
+    }
+
+    /// A second completion of a slot already sent (a worker whose job was also answered
+    /// otherwise) is dropped while its request is still pending: not sent again, and not
+    /// counted out of flight twice, which would let the session past SESSION_MAX_INFLIGHT.
+    @Test func aSlotAlreadySentIsNotCompletedTwice() throws {
+        let pair = try UnixSocket.pair(.seqpacket)
+        let c = testChannel(pair.kept, maxInflight: 2)
+        let s = c.open(batch(3, group: 1))
+        #expect(c.status.atInflightBound)
+        _ = c.complete(sequence: s, index: 0, reply: [0])
+        #expect(try drainMessages(pair.passed) == [[0]])
+        #expect(c.status.atInflightBound, "two of three still in flight, at a bound of two")
+        _ = c.complete(sequence: s, index: 0, reply: [0x99])
+        #expect(try drainMessages(pair.passed).isEmpty)
+        #expect(c.status.atInflightBound, "the duplicate was counted out of flight")
+        _ = c.complete(sequence: s, index: 1, reply: [1])
+        _ = c.complete(sequence: s, index: 2, reply: [2])
+        #expect(try drainMessages(pair.passed) == [[1], [2]])
+        #expect(!c.status.atInflightBound && !c.status.hasPending)
     }
 }
