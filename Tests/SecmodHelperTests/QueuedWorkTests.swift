@@ -22,19 +22,26 @@ import Glibc
         rows.first { $0["key"] as? String == CrockfordBase32.encode(key) }?["signatures"] as? Int
     }
 
+    /// An RSA helper with `WORKERS` workers and one denomination, a client that sees its key
+    /// events (and revokes), the key valid now, and a raw datagram session to send batches on.
+    private func rsaHelperWithSession(denomination: String, bits: Int, config: String = "") throws
+        -> (HelperProcess, RsaHelperClient, RsaDenominationKey, RawClient) {
+        let helper = try HelperProcess(.rsa(denominations: [(denomination, "1 minute", bits)]),
+                                       config: "WORKERS = \(Self.workers)\n" + config)
+        try helper.start()
+        let client = try helper.rsaClient()
+        let key = try #require(client.keys.first { $0.anchor.microseconds <= Clock.wallMicroseconds() })
+        let session = try RawClient()
+        _ = try session.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
+        return (helper, client, key, session)
+    }
+
     /// Another session has 2,048 signatures queued for a key when it is revoked: after
     /// the revocation only those already inside a signing call (at most WORKERS) come
     /// out signed; the rest are answered 1005, and the audit count is exactly what was
     /// handed out.
     @Test func revocationStopsQueuedSignatures() throws {
-        let helper = try HelperProcess(.rsa(denominations: [("coin_q", "1 minute", 2048)]),
-                                       config: "WORKERS = \(Self.workers)\nAUDIT_BLOCK = 16")
-        try helper.start()
-        let revoker = try helper.rsaClient()
-        let key = try #require(revoker.keys.first { $0.anchor.microseconds <= Clock.wallMicroseconds() })
-
-        let flood = try RawClient()
-        _ = try flood.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
+        let (helper, revoker, key, flood) = try rsaHelperWithSession(denomination: "coin_q", bits: 2048, config: "AUDIT_BLOCK = 16")
         let request = RsaSignRequest.encode(hash: key.hash, blindedMessage: [UInt8](repeating: 0x5a, count: 100))  // 256 of these fit one message
         let batches = 8
         for _ in 0..<batches { try flood.send(RsaBatchSignRequest.encode(Array(repeating: request, count: 256))) }
@@ -76,13 +83,7 @@ import Glibc
     /// the first reply would come after every signature, and none would be refused.
     /// RSA-4096 (about 5 ms a signature) leaves the REVOKE a margin of over 100 ms.
     @Test func aBatchsFirstRepliesLeaveWhileTheRestIsSigned() throws {
-        let helper = try HelperProcess(.rsa(denominations: [("coin_g", "1 minute", 4096)]),
-                                       config: "WORKERS = \(Self.workers)")
-        try helper.start()
-        let revoker = try helper.rsaClient()
-        let key = try #require(revoker.keys.first { $0.anchor.microseconds <= Clock.wallMicroseconds() })
-        let batch = try RawClient()
-        _ = try batch.handshake(socketPath: helper.socketPath, initType: 4, syncedType: 10)
+        let (helper, revoker, key, batch) = try rsaHelperWithSession(denomination: "coin_g", bits: 4096)
         let count = 96
         let request = RsaSignRequest.encode(hash: key.hash, blindedMessage: [UInt8](repeating: 0x5a, count: 512))
         try batch.send(RsaBatchSignRequest.encode(Array(repeating: request, count: count)))
